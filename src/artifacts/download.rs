@@ -1,0 +1,162 @@
+//! HTTP(S) downloads with checksum verification and a progress bar.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use futures_util::StreamExt;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use super::ArtifactError;
+use crate::settings::Checksum;
+use crate::ui::ui;
+
+fn client() -> Result<&'static reqwest::Client, ArtifactError> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c);
+    }
+    // reqwest is built without a default crypto provider (its default pulls
+    // in aws-lc, which needs cmake and a C toolchain); we use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("kubeadm-local-cluster/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .build()
+        .map_err(|e| ArtifactError::Http {
+            url: String::from("(client setup)"),
+            reason: e.to_string(),
+        })?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
+/// Fetch a small text resource (a `.sha256` file, `stable.txt`).
+pub async fn fetch_text(url: &str) -> Result<String, ArtifactError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return std::fs::read_to_string(path).map_err(|e| ArtifactError::Http {
+            url: url.to_string(),
+            reason: e.to_string(),
+        });
+    }
+    let resp = client()?
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| http_error(url, e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(ArtifactError::Http {
+            url: url.to_string(),
+            reason: format!("HTTP {status}"),
+        });
+    }
+    resp.text().await.map_err(|e| http_error(url, e))
+}
+
+fn http_error(url: &str, e: reqwest::Error) -> ArtifactError {
+    // reqwest's Display hides the cause (DNS, refused...); show the chain.
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    ArtifactError::Http {
+        url: url.to_string(),
+        reason,
+    }
+}
+
+/// The digests of a downloaded file.
+pub struct Digests {
+    pub sha1: [u8; 20],
+    pub sha256: [u8; 32],
+}
+
+impl Digests {
+    /// Compare with the expected checksum; the error names file and both sums.
+    pub fn verify(&self, expected: &Checksum, file: &str, url: &str) -> Result<(), ArtifactError> {
+        let (algorithm, actual, ok) = match expected {
+            Checksum::Sha1(want) => ("sha1", hex::encode(self.sha1), *want == self.sha1),
+            Checksum::Sha256(want) => ("sha256", hex::encode(self.sha256), *want == self.sha256),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ArtifactError::ChecksumMismatch {
+                file: file.to_string(),
+                url: url.to_string(),
+                algorithm,
+                expected: expected.to_string(),
+                actual,
+            })
+        }
+    }
+}
+
+/// Download `url` to `dest` (written in place; callers download into a cache
+/// staging directory), showing a progress bar, and return its digests.
+pub async fn download(url: &str, dest: &Path, label: &str) -> Result<Digests, ArtifactError> {
+    let io_err = |e: std::io::Error| ArtifactError::Io {
+        path: dest.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(dest).map_err(io_err)?);
+    let mut sha1 = Sha1::new();
+    let mut sha256 = Sha256::new();
+    if let Some(path) = url.strip_prefix("file://") {
+        let data = std::fs::read(path).map_err(|e| ArtifactError::Http {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        sha1.update(&data);
+        sha256.update(&data);
+        file.write_all(&data).map_err(io_err)?;
+    } else {
+        let resp = client()?
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| http_error(url, e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(ArtifactError::Http {
+                url: url.to_string(),
+                reason: format!("HTTP {status}"),
+            });
+        }
+        let bar = ui().bytes_bar(label, resp.content_length());
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| http_error(url, e))?;
+            sha1.update(&chunk);
+            sha256.update(&chunk);
+            file.write_all(&chunk).map_err(io_err)?;
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+    }
+    file.flush().map_err(io_err)?;
+    Ok(Digests {
+        sha1: sha1.finalize().into(),
+        sha256: sha256.finalize().into(),
+    })
+}
+
+/// Parse the first hex word of a `.sha256` / `.sha1` file.
+pub fn parse_checksum_file(text: &str, url: &str) -> Result<Checksum, ArtifactError> {
+    let word = text.split_whitespace().next().unwrap_or("");
+    let bytes = hex::decode(word).ok();
+    match bytes.as_deref().map(|b| b.len()) {
+        Some(20) => Ok(Checksum::Sha1(bytes.unwrap().try_into().expect("20 bytes"))),
+        Some(32) => Ok(Checksum::Sha256(
+            bytes.unwrap().try_into().expect("32 bytes"),
+        )),
+        _ => Err(ArtifactError::Http {
+            url: url.to_string(),
+            reason: format!("expected a hex sha1 or sha256, got {:?}", text.trim()),
+        }),
+    }
+}

@@ -1,0 +1,390 @@
+//! Building binaries from published Go modules (k8s.io/kubernetes, etcd,
+//! CoreDNS) with the local Go toolchain.
+//!
+//! Such modules often cannot be built with `go install module@version`: their
+//! go.mod replaces sibling modules with local paths (`k8s.io/api =>
+//! ./staging/src/k8s.io/api`), which the published module zip does not carry.
+//! So we generate a small wrapper module that requires the upstream module and
+//! replaces each of those local paths with the sibling's published version,
+//! copying upstream's other replaces and its `go`/`godebug` lines, and build
+//! the packages from there.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tokio::process::Command;
+
+use super::cache::{Cache, CacheKey, Entry};
+use super::ArtifactError;
+use crate::process;
+use crate::ui::ui;
+
+/// Where replaced sibling modules are published: given the sibling's path and
+/// the main module's version, the version to use.
+pub type SiblingVersion = fn(sibling: &str, main_version: &str) -> String;
+
+/// One build of one or more `main` packages from a module.
+#[derive(Debug, Clone)]
+pub struct GoModuleBuild {
+    pub module: String,
+    pub version: String,
+    /// (package import path, output file name)
+    pub binaries: Vec<(String, String)>,
+    pub ldflags: String,
+    pub tags: Vec<String>,
+    pub arch: String,
+    pub sibling_version: SiblingVersion,
+}
+
+/// Kubernetes publishes its staging modules as `v0.<minor>.<patch>` for
+/// `v1.<minor>.<patch>`.
+pub fn kubernetes_staging_version(_sibling: &str, main_version: &str) -> String {
+    match main_version.strip_prefix("v1.") {
+        Some(rest) => format!("v0.{rest}"),
+        None => main_version.to_string(),
+    }
+}
+
+/// Multi-module repositories like etcd publish every module at the same version.
+pub fn same_version(_sibling: &str, main_version: &str) -> String {
+    main_version.to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ModFile {
+    go: Option<String>,
+    // `go mod edit -json` writes null for empty lists.
+    go_debug: Option<Vec<GoDebug>>,
+    replace: Option<Vec<Replace>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GoDebug {
+    key: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Replace {
+    old: ModVersion,
+    new: ModVersion,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ModVersion {
+    path: String,
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DownloadJson {
+    go_mod: Option<String>,
+    dir: Option<String>,
+    error: Option<String>,
+}
+
+/// A module version in the local module cache.
+pub struct DownloadedModule {
+    /// Its go.mod file.
+    pub go_mod: String,
+    /// Its extracted source.
+    pub dir: PathBuf,
+}
+
+/// `go mod download` a module version (outside any module) and say where it is.
+pub async fn download_module(
+    module: &str,
+    version: &str,
+) -> Result<DownloadedModule, ArtifactError> {
+    let spec = format!("{module}@{version}");
+    let scratch = tempfile::tempdir().map_err(|e| ArtifactError::io(Path::new("/tmp"), e))?;
+    let mut cmd = go(&["mod", "download", "-json", &spec]);
+    cmd.current_dir(scratch.path()).env("GOFLAGS", "");
+    let failed = |source: Box<dyn std::error::Error + Send + Sync>| ArtifactError::Build {
+        what: format!("download {spec}"),
+        source,
+    };
+    // On failure go still prints the JSON, with an Error field; prefer that.
+    let json = match process::output(cmd, GO_MISSING).await {
+        Ok(out) => out,
+        Err(process::ProcessError::Failed { output, .. }) => output,
+        Err(e) => return Err(failed(Box::new(e))),
+    };
+    let start = json.find('{').unwrap_or(0);
+    let parsed: DownloadJson = serde_json::from_str(&json[start..])
+        .map_err(|e| failed(format!("unexpected `go mod download` output: {e}: {json}").into()))?;
+    if let Some(err) = parsed.error {
+        return Err(failed(err.into()));
+    }
+    match (parsed.go_mod, parsed.dir) {
+        (Some(go_mod), Some(dir)) => Ok(DownloadedModule {
+            go_mod,
+            dir: PathBuf::from(dir),
+        }),
+        _ => Err(failed(
+            "no go.mod or directory in `go mod download` output".into(),
+        )),
+    }
+}
+
+/// The extracted source of a module version.
+pub async fn module_dir(module: &str, version: &str) -> Result<PathBuf, ArtifactError> {
+    Ok(download_module(module, version).await?.dir)
+}
+
+const GO_MISSING: &str = "Install the Go toolchain (https://go.dev/dl/) and put `go` on PATH, \
+     or use --kubernetes-source release / --image-source registry to download instead of building.";
+
+fn go(args: &[&str]) -> Command {
+    let mut cmd = Command::new("go");
+    cmd.args(args);
+    // Never let go fetch a newer toolchain behind our back: a module that
+    // needs one should fail with a clear message instead.
+    cmd.env("GOTOOLCHAIN", "local");
+    cmd.env("GOFLAGS", "-mod=mod");
+    cmd
+}
+
+/// The local Go version, e.g. `go1.26.8`.
+pub async fn go_version() -> Result<String, ArtifactError> {
+    Ok(process::output(go(&["env", "GOVERSION"]), GO_MISSING).await?)
+}
+
+/// `1.26.0` ≤ `go1.26.8`?
+fn go_satisfies(required: &str, local: &str) -> bool {
+    fn parts(v: &str) -> Vec<u32> {
+        v.trim_start_matches("go")
+            .split(|c: char| !c.is_ascii_digit())
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    }
+    let (mut r, mut l) = (parts(required), parts(local));
+    r.resize(3, 0);
+    l.resize(3, 0);
+    l >= r
+}
+
+impl GoModuleBuild {
+    fn key(&self, go_version: &str) -> CacheKey {
+        let mut key = CacheKey::new()
+            .with("format", 1)
+            .with("module", &self.module)
+            .with("version", &self.version)
+            .with("arch", &self.arch)
+            .with("ldflags", &self.ldflags)
+            .with("tags", self.tags.join(","))
+            .with("go", go_version);
+        for (pkg, name) in &self.binaries {
+            key = key.with("binary", format!("{pkg} -> {name}"));
+        }
+        key
+    }
+
+    /// Build (or take from the cache) and return the directory holding the binaries.
+    pub async fn build(&self, cache: &Cache, what: &str) -> Result<Entry, ArtifactError> {
+        let go_version = go_version().await?;
+        let short = self.module.rsplit('/').next().unwrap_or(&self.module);
+        let key = self.key(&go_version);
+        let entry = cache.entry(
+            "go-build",
+            &format!("{short}-{}-{}", self.version, self.arch),
+            &key,
+        );
+        if entry.is_complete() {
+            return Ok(entry);
+        }
+        let wrapper = self.prepare_wrapper(cache, &go_version).await?;
+        let staging = entry
+            .stage()
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        let out_dir = staging.path("bin");
+        std::fs::create_dir_all(&out_dir).map_err(|e| ArtifactError::io(&out_dir, e))?;
+        for (pkg, name) in &self.binaries {
+            let out = out_dir.join(name);
+            let mut args = vec![
+                "build".to_string(),
+                "-v".to_string(),
+                "-trimpath".to_string(),
+                format!("-ldflags={}", self.ldflags),
+                "-o".to_string(),
+                out.display().to_string(),
+            ];
+            if !self.tags.is_empty() {
+                args.push(format!("-tags={}", self.tags.join(",")));
+            }
+            args.push(pkg.clone());
+            let mut cmd = go(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            cmd.current_dir(&wrapper)
+                .env("GOOS", "linux")
+                .env("GOARCH", &self.arch)
+                .env("CGO_ENABLED", "0");
+            if self.arch == "arm" {
+                cmd.env("GOARM", "7");
+            }
+            let bar = ui().count_bar(&format!("{what}: {name}"), 0);
+            let mut compiled = 0u64;
+            process::run(cmd, GO_MISSING, |line| {
+                // `go build -v` names each package as it is compiled.
+                if !line.starts_with('#') && !line.contains(' ') {
+                    compiled += 1;
+                    bar.set_length(compiled);
+                    bar.set_position(compiled);
+                }
+            })
+            .await
+            .map_err(|e| ArtifactError::Build {
+                what: format!("{name} from {}@{}", self.module, self.version),
+                source: Box::new(e),
+            })?;
+            bar.finish_and_clear();
+        }
+        staging
+            .commit(&key)
+            .map_err(|e| ArtifactError::io(entry.dir(), e))
+    }
+
+    /// Write the wrapper module for this module version; returns its directory.
+    async fn prepare_wrapper(
+        &self,
+        cache: &Cache,
+        go_version: &str,
+    ) -> Result<PathBuf, ArtifactError> {
+        let spec = format!("{}@{}", self.module, self.version);
+        let go_mod = download_module(&self.module, &self.version).await?.go_mod;
+        let mut cmd = go(&["mod", "edit", "-json", &go_mod]);
+        cmd.env("GOFLAGS", "");
+        let json = process::output(cmd, GO_MISSING).await?;
+        let upstream: ModFile = serde_json::from_str(&json).map_err(|e| ArtifactError::Build {
+            what: format!("read go.mod of {spec}"),
+            source: e.to_string().into(),
+        })?;
+        if let Some(required) = &upstream.go {
+            if !go_satisfies(required, go_version) {
+                return Err(ArtifactError::GoTooOld {
+                    module: spec,
+                    required: required.clone(),
+                    local: go_version.to_string(),
+                });
+            }
+        }
+        let text = self.wrapper_go_mod(&upstream);
+        let dir = cache
+            .root()
+            .join("go-wrappers")
+            .join(spec.replace('/', "_"));
+        std::fs::create_dir_all(&dir).map_err(|e| ArtifactError::io(&dir, e))?;
+        let path = dir.join("go.mod");
+        // Keep go.sum between runs; rewrite go.mod only when it changed, so
+        // `go` does not redo its requirement resolution every time.
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&path, &text).map_err(|e| ArtifactError::io(&path, e))?;
+        }
+        Ok(dir)
+    }
+
+    fn wrapper_go_mod(&self, upstream: &ModFile) -> String {
+        let mut s = String::from(
+            "// Generated by kubeadm-local-cluster to build a published module whose\n\
+             // go.mod replaces siblings with local paths.\n\
+             module kubeadm-local-cluster.invalid/build\n\n",
+        );
+        if let Some(go) = &upstream.go {
+            s.push_str(&format!("go {go}\n\n"));
+        }
+        for d in upstream.go_debug.iter().flatten() {
+            s.push_str(&format!("godebug {}={}\n", d.key, d.value));
+        }
+        s.push_str(&format!("\nrequire {} {}\n", self.module, self.version));
+        let mut replaces = BTreeMap::new();
+        for r in upstream.replace.iter().flatten() {
+            let old = match &r.old.version {
+                Some(v) => format!("{} {v}", r.old.path),
+                None => r.old.path.clone(),
+            };
+            let new = if r.new.path.starts_with("./") || r.new.path.starts_with("../") {
+                format!(
+                    "{} {}",
+                    r.old.path,
+                    (self.sibling_version)(&r.old.path, &self.version)
+                )
+            } else {
+                match &r.new.version {
+                    Some(v) => format!("{} {v}", r.new.path),
+                    None => r.new.path.clone(),
+                }
+            };
+            replaces.insert(old, new);
+        }
+        if !replaces.is_empty() {
+            s.push_str("\nreplace (\n");
+            for (old, new) in replaces {
+                s.push_str(&format!("\t{old} => {new}\n"));
+            }
+            s.push_str(")\n");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_version_comparison() {
+        assert!(go_satisfies("1.26.0", "go1.26.8"));
+        assert!(go_satisfies("1.26", "go1.26.0"));
+        assert!(!go_satisfies("1.27.0", "go1.26.8"));
+        assert!(go_satisfies("1.24.0", "go1.26.8"));
+    }
+
+    #[test]
+    fn wrapper_replaces_local_siblings_with_published_versions() {
+        let upstream: ModFile = serde_json::from_str(
+            r#"{"Go":"1.26.0","GoDebug":[{"Key":"default","Value":"go1.26"}],
+                "Replace":[{"Old":{"Path":"k8s.io/api"},"New":{"Path":"./staging/src/k8s.io/api"}},
+                           {"Old":{"Path":"example.com/x","Version":"v1.0.0"},"New":{"Path":"example.com/y","Version":"v1.2.0"}}]}"#,
+        )
+        .unwrap();
+        let build = GoModuleBuild {
+            module: "k8s.io/kubernetes".into(),
+            version: "v1.37.2".into(),
+            binaries: vec![],
+            ldflags: String::new(),
+            tags: vec![],
+            arch: "amd64".into(),
+            sibling_version: kubernetes_staging_version,
+        };
+        let text = build.wrapper_go_mod(&upstream);
+        assert!(text.contains("go 1.26.0\n"));
+        assert!(text.contains("godebug default=go1.26\n"));
+        assert!(text.contains("require k8s.io/kubernetes v1.37.2\n"));
+        assert!(
+            text.contains("\tk8s.io/api => k8s.io/api v0.37.2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\texample.com/x v1.0.0 => example.com/y v1.2.0\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn staging_versions() {
+        assert_eq!(
+            kubernetes_staging_version("k8s.io/api", "v1.37.2"),
+            "v0.37.2"
+        );
+        assert_eq!(
+            kubernetes_staging_version("k8s.io/api", "v1.38.0-alpha.1"),
+            "v0.38.0-alpha.1"
+        );
+    }
+}

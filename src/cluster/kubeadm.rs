@@ -1,0 +1,177 @@
+//! kubeadm configuration files (kubeadm.k8s.io/v1beta4), one per node,
+//! rather than a pile of flags: what a Kubernetes engineer would write for
+//! nodes that are containers.
+
+use std::fmt::Write as _;
+
+use super::plan::{ClusterPlan, NodePlan};
+
+/// Where the configuration is written inside a node.
+pub const CONFIG_PATH: &str = "/etc/kubeadm-local-cluster/kubeadm.yaml";
+pub const API_PORT: u16 = 6443;
+pub const CRI_SOCKET: &str = "unix:///run/containerd/containerd.sock";
+
+/// Preflight checks that do not apply to nodes that are containers.
+const IGNORED_PREFLIGHT: [(&str, &str); 5] = [
+    // The node shares the host's kernel, whose config kubeadm cannot read,
+    // and may run on cgroup v1 (accepted through failCgroupV1: false).
+    (
+        "SystemVerification",
+        "kernel config and cgroup version are the host's",
+    ),
+    (
+        "Swap",
+        "swap is the host's; the kubelet runs with failSwapOn: false",
+    ),
+    ("NumCPU", "CPUs are the host's, shared by every node"),
+    ("Mem", "memory is the host's, shared by every node"),
+    (
+        "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
+        "br_netfilter may be built in without a per-namespace switch",
+    ),
+];
+
+/// A bootstrap token derived from the cluster name, so that joins after a
+/// snapshot restore still match. Format: [a-z0-9]{6}.[a-z0-9]{16}.
+pub fn bootstrap_token(plan: &ClusterPlan) -> String {
+    let hash = crate::artifacts::CacheKey::new()
+        .with("cluster", &plan.name)
+        .with("network", &plan.network)
+        .hash();
+    format!("{}.{}", &hash[..6], &hash[6..22])
+}
+
+fn node_registration(out: &mut String, node: &NodePlan, taints_off: bool) {
+    let _ = writeln!(out, "nodeRegistration:");
+    let _ = writeln!(out, "  name: {}", node.name);
+    let _ = writeln!(out, "  criSocket: {CRI_SOCKET}");
+    // Every image is preloaded in the node image.
+    let _ = writeln!(out, "  imagePullPolicy: Never");
+    let _ = writeln!(out, "  ignorePreflightErrors:");
+    for (check, why) in IGNORED_PREFLIGHT {
+        let _ = writeln!(out, "  - {check}  # {why}");
+    }
+    let _ = writeln!(out, "  kubeletExtraArgs:");
+    let _ = writeln!(out, "  - name: node-ip");
+    let _ = writeln!(out, "    value: \"{}\"", node.ip);
+    if taints_off {
+        // An empty list (not an absent field) means no control-plane taint.
+        let _ = writeln!(out, "  taints: []");
+    }
+}
+
+/// InitConfiguration + ClusterConfiguration + KubeletConfiguration +
+/// KubeProxyConfiguration for the master.
+pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
+    let master = plan.master();
+    let mut out = String::new();
+    let _ = writeln!(out, "apiVersion: kubeadm.k8s.io/v1beta4");
+    let _ = writeln!(out, "kind: InitConfiguration");
+    let _ = writeln!(out, "bootstrapTokens:");
+    let _ = writeln!(out, "- token: \"{}\"", bootstrap_token(plan));
+    let _ = writeln!(
+        out,
+        "  ttl: 0s  # local clusters are restored from snapshots long after init"
+    );
+    let _ = writeln!(out, "localAPIEndpoint:");
+    let _ = writeln!(out, "  advertiseAddress: \"{}\"", master.ip);
+    let _ = writeln!(out, "  bindPort: {API_PORT}");
+    node_registration(&mut out, master, plan.untainted_master);
+    let _ = writeln!(out, "---");
+    let _ = writeln!(out, "apiVersion: kubeadm.k8s.io/v1beta4");
+    let _ = writeln!(out, "kind: ClusterConfiguration");
+    let _ = writeln!(out, "clusterName: {}", plan.kube_cluster_name());
+    let _ = writeln!(out, "kubernetesVersion: {}", plan.kubernetes_version);
+    let _ = writeln!(out, "imageRepository: {}", plan.image_repository);
+    let _ = writeln!(out, "controlPlaneEndpoint: \"{}:{API_PORT}\"", master.name);
+    let _ = writeln!(out, "networking:");
+    let _ = writeln!(out, "  podSubnet: \"{}\"", plan.pod_subnet);
+    let _ = writeln!(out, "  serviceSubnet: \"{}\"", plan.service_subnet);
+    let _ = writeln!(out, "  dnsDomain: cluster.local");
+    let _ = writeln!(out, "apiServer:");
+    let _ = writeln!(out, "  certSANs:");
+    let mut sans = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        master.name.clone(),
+        master.ip.to_string(),
+        master.container.clone(),
+    ];
+    if !sans.contains(&published_address.to_string()) {
+        sans.push(published_address.to_string());
+    }
+    for san in sans {
+        let _ = writeln!(out, "  - \"{san}\"");
+    }
+    let _ = writeln!(out, "controllerManager:");
+    let _ = writeln!(out, "  extraArgs:");
+    // Pod ranges per node come from the controller manager; the bridge CNI
+    // reads them from the Node objects.
+    let _ = writeln!(out, "  - name: allocate-node-cidrs");
+    let _ = writeln!(out, "    value: \"true\"");
+    let _ = writeln!(out, "---");
+    out.push_str(&kubelet_config());
+    let _ = writeln!(out, "---");
+    out.push_str(&kube_proxy_config(plan));
+    out
+}
+
+/// Settings that suit a kubelet inside a container sharing the host's
+/// kernel, disk and memory with its sibling nodes.
+fn kubelet_config() -> String {
+    "apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
+# Many hosts (CI VMs among them) still run cgroup v1.
+failCgroupV1: false
+failSwapOn: false
+# Written at each boot by the node's entrypoint: the engine's DNS server,
+# reachable from pods through the node's address.
+resolvConf: /etc/kubeadm-local-cluster/resolv.conf
+# The disk is the host's: don't evict pods or delete preloaded images when
+# the host's disk fills up with unrelated things.
+imageGCHighThresholdPercent: 100
+evictionHard:
+  nodefs.available: \"0%\"
+  nodefs.inodesFree: \"0%\"
+  imagefs.available: \"0%\"
+"
+    .to_string()
+}
+
+fn kube_proxy_config(plan: &ClusterPlan) -> String {
+    format!(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clusterCIDR: \"{}\"
+# /sys is read-only in a node and conntrack table sizes are the host's:
+# leave them alone.
+conntrack:
+  maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+",
+        plan.pod_subnet
+    )
+}
+
+/// JoinConfiguration for a worker.
+pub fn join_config(plan: &ClusterPlan, node: &NodePlan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "apiVersion: kubeadm.k8s.io/v1beta4");
+    let _ = writeln!(out, "kind: JoinConfiguration");
+    let _ = writeln!(out, "discovery:");
+    let _ = writeln!(out, "  bootstrapToken:");
+    let _ = writeln!(
+        out,
+        "    apiServerEndpoint: \"{}:{API_PORT}\"",
+        plan.master().name
+    );
+    let _ = writeln!(out, "    token: \"{}\"", bootstrap_token(plan));
+    // The network is private to this cluster and made by us.
+    let _ = writeln!(out, "    unsafeSkipCAVerification: true");
+    node_registration(&mut out, node, false);
+    out
+}

@@ -1,0 +1,120 @@
+//! The files users get: `admin.conf` pointing at the published API server
+//! port, and a kubectl matching the cluster.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::kubectl::ADMIN_CONF;
+use super::plan::ClusterPlan;
+use crate::engine::Engine;
+
+/// Point every `server:` line of a kubeconfig at `server`.
+pub fn rewrite_server(kubeconfig: &str, server: &str) -> String {
+    kubeconfig
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("server:") {
+                let indent = &line[..line.len() - trimmed.len()];
+                format!("{indent}server: {server}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Write `content` to `path` atomically with the given mode.
+pub fn write_private(path: &Path, content: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().context("kubeconfig path has no directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(content)?;
+    f.sync_all()?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Fetch admin.conf from the master and write it for the host.
+pub async fn export_admin_conf(engine: &Engine, plan: &ClusterPlan, api_port: u16) -> Result<()> {
+    let raw = engine
+        .read_file(&plan.master().container, ADMIN_CONF)
+        .await?;
+    let text = String::from_utf8(raw).context("admin.conf is not UTF-8")?;
+    let server = format!(
+        "https://{}:{api_port}",
+        engine.endpoint().published_address()
+    );
+    write_private(
+        &plan.admin_conf(),
+        rewrite_server(&text, &server).as_bytes(),
+        0o600,
+    )
+}
+
+/// Put a kubectl of the cluster's version next to admin.conf. The node's own
+/// kubectl serves when this machine is Linux on the node's architecture.
+pub async fn export_kubectl(engine: &Engine, plan: &ClusterPlan, node_arch: &str) -> Result<()> {
+    let host_arch = crate::engine::go_arch(std::env::consts::ARCH);
+    if std::env::consts::OS != "linux" || host_arch != node_arch {
+        crate::ui::ui().warn(format!(
+            "no kubectl for {}/{host_arch} is provided yet; use a kubectl {} of your own",
+            std::env::consts::OS,
+            plan.kubernetes_version
+        ));
+        return Ok(());
+    }
+    let stamp = plan.home_dir.join("kubectl.version");
+    let want = plan.kubernetes_version.to_string();
+    if plan.kubectl_path().exists()
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str())
+    {
+        return Ok(());
+    }
+    let binary = engine
+        .read_file(&plan.master().container, "/usr/bin/kubectl")
+        .await?;
+    write_private(&plan.kubectl_path(), &binary, 0o755)?;
+    std::fs::write(&stamp, &want)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_lines_are_replaced_keeping_indentation() {
+        let conf = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: X\n    server: https://kube-master:6443\n  name: k\n";
+        let out = rewrite_server(conf, "https://127.0.0.1:40123");
+        assert!(out.contains("    server: https://127.0.0.1:40123\n"));
+        assert!(!out.contains("kube-master:6443"));
+        assert!(out.contains("certificate-authority-data: X"));
+    }
+
+    #[test]
+    fn private_files_get_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/admin.conf");
+        write_private(&path, b"x", 0o600).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

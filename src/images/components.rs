@@ -1,0 +1,479 @@
+//! The images kubeadm runs (control plane, kube-proxy, etcd, CoreDNS, pause),
+//! at the names and tags `kubeadm config images list` prints.
+//!
+//! Control-plane images are assembled here from the Kubernetes binaries, with
+//! no `FROM` a registry image: a shared layer of base files, plus kube-proxy's
+//! netfilter tools from Debian, plus the binary. etcd, CoreDNS and pause are
+//! either pulled through the Docker engine from the image repository, or built
+//! here (etcd and CoreDNS from their Go modules, pause from Kubernetes' C
+//! source) and assembled the same way.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::TryStreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::archive::{ImageSpec, RuntimeConfig};
+use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
+use super::rootfs;
+use crate::artifacts::cache::{Cache, CacheKey, Entry};
+use crate::artifacts::gomod::{self, GoModuleBuild};
+use crate::artifacts::{ArtifactError, Binaries};
+use crate::engine::Engine;
+use crate::process;
+use crate::settings::ImageSource;
+use crate::ui::ui;
+
+/// What kind of image a reference from kubeadm's list is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Component {
+    /// kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy.
+    Kubernetes(String),
+    Etcd,
+    CoreDns,
+    Pause,
+}
+
+/// One image kubeadm wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedImage {
+    pub reference: String,
+    pub tag: String,
+    pub component: Component,
+}
+
+/// Parse `kubeadm config images list` output.
+pub fn parse_image_list(text: &str) -> Result<Vec<WantedImage>, ArtifactError> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (repo, tag) = crate::engine::split_reference(line);
+        let name = repo.rsplit('/').next().unwrap_or(repo);
+        let component = match name {
+            "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kube-proxy" => {
+                Component::Kubernetes(name.to_string())
+            }
+            "etcd" => Component::Etcd,
+            "coredns" => Component::CoreDns,
+            "pause" => Component::Pause,
+            other => {
+                return Err(ArtifactError::Invalid(format!(
+                    "kubeadm wants an image this tool cannot make: {line} ({other})"
+                )))
+            }
+        };
+        out.push(WantedImage {
+            reference: line.to_string(),
+            tag: tag.to_string(),
+            component,
+        });
+    }
+    if out.is_empty() {
+        return Err(ArtifactError::Invalid(
+            "`kubeadm config images list` printed no images".to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Inputs shared by every component image.
+pub struct ComponentInputs<'a> {
+    pub arch: &'a str,
+    pub base: &'a Entry,
+    pub binaries: &'a Binaries,
+    pub image_source: ImageSource,
+    pub cache: &'a Cache,
+    pub engine: &'a Engine,
+}
+
+/// Make every wanted image as a `docker save` archive; returns their paths.
+pub async fn make_images(
+    wanted: &[WantedImage],
+    inputs: &ComponentInputs<'_>,
+) -> Result<Vec<PathBuf>, ArtifactError> {
+    let common = common_layer(inputs)?;
+    let mut archives = Vec::new();
+    for image in wanted {
+        let path = match (&image.component, inputs.image_source) {
+            (Component::Kubernetes(name), _) => {
+                let binary = inputs.binaries.path(name);
+                let mut layers = vec![common.clone()];
+                if name == "kube-proxy" {
+                    layers.push(describe_cached(&inputs.base.path(rootfs::NETFILTER_LAYER))?);
+                }
+                assemble(
+                    inputs,
+                    image,
+                    layers,
+                    &[(format!("usr/local/bin/{name}"), binary.to_path_buf())],
+                    RuntimeConfig {
+                        entrypoint: Some(vec![format!("/usr/local/bin/{name}")]),
+                        ..base_config()
+                    },
+                )
+                .await?
+            }
+            (_, ImageSource::Registry) => pull_and_save(inputs, image).await?,
+            (Component::Etcd, ImageSource::Build) => {
+                // kubeadm's etcd tags are `<etcd version>-<image revision>`.
+                let version = format!("v{}", image.tag.split('-').next().unwrap_or(&image.tag));
+                let built = GoModuleBuild {
+                    module: "go.etcd.io/etcd/server/v3".to_string(),
+                    version: version.clone(),
+                    binaries: vec![("go.etcd.io/etcd/server/v3".to_string(), "etcd".to_string())],
+                    ldflags: "-s -w".to_string(),
+                    tags: vec![],
+                    arch: inputs.arch.to_string(),
+                    sibling_version: gomod::same_version,
+                }
+                .build(inputs.cache, &format!("etcd {version}"))
+                .await?;
+                assemble(
+                    inputs,
+                    image,
+                    vec![common.clone()],
+                    &[(
+                        "usr/local/bin/etcd".to_string(),
+                        built.path("bin").join("etcd"),
+                    )],
+                    base_config(),
+                )
+                .await?
+            }
+            (Component::CoreDns, ImageSource::Build) => {
+                let version = if image.tag.starts_with('v') {
+                    image.tag.clone()
+                } else {
+                    format!("v{}", image.tag)
+                };
+                let built = GoModuleBuild {
+                    module: "github.com/coredns/coredns".to_string(),
+                    version: version.clone(),
+                    binaries: vec![(
+                        "github.com/coredns/coredns".to_string(),
+                        "coredns".to_string(),
+                    )],
+                    ldflags: "-s -w".to_string(),
+                    tags: vec![],
+                    arch: inputs.arch.to_string(),
+                    sibling_version: gomod::same_version,
+                }
+                .build(inputs.cache, &format!("CoreDNS {version}"))
+                .await?;
+                assemble(
+                    inputs,
+                    image,
+                    vec![common.clone()],
+                    &[("coredns".to_string(), built.path("bin").join("coredns"))],
+                    RuntimeConfig {
+                        entrypoint: Some(vec!["/coredns".to_string()]),
+                        ..base_config()
+                    },
+                )
+                .await?
+            }
+            (Component::Pause, ImageSource::Build) => {
+                let pause = build_pause(inputs, &image.tag).await?;
+                assemble(
+                    inputs,
+                    image,
+                    vec![common.clone()],
+                    &[("pause".to_string(), pause)],
+                    RuntimeConfig {
+                        entrypoint: Some(vec!["/pause".to_string()]),
+                        user: Some("65535:65535".to_string()),
+                        ..base_config()
+                    },
+                )
+                .await?
+            }
+        };
+        archives.push(path);
+    }
+    Ok(archives)
+}
+
+fn base_config() -> RuntimeConfig {
+    RuntimeConfig {
+        env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()],
+        labels: [(
+            "io.kubeadm-local-cluster.assembled".to_string(),
+            "true".to_string(),
+        )]
+        .into(),
+        ..Default::default()
+    }
+}
+
+fn describe_cached(path: &Path) -> Result<LayerBlob, ArtifactError> {
+    describe_gzip_layer(path).map_err(|e| ArtifactError::io(path, e))
+}
+
+/// The files every assembled image shares: users, name service config,
+/// CA certificates, /tmp. Identical bytes everywhere, so stored once.
+fn common_layer(inputs: &ComponentInputs<'_>) -> Result<LayerBlob, ArtifactError> {
+    let ca = std::fs::read(inputs.base.path(rootfs::CA_BUNDLE))
+        .map_err(|e| ArtifactError::io(inputs.base.dir(), e))?;
+    let key = CacheKey::new().with("format", 1).with(
+        "ca",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&ca)),
+    );
+    let entry = inputs.cache.entry("layers", "common", &key);
+    if !entry.is_complete() {
+        let staging = entry
+            .stage()
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        let io = |e| ArtifactError::io(staging.dir(), e);
+        let mut l = LayerBuilder::create(&staging.path("layer.tar.gz")).map_err(io)?;
+        l.file(
+            "etc/passwd",
+            0o644,
+            b"root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+        )
+        .map_err(io)?;
+        l.file(
+            "etc/group",
+            0o644,
+            b"root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n",
+        )
+        .map_err(io)?;
+        l.file("etc/nsswitch.conf", 0o644, b"hosts: files dns\n")
+            .map_err(io)?;
+        l.file("etc/ssl/certs/ca-certificates.crt", 0o644, &ca)
+            .map_err(io)?;
+        l.dir("tmp", 0o1777).map_err(io)?;
+        l.dir("var/run", 0o755).map_err(io)?;
+        l.finish().map_err(io)?;
+        staging
+            .commit(&key)
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    }
+    describe_cached(&entry.path("layer.tar.gz"))
+}
+
+/// Write an image archive from shared layers plus one layer of `files`
+/// (path in image, file on host); cached by the files' identity.
+async fn assemble(
+    inputs: &ComponentInputs<'_>,
+    image: &WantedImage,
+    mut layers: Vec<LayerBlob>,
+    files: &[(String, PathBuf)],
+    config: RuntimeConfig,
+) -> Result<PathBuf, ArtifactError> {
+    let mut key = CacheKey::new()
+        .with("format", 1)
+        .with("reference", &image.reference)
+        .with("arch", inputs.arch)
+        .with(
+            "config",
+            serde_json::to_string(&config).expect("serializable"),
+        );
+    for layer in &layers {
+        key = key.with("layer", &layer.digest);
+    }
+    for (path, source) in files {
+        key = key.with("file", format!("{path} {}", file_identity(source)?));
+    }
+    let name = image
+        .reference
+        .rsplit('/')
+        .next()
+        .unwrap_or(&image.reference)
+        .replace(':', "-");
+    let entry = inputs
+        .cache
+        .entry("images", &format!("{name}-{}", inputs.arch), &key);
+    let archive = entry.path("image.tar");
+    if entry.is_complete() {
+        return Ok(archive);
+    }
+    let staging = entry
+        .stage()
+        .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    let layer_path = staging.path("top.tar.gz");
+    let files = files.to_vec();
+    let top = tokio::task::spawn_blocking(move || -> std::io::Result<LayerBlob> {
+        let mut l = LayerBuilder::create(&layer_path)?;
+        for (path, source) in &files {
+            l.file_from(path, 0o755, source)?;
+        }
+        l.finish()
+    })
+    .await
+    .expect("layer task panicked")
+    .map_err(|e| ArtifactError::io(staging.dir(), e))?;
+    layers.push(top);
+    let spec = ImageSpec {
+        references: vec![image.reference.clone()],
+        arch: inputs.arch.to_string(),
+        config,
+        layers,
+    };
+    let out = staging.path("image.tar");
+    spec.write_archive(&out)
+        .map_err(|e| ArtifactError::io(&out, e))?;
+    // The top layer now lives inside the archive.
+    let _ = std::fs::remove_file(staging.path("top.tar.gz"));
+    staging
+        .commit(&key)
+        .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    Ok(archive)
+}
+
+/// Size and modification time identify a cached binary well enough: cache
+/// entries are immutable once committed, and source-tree builds change both.
+fn file_identity(path: &Path) -> Result<String, ArtifactError> {
+    let meta = std::fs::metadata(path).map_err(|e| ArtifactError::io(path, e))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(format!("{}:{}:{}", path.display(), meta.len(), mtime))
+}
+
+/// Pull through the engine and save as an archive.
+async fn pull_and_save(
+    inputs: &ComponentInputs<'_>,
+    image: &WantedImage,
+) -> Result<PathBuf, ArtifactError> {
+    let engine_err = |e: crate::engine::EngineError| ArtifactError::Build {
+        what: format!("image {}", image.reference),
+        source: Box::new(e),
+    };
+    if inputs
+        .engine
+        .inspect_image(&image.reference)
+        .await
+        .map_err(engine_err)?
+        .is_none()
+    {
+        ui().note(format!("pulling {}", image.reference));
+        inputs
+            .engine
+            .pull_image(&image.reference, |s| ui().detail(s))
+            .await
+            .map_err(|e| ArtifactError::Build {
+                what: format!(
+                    "pull {} (set --image-source build to build it locally instead)",
+                    image.reference
+                ),
+                source: Box::new(e),
+            })?;
+    }
+    let id = inputs
+        .engine
+        .inspect_image(&image.reference)
+        .await
+        .map_err(engine_err)?
+        .map(|i| i.id)
+        .unwrap_or_default();
+    let key = CacheKey::new()
+        .with("reference", &image.reference)
+        .with("id", &id);
+    let name = image.reference.replace(['/', ':'], "_");
+    let entry = inputs.cache.entry("pulled", &name, &key);
+    if !entry.is_complete() {
+        let staging = entry
+            .stage()
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        let path = staging.path("image.tar");
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| ArtifactError::io(&path, e))?;
+        let mut stream = inputs.engine.save_images(&[image.reference.as_str()]);
+        while let Some(chunk) = stream.try_next().await.map_err(engine_err)? {
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ArtifactError::io(&path, e))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| ArtifactError::io(&path, e))?;
+        staging
+            .commit(&key)
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    }
+    Ok(entry.path("image.tar"))
+}
+
+/// Compile Kubernetes' pause (build/pause/linux/pause.c from the Go module
+/// of the Kubernetes version) statically, as its own Makefile does.
+async fn build_pause(inputs: &ComponentInputs<'_>, tag: &str) -> Result<PathBuf, ArtifactError> {
+    let version = inputs.binaries.version.to_string();
+    let compiler = match (
+        crate::engine::go_arch(std::env::consts::ARCH).as_str(),
+        inputs.arch,
+    ) {
+        (host, target) if host == target => "gcc".to_string(),
+        (_, "amd64") => "x86_64-linux-gnu-gcc".to_string(),
+        (_, "arm64") => "aarch64-linux-gnu-gcc".to_string(),
+        (_, "arm") => "arm-linux-gnueabihf-gcc".to_string(),
+        (_, "ppc64le") => "powerpc64le-linux-gnu-gcc".to_string(),
+        (_, "s390x") => "s390x-linux-gnu-gcc".to_string(),
+        (_, other) => {
+            return Err(ArtifactError::Invalid(format!(
+                "no known cross compiler for pause on {other}"
+            )))
+        }
+    };
+    let key = CacheKey::new()
+        .with("tag", tag)
+        .with("kubernetes", &version)
+        .with("arch", inputs.arch)
+        .with("compiler", &compiler);
+    let entry = inputs
+        .cache
+        .entry("pause", &format!("pause-{tag}-{}", inputs.arch), &key);
+    if !entry.is_complete() {
+        let module_dir = gomod::module_dir("k8s.io/kubernetes", &version).await?;
+        let source = module_dir.join("build/pause/linux/pause.c");
+        let staging = entry
+            .stage()
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        let mut cmd = tokio::process::Command::new(&compiler);
+        cmd.args(["-Os", "-Wall", "-Werror", "-static"])
+            .arg(format!("-DVERSION=v{tag}"))
+            .arg("-o")
+            .arg(staging.path("pause"))
+            .arg(&source);
+        process::run(
+            cmd,
+            &format!("Building the pause image needs a C compiler with static libc ({compiler}; Debian: gcc libc6-dev), or use --image-source registry."),
+            |_| {},
+        )
+        .await?;
+        staging
+            .commit(&key)
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    }
+    Ok(entry.path("pause"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kubeadm_image_list() {
+        let list = "registry.k8s.io/kube-apiserver:v1.37.2\nregistry.k8s.io/kube-proxy:v1.37.2\n\
+                    registry.k8s.io/coredns/coredns:v1.14.6\nregistry.k8s.io/pause:3.10.2\n\
+                    registry.k8s.io/etcd:3.7.0-0\n";
+        let images = parse_image_list(list).unwrap();
+        assert_eq!(images.len(), 5);
+        assert_eq!(
+            images[0].component,
+            Component::Kubernetes("kube-apiserver".into())
+        );
+        assert_eq!(images[2].component, Component::CoreDns);
+        assert_eq!(images[2].tag, "v1.14.6");
+        assert_eq!(images[4].component, Component::Etcd);
+        assert_eq!(images[4].tag, "3.7.0-0");
+    }
+
+    #[test]
+    fn unknown_images_are_named_in_the_error() {
+        let err = parse_image_list("registry.k8s.io/something-new:v1\n").unwrap_err();
+        assert!(err.to_string().contains("something-new"));
+    }
+}

@@ -1,0 +1,113 @@
+#!/bin/sh
+# Entrypoint of kubeadm-local-cluster nodes: prepares the container so that
+# systemd, containerd and the kubelet can run in it, then becomes /sbin/init.
+#
+# It works both in privileged containers and in the capability-based mode
+# used where --privileged is refused: there the runtime mounts the cgroup
+# hierarchies read-only, and a fresh mount (rooted at this container's own
+# cgroup, thanks to the private cgroup namespace) replaces each of them.
+set -eu
+
+say() { echo "local-cluster-entrypoint: $*" >&2; }
+
+mount_options() {
+	# Field 6 of mountinfo holds the per-mount options of mount point $1.
+	awk -v mp="$1" '$5 == mp { print $6; exit }' /proc/self/mountinfo
+}
+
+super_options() {
+	# The super-block options follow the " - fstype source" separator.
+	awk -v mp="$1" '$5 == mp { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 3); exit } }' /proc/self/mountinfo
+}
+
+is_read_only() {
+	case ",$(mount_options "$1")," in *,ro,*) return 0 ;; *) return 1 ;; esac
+}
+
+fix_cgroup_v2() {
+	if is_read_only /sys/fs/cgroup; then
+		mount -o remount,rw,nosuid,nodev,noexec /sys/fs/cgroup ||
+			{ umount /sys/fs/cgroup && mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 /sys/fs/cgroup; }
+	fi
+	# The root of our cgroup namespace may not hold processes once controllers
+	# are delegated to children: move everything into init.scope first.
+	mkdir -p /sys/fs/cgroup/init.scope
+	while read -r pid; do
+		echo "$pid" >/sys/fs/cgroup/init.scope/cgroup.procs 2>/dev/null || true
+	done </sys/fs/cgroup/cgroup.procs
+	sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers >/sys/fs/cgroup/cgroup.subtree_control
+}
+
+fix_cgroup_v1() {
+	# Each hierarchy under /sys/fs/cgroup: remount read-write where needed.
+	# Remounting in place fails with EBUSY, so unmount and mount afresh.
+	if is_read_only /sys/fs/cgroup; then
+		mount -o remount,rw /sys/fs/cgroup
+	fi
+	awk '$5 ~ "^/sys/fs/cgroup/" { print $5 }' /proc/self/mountinfo | while read -r dir; do
+		if ! is_read_only "$dir"; then
+			continue
+		fi
+		fstype=$(awk -v mp="$dir" '$5 == mp { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1); exit } }' /proc/self/mountinfo)
+		if [ -L "$dir" ] || [ -z "$fstype" ]; then
+			continue
+		fi
+		opts=$(super_options "$dir" | tr ',' '\n' | grep -v -e '^rw$' -e '^ro$' | paste -sd, -)
+		umount "$dir"
+		if [ "$fstype" = cgroup2 ]; then
+			mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 "$dir"
+		else
+			mount -t cgroup -o "rw,nosuid,nodev,noexec,$opts" cgroup "$dir"
+		fi
+	done
+}
+
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	fix_cgroup_v2
+else
+	fix_cgroup_v1
+fi
+
+# The kubelet propagates mounts between pods and the node.
+mount --make-rshared /
+
+# The kubelet's OOM watcher reads /dev/kmsg; without it, point it at the console.
+if [ ! -e /dev/kmsg ]; then
+	ln -s /dev/console /dev/kmsg
+fi
+
+# Pods cannot reach the engine's DNS server at 127.0.0.11 (that address is
+# loopback in every network namespace). Make it answer on the node's own
+# address too, by the same DNAT the engine uses for 127.0.0.11, and give the
+# kubelet a resolv.conf naming that address for pods (CoreDNS forwards there,
+# so pods resolve node names and outside names).
+setup_dns_for_pods() {
+	mkdir -p /etc/kubeadm-local-cluster
+	if ! grep -q '^nameserver 127\.0\.0\.11' /etc/resolv.conf; then
+		cp /etc/resolv.conf /etc/kubeadm-local-cluster/resolv.conf
+		return
+	fi
+	node_ip=$(ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; exit }')
+	rules=""
+	# The engine wrote its rules with the host's iptables flavour.
+	for save in iptables-nft-save iptables-legacy-save; do
+		rules=$($save -t nat 2>/dev/null | grep -e '-A DOCKER_OUTPUT' || true)
+		[ -n "$rules" ] && break
+	done
+	for proto in udp tcp; do
+		port=$(echo "$rules" | awk -v p="$proto" '$0 ~ "-p " p && /--to-destination/ { n = split($NF, a, ":"); print a[n]; exit }')
+		if [ -n "$port" ] && [ -n "$node_ip" ]; then
+			# PREROUTING for pods, OUTPUT for host-network pods (kube-proxy).
+			for chain in PREROUTING OUTPUT; do
+				iptables -t nat -A "$chain" -d "$node_ip" -p "$proto" --dport 53 \
+					-m comment --comment local-cluster-dns -j DNAT --to-destination "127.0.0.11:$port"
+			done
+		fi
+	done
+	# Let packets from pod interfaces be routed to a loopback address.
+	sysctl -q -w net.ipv4.conf.all.route_localnet=1
+	sed "s/^nameserver 127\.0\.0\.11/nameserver $node_ip/" /etc/resolv.conf >/etc/kubeadm-local-cluster/resolv.conf
+}
+setup_dns_for_pods || say "pods may not resolve names outside the cluster: DNS setup failed"
+
+exec "$@"

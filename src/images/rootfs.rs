@@ -1,0 +1,353 @@
+//! The node's base system, made from Debian packages with debootstrap.
+//!
+//! The base suite gives systemd and the networking tools; the container
+//! runtime (containerd, runc) and the CNI reference plugins come from a newer
+//! suite, pinned so nothing else is upgraded: Kubernetes 1.36+ wants
+//! containerd 2, which only Debian's newer suites carry.
+//!
+//! Besides the root filesystem tarball, the cache entry keeps what other
+//! images need from it: the CA bundle and a layer with iptables/nft and their
+//! libraries for kube-proxy's image.
+
+use std::path::Path;
+
+use tokio::process::Command;
+
+use super::dpkg;
+use super::layer::LayerBuilder;
+use crate::artifacts::cache::{Cache, CacheKey, Entry};
+use crate::artifacts::ArtifactError;
+use crate::process;
+use crate::ui::ui;
+
+/// What the base system is made of.
+#[derive(Debug, Clone)]
+pub struct BaseSystem {
+    pub suite: String,
+    pub arch: String,
+    pub mirror: String,
+    pub packages: Vec<String>,
+    /// A second suite and the packages taken from it.
+    pub runtime_suite: String,
+    pub runtime_packages: Vec<String>,
+}
+
+impl BaseSystem {
+    pub fn new(arch: &str, mirror: &str) -> BaseSystem {
+        BaseSystem {
+            suite: "trixie".to_string(),
+            arch: arch.to_string(),
+            mirror: mirror.trim_end_matches('/').to_string(),
+            packages: [
+                // init and service management
+                "systemd",
+                "systemd-sysv",
+                "dbus",
+                // what kubelet, kubeadm preflight and CNI plugins call
+                "iptables",
+                "nftables",
+                "conntrack",
+                "ebtables",
+                "iproute2",
+                "ethtool",
+                "socat",
+                "kmod",
+                "util-linux",
+                "mount",
+                "procps",
+                "ca-certificates",
+                // for users poking around a node
+                "less",
+                "curl",
+            ]
+            .map(String::from)
+            .to_vec(),
+            runtime_suite: "sid".to_string(),
+            runtime_packages: ["containerd", "runc", "containernetworking-plugins"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    pub fn key(&self) -> CacheKey {
+        CacheKey::new()
+            .with("format", 2)
+            .with("suite", &self.suite)
+            .with("arch", &self.arch)
+            .with("mirror", &self.mirror)
+            .with("packages", self.packages.join(","))
+            .with("runtime-suite", &self.runtime_suite)
+            .with("runtime-packages", self.runtime_packages.join(","))
+            .with("setup", SETUP_SCRIPT)
+    }
+}
+
+/// Files in a base system cache entry.
+pub const ROOTFS_TARBALL: &str = "rootfs.tar.gz";
+pub const NETFILTER_LAYER: &str = "netfilter-layer.tar.gz";
+pub const CA_BUNDLE: &str = "ca-certificates.crt";
+pub const PACKAGE_LIST: &str = "packages.txt";
+
+/// Runs inside the new root (chroot) after debootstrap.
+const SETUP_SCRIPT: &str = r#"set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+apt-get -q update
+apt-get -q install -y --no-install-recommends $PACKAGES
+echo "deb $MIRROR $RUNTIME_SUITE main" > /etc/apt/sources.list.d/runtime.list
+printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n' "$RUNTIME_SUITE" > /etc/apt/preferences.d/runtime
+# Mirrors frozen in time (snapshots, offline copies) serve Release files past
+# their Valid-Until date; accept those only when apt says that is the problem.
+if apt-get -q update 2>&1 | tee /dev/stderr | grep -q 'is expired'; then
+  apt-get -q -o Acquire::Check-Valid-Until=false update
+fi
+apt-get -q install -y --no-install-recommends -t "$RUNTIME_SUITE" $RUNTIME_PACKAGES
+rm -f /etc/apt/sources.list.d/runtime.list /etc/apt/preferences.d/runtime
+apt-get clean
+rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
+  /usr/share/lintian /usr/share/locale/* /var/log/* /var/cache/debconf/*-old /var/lib/dpkg/*-old
+# Each node must get its own machine id at first boot.
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+dpkg-query -W -f '${Package} ${Version}\n' > /packages.txt
+"#;
+
+/// Build the base system (or take it from the cache).
+pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactError> {
+    let key = base.key();
+    let entry = cache.entry(
+        "base",
+        &format!("debian-{}-{}", base.suite, base.arch),
+        &key,
+    );
+    if entry.is_complete() {
+        return Ok(entry);
+    }
+    check_host_can_debootstrap(&base.arch)?;
+    let staging = entry
+        .stage()
+        .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    let root = staging.path("rootfs");
+
+    let step = ui().step(format!(
+        "Installing Debian {} ({}) with debootstrap",
+        base.suite, base.arch
+    ));
+    let mut cmd = Command::new("debootstrap");
+    cmd.arg("--variant=minbase")
+        .arg(format!("--arch={}", base.arch))
+        .arg(&base.suite)
+        .arg(&root)
+        .arg(&base.mirror);
+    process::run(cmd, DEBOOTSTRAP_MISSING, |_| {}).await?;
+    step.done();
+
+    let step = ui().step(format!(
+        "Installing node packages, {} from {}",
+        base.runtime_packages.join(", "),
+        base.runtime_suite
+    ));
+    std::fs::write(root.join("setup.sh"), SETUP_SCRIPT).map_err(|e| ArtifactError::io(&root, e))?;
+    let proc_dir = root.join("proc");
+    let mounted = Command::new("mount")
+        .args(["-t", "proc", "proc"])
+        .arg(&proc_dir)
+        .status()
+        .await
+        .is_ok_and(|s| s.success());
+    let mut cmd = Command::new("chroot");
+    cmd.arg(&root)
+        .args(["/bin/sh", "/setup.sh"])
+        .env("PACKAGES", base.packages.join(" "))
+        .env("MIRROR", &base.mirror)
+        .env("RUNTIME_SUITE", &base.runtime_suite)
+        .env("RUNTIME_PACKAGES", base.runtime_packages.join(" "))
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    let result = process::run(cmd, "", |_| {}).await;
+    if mounted {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&proc_dir)
+            .status()
+            .await;
+    }
+    result?;
+    let _ = std::fs::remove_file(root.join("setup.sh"));
+    std::fs::rename(root.join("packages.txt"), staging.path(PACKAGE_LIST))
+        .map_err(|e| ArtifactError::io(&root, e))?;
+    step.done();
+
+    let step = ui().step("Extracting kube-proxy's netfilter tools and the CA bundle");
+    std::fs::copy(
+        root.join("etc/ssl/certs/ca-certificates.crt"),
+        staging.path(CA_BUNDLE),
+    )
+    .map_err(|e| ArtifactError::io(&root, e))?;
+    netfilter_layer(&root, &staging.path(NETFILTER_LAYER))?;
+    step.done();
+
+    let step = ui().step("Packing the root filesystem");
+    let mut cmd = Command::new("tar");
+    cmd.arg("--numeric-owner")
+        .arg("--xattrs")
+        .arg("--xattrs-include=*")
+        .arg("-C")
+        .arg(&root)
+        // Mount points stay, their content does not: the runtime provides them.
+        .args([
+            "--exclude=./dev/*",
+            "--exclude=./proc/*",
+            "--exclude=./sys/*",
+        ])
+        .args(["--exclude=./run/*", "--exclude=./tmp/*"])
+        .arg("-czf")
+        .arg(staging.path(ROOTFS_TARBALL))
+        .arg(".");
+    process::run(
+        cmd,
+        "GNU tar is needed to pack the node's root filesystem.",
+        |_| {},
+    )
+    .await?;
+    std::fs::remove_dir_all(&root).map_err(|e| ArtifactError::io(&root, e))?;
+    step.done();
+
+    staging
+        .commit(&key)
+        .map_err(|e| ArtifactError::io(entry.dir(), e))
+}
+
+const DEBOOTSTRAP_MISSING: &str =
+    "Building the node's base system needs debootstrap (Debian/Ubuntu: `apt-get install debootstrap`).";
+
+fn check_host_can_debootstrap(arch: &str) -> Result<(), ArtifactError> {
+    if !cfg!(target_os = "linux") {
+        return Err(ArtifactError::Invalid(
+            "building the node base system runs debootstrap and needs a Linux host; \
+             build the node image on a Linux machine (or a Linux VM) and load it into this engine"
+                .to_string(),
+        ));
+    }
+    if !running_as_root() {
+        return Err(ArtifactError::Invalid(
+            "building the node base system runs debootstrap and chroot, which need root; \
+             run `sudo local-cluster build node-image` once (the result is cached)"
+                .to_string(),
+        ));
+    }
+    let host = crate::engine::go_arch(std::env::consts::ARCH);
+    if host != arch {
+        return Err(ArtifactError::Invalid(format!(
+            "building a node base system for {arch} on this {host} host needs that architecture's \
+             emulation (qemu-user-static with binfmt_misc), which this tool does not drive yet; \
+             build the {arch} node image on a {arch} machine"
+        )));
+    }
+    Ok(())
+}
+
+fn running_as_root() -> bool {
+    // The effective uid, read from /proc rather than through libc.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// The programs kube-proxy runs, in both of its modes.
+const NETFILTER_PACKAGES: [&str; 2] = ["iptables", "nftables"];
+/// Packages a single-binary image never needs (maintainer-script tooling).
+const NOT_NEEDED: [&str; 8] = [
+    "debconf",
+    "dpkg",
+    "perl-base",
+    "init-system-helpers",
+    "sensible-utils",
+    "bash",
+    "debianutils",
+    "coreutils",
+];
+/// Commands Debian selects with update-alternatives (symlinks that dpkg's
+/// file lists do not include).
+const ALTERNATIVES: [&str; 6] = [
+    "iptables",
+    "iptables-save",
+    "iptables-restore",
+    "ip6tables",
+    "ip6tables-save",
+    "ip6tables-restore",
+];
+
+/// A layer with iptables, nft and their libraries from the base system.
+fn netfilter_layer(root: &Path, out: &Path) -> Result<(), ArtifactError> {
+    let io = |e| ArtifactError::io(root, e);
+    let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).map_err(io)?;
+    let packages = dpkg::installed_packages(&status);
+    let wanted = dpkg::closure(&packages, &NETFILTER_PACKAGES, &NOT_NEEDED)
+        .map_err(ArtifactError::Invalid)?;
+    let mut files = std::collections::BTreeSet::new();
+    for name in &wanted {
+        files.extend(dpkg::package_files(root, &packages[name]).map_err(io)?);
+    }
+    let mut layer = LayerBuilder::create(out).map_err(|e| ArtifactError::io(out, e))?;
+    for file in &files {
+        let rel = file.strip_prefix("/").unwrap_or(file);
+        let on_disk = root.join(rel);
+        let meta = std::fs::symlink_metadata(&on_disk).map_err(io)?;
+        let name = rel.to_string_lossy();
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&on_disk).map_err(io)?;
+            layer
+                .symlink(&name, &target.to_string_lossy())
+                .map_err(io)?;
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            layer
+                .file_from(&name, meta.permissions().mode() & 0o7777, &on_disk)
+                .map_err(io)?;
+        }
+    }
+    for cmd in ALTERNATIVES {
+        // /usr/sbin/iptables -> /etc/alternatives/iptables -> /usr/sbin/iptables-nft:
+        // link straight to the alternative the base system selected.
+        let Some(target) = resolve_alternative(root, &format!("/usr/sbin/{cmd}")) else {
+            continue;
+        };
+        layer
+            .symlink(&format!("usr/sbin/{cmd}"), &target)
+            .map_err(io)?;
+    }
+    // Merged-/usr systems reach the dynamic loader through /lib64 (and
+    // scripts through /bin): keep those top-level links.
+    for dir in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
+        let path = root.join(dir);
+        if let Ok(target) = std::fs::read_link(&path) {
+            layer.symlink(dir, &target.to_string_lossy()).map_err(io)?;
+        }
+    }
+    layer.finish().map_err(io)?;
+    Ok(())
+}
+
+/// Follow `path` (as seen inside `root`, not the host's /) through
+/// /etc/alternatives to the alternative it selects.
+fn resolve_alternative(root: &Path, path: &str) -> Option<String> {
+    let mut current = std::path::PathBuf::from(path);
+    for _ in 0..8 {
+        let on_disk = root.join(current.strip_prefix("/").ok()?);
+        let target = std::fs::read_link(&on_disk).ok()?;
+        let next = if target.is_absolute() {
+            target
+        } else {
+            current.parent()?.join(target)
+        };
+        if !next.starts_with("/etc/alternatives") {
+            return Some(next.display().to_string());
+        }
+        current = next;
+    }
+    None
+}

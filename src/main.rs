@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    local_cluster::cli::main()
+}
