@@ -181,7 +181,7 @@ pub async fn reup(_settings: &Settings) -> Result<()> {
     anyhow::bail!("`reup` is not implemented yet")
 }
 
-fn plan_for_removal(settings: &Settings) -> ClusterPlan {
+fn plan_without_version(settings: &Settings) -> ClusterPlan {
     // Removal needs names only; the version does not matter.
     let version = "v0.0.0".parse().expect("valid version");
     ClusterPlan::new(settings, version)
@@ -189,14 +189,14 @@ fn plan_for_removal(settings: &Settings) -> ClusterPlan {
 
 pub async fn down(settings: &Settings) -> Result<()> {
     let engine = connect().await?;
-    lifecycle::down(&engine, &plan_for_removal(settings)).await?;
+    lifecycle::down(&engine, &plan_without_version(settings)).await?;
     Ok(())
 }
 
 /// `clean`; `all` also removes node images and the build cache.
 pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
     let engine = connect().await?;
-    let plan = plan_for_removal(settings);
+    let plan = plan_without_version(settings);
     let step = ui().step(format!(
         "Removing cluster {:?}: containers, snapshot, volumes, network",
         plan.name
@@ -221,7 +221,7 @@ pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
 
 pub async fn status(settings: &Settings) -> Result<()> {
     let engine = connect().await?;
-    let plan = plan_for_removal(settings);
+    let plan = plan_without_version(settings);
     let existing = cluster::find_existing(&engine, &plan).await?;
     let snapshot = cluster::snapshot::state(&engine, &plan).await?;
     if existing.nodes.is_empty() {
@@ -256,11 +256,35 @@ pub async fn e2e(_settings: &Settings, _serial: bool, _focus: Option<String>) ->
 }
 
 /// Collect node and kubeadm logs into `dir` (a new temporary directory when None).
-pub async fn export_logs(_settings: &Settings, _dir: Option<std::path::PathBuf>) -> Result<()> {
-    anyhow::bail!("`logs` is not implemented yet")
+pub async fn export_logs(settings: &Settings, dir: Option<std::path::PathBuf>) -> Result<()> {
+    let engine = connect().await?;
+    let plan = plan_without_version(settings);
+    let dir = match dir {
+        Some(d) => d,
+        None => tempfile::Builder::new()
+            .prefix("local-cluster-logs-")
+            .tempdir()?
+            .keep(),
+    };
+    let step = ui().step(format!("Collecting logs into {}", dir.display()));
+    let files = cluster::logs::export(&engine, &plan, &dir).await?;
+    step.done();
+    if files == 0 {
+        ui().warn(format!(
+            "cluster {:?} has no running nodes; nothing collected",
+            plan.name
+        ));
+    }
+    println!("{}", dir.display());
+    Ok(())
 }
 
 /// Copy images from the Docker engine into every node's containerd.
-pub async fn load_images(_settings: &Settings, _images: Vec<String>) -> Result<()> {
-    anyhow::bail!("`load` is not implemented yet")
+pub async fn load_images(settings: &Settings, images: Vec<String>) -> Result<()> {
+    let engine = connect().await?;
+    let plan = plan_without_version(settings);
+    let step = ui().step(format!("Loading {} into the nodes", images.join(", ")));
+    cluster::load::load_images(&engine, &plan, &images).await?;
+    step.done();
+    Ok(())
 }

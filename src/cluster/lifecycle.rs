@@ -59,9 +59,10 @@ pub async fn up(engine: &Engine, plan: &ClusterPlan, image: &NodeImageRef) -> Re
         SnapshotState::Complete {
             fingerprint: found,
             api_port,
+            run_mode,
             ..
         } if found == fingerprint => {
-            match restore(engine, plan, image, &fingerprint, api_port).await {
+            match restore(engine, plan, image, &fingerprint, api_port, run_mode).await {
                 Ok(()) => return Ok(UpOutcome::Restored),
                 Err(e) => {
                     ui().warn(format!(
@@ -87,11 +88,11 @@ pub async fn up(engine: &Engine, plan: &ClusterPlan, image: &NodeImageRef) -> Re
         SnapshotState::None => {}
     }
     remove_all(engine, plan).await?;
-    create(engine, plan, image, &fingerprint).await?;
+    let mode = create(engine, plan, image, &fingerprint).await?;
 
     let step = ui().step("Saving a snapshot for fast restarts");
     let port = node::published_api_port(engine, plan.master()).await?;
-    snapshot::take(engine, plan, &fingerprint, &fields, port).await?;
+    snapshot::take(engine, plan, &fingerprint, &fields, port, mode).await?;
     step.done();
     Ok(UpOutcome::Created)
 }
@@ -104,13 +105,13 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// A new cluster, from kubeadm init onwards.
+/// A new cluster, from kubeadm init onwards. Returns how the nodes run.
 async fn create(
     engine: &Engine,
     plan: &ClusterPlan,
     image: &NodeImageRef,
     fingerprint: &str,
-) -> Result<()> {
+) -> Result<RunMode> {
     let launch = Launch {
         engine,
         plan,
@@ -118,13 +119,14 @@ async fn create(
         fingerprint: fingerprint.to_string(),
         api_port: plan.apiserver_port,
     };
-    start_nodes(&launch, &image.reference).await?;
+    let mode = start_nodes(&launch, &image.reference, None, true).await?;
 
     let step = ui().step(format!(
         "Initializing the control plane on {} (kubeadm init)",
         plan.master().name
     ));
     super::kubeadm_init(engine, plan).await?;
+    super::tune_system_pods(engine, plan).await?;
     step.done();
 
     let step = ui().step(format!(
@@ -147,11 +149,31 @@ async fn create(
     }
 
     wait_ready(engine, plan, None).await?;
-    export_files(engine, plan, &image.arch).await
+    if !plan.addons.is_empty() {
+        let step = ui().step(format!(
+            "Installing addons: {}",
+            plan.addons
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        super::addons::install(engine, plan).await?;
+        step.done();
+    }
+    export_files(engine, plan, &image.arch).await?;
+    Ok(mode)
 }
 
-/// Network, node containers, boot: shared by creation and restore.
-async fn start_nodes(launch: &Launch<'_>, probe_image: &str) -> Result<RunMode> {
+/// Network, node containers, boot: shared by creation and restore. A known
+/// run mode (from the snapshot) skips the probe; `wait_boot` waits for
+/// systemd and containerd (a restore need not: the readiness wait covers it).
+async fn start_nodes(
+    launch: &Launch<'_>,
+    probe_image: &str,
+    known_mode: Option<RunMode>,
+    wait_boot: bool,
+) -> Result<RunMode> {
     let plan = launch.plan;
     let step = ui().step(format!(
         "Preparing network {} ({})",
@@ -160,7 +182,10 @@ async fn start_nodes(launch: &Launch<'_>, probe_image: &str) -> Result<RunMode> 
     super::ensure_network(launch.engine, plan).await?;
     step.done();
 
-    let mode = node::detect_run_mode(launch.engine, probe_image, &plan.name, plan.run_mode).await?;
+    let mode = match known_mode {
+        Some(mode) if plan.run_mode == crate::settings::NodeRunMode::Auto => mode,
+        _ => node::detect_run_mode(launch.engine, probe_image, &plan.name, plan.run_mode).await?,
+    };
     ui().note(match mode {
         RunMode::Privileged => "nodes run as privileged containers",
         RunMode::Capabilities => {
@@ -174,7 +199,9 @@ async fn start_nodes(launch: &Launch<'_>, probe_image: &str) -> Result<RunMode> 
         plural(plan.nodes.len())
     ));
     super::create_nodes(launch, mode).await?;
-    super::wait_booted(launch.engine, plan).await?;
+    if wait_boot {
+        super::wait_booted(launch.engine, plan).await?;
+    }
     step.done();
     Ok(mode)
 }
@@ -185,6 +212,7 @@ async fn restore(
     image: &NodeImageRef,
     fingerprint: &str,
     snapshot_port: Option<u16>,
+    snapshot_mode: Option<RunMode>,
 ) -> Result<()> {
     ui().info(format!(
         "Restoring cluster {:?} from its snapshot.",
@@ -203,7 +231,7 @@ async fn restore(
         // Keep the port admin.conf already names, unless the settings say otherwise.
         api_port: plan.apiserver_port.or(snapshot_port),
     };
-    let started = start_nodes(&launch, &image.reference).await;
+    let started = start_nodes(&launch, &image.reference, snapshot_mode, false).await;
     let started = match started {
         // The old port may be taken by now: let the engine choose one.
         Err(e) if plan.apiserver_port.is_none() && snapshot_port.is_some() => {
@@ -215,6 +243,8 @@ async fn restore(
                     ..launch
                 },
                 &image.reference,
+                snapshot_mode,
+                false,
             )
             .await
         }

@@ -59,6 +59,15 @@ pub enum RunMode {
     Capabilities,
 }
 
+impl RunMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunMode::Privileged => "privileged",
+            RunMode::Capabilities => "capabilities",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterPlan {
     pub name: String,

@@ -12,13 +12,15 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use futures_util::future::try_join_all;
 
-use super::plan::{ClusterPlan, LABEL_FINGERPRINT, LABEL_NODE_NAME};
+use super::plan::{ClusterPlan, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME};
 use crate::engine::{CommitConfig, Engine, LABEL_CLUSTER, LABEL_ROLE};
 
 /// JSON of the fingerprint's fields, kept to explain a mismatch.
 pub const LABEL_FINGERPRINT_FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
 /// The host port the API server was published on.
 pub const LABEL_API_PORT: &str = "io.kubeadm-local-cluster.apiserver-port";
+/// How the nodes ran (so a restore on the same engine need not probe again).
+pub const LABEL_RUN_MODE: &str = "io.kubeadm-local-cluster.run-mode";
 const ROLE_SNAPSHOT: &str = "snapshot";
 
 pub fn image_reference(plan: &ClusterPlan, node: &str) -> String {
@@ -35,6 +37,7 @@ pub enum SnapshotState {
         fingerprint: String,
         fields: BTreeMap<String, String>,
         api_port: Option<u16>,
+        run_mode: Option<RunMode>,
     },
     /// Something is missing or inconsistent; the message says what.
     Damaged(String),
@@ -53,6 +56,7 @@ pub async fn state(engine: &Engine, plan: &ClusterPlan) -> Result<SnapshotState>
     let mut fingerprints = BTreeMap::new();
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let mut api_port = None;
+    let mut run_mode = None;
     let mut nodes_in_snapshot = Vec::new();
     for (id, _) in &images {
         let Some(details) = engine.inspect_image(id).await? else {
@@ -77,6 +81,11 @@ pub async fn state(engine: &Engine, plan: &ClusterPlan) -> Result<SnapshotState>
         if let Some(port) = details.labels.get(LABEL_API_PORT) {
             api_port = port.parse().ok();
         }
+        run_mode = match details.labels.get(LABEL_RUN_MODE).map(String::as_str) {
+            Some("privileged") => Some(RunMode::Privileged),
+            Some("capabilities") => Some(RunMode::Capabilities),
+            _ => run_mode,
+        };
         nodes_in_snapshot.push(node);
     }
     let distinct: std::collections::BTreeSet<&String> = fingerprints.values().collect();
@@ -125,6 +134,7 @@ pub async fn state(engine: &Engine, plan: &ClusterPlan) -> Result<SnapshotState>
         fingerprint,
         fields,
         api_port,
+        run_mode,
     })
 }
 
@@ -135,6 +145,7 @@ pub async fn take(
     fingerprint: &str,
     fields: &BTreeMap<&'static str, String>,
     api_port: u16,
+    run_mode: RunMode,
 ) -> Result<()> {
     let fields_json = serde_json::to_string(fields).expect("serializable");
     try_join_all(plan.nodes.iter().map(|node| {
@@ -147,6 +158,7 @@ pub async fn take(
                 (LABEL_FINGERPRINT.to_string(), fingerprint.to_string()),
                 (LABEL_FINGERPRINT_FIELDS.to_string(), fields_json),
                 (LABEL_API_PORT.to_string(), api_port.to_string()),
+                (LABEL_RUN_MODE.to_string(), run_mode.as_str().to_string()),
             ]);
             engine
                 .commit_container(

@@ -7,6 +7,7 @@
 
 pub mod endpoint;
 pub mod exec;
+pub mod stream;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -514,6 +515,41 @@ impl Engine {
             .upload_to_container(container, Some(options), body)
             .await
             .map_err(api(format!("copy files into {container}:{dest_dir}")))
+    }
+
+    /// Copy host files (name in `dir` → host path) into a container
+    /// directory, streamed as one tar.
+    pub async fn upload_files(
+        &self,
+        container: &str,
+        dir: &str,
+        files: &[(String, std::path::PathBuf)],
+    ) -> Result<()> {
+        let files = files.to_vec();
+        let dir_name = dir.trim_start_matches('/').to_string();
+        let (tar, writer) = stream::stream_from_writer(move |out| {
+            let mut b = tar::Builder::new(out);
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, format!("{dir_name}/"), std::io::empty())?;
+            for (name, path) in &files {
+                let f = std::fs::File::open(path)?;
+                let mut h = tar::Header::new_gnu();
+                h.set_size(f.metadata()?.len());
+                h.set_mode(0o755);
+                b.append_data(&mut h, format!("{dir_name}/{name}"), f)?;
+            }
+            b.into_inner()?.flush()
+        });
+        let uploaded = self.upload_tar_stream(container, "/", tar).await;
+        let written = writer.await.expect("tar writer panicked");
+        uploaded?;
+        written.map_err(|err| EngineError::Api {
+            action: format!("copy files into {container}:{dir}"),
+            source: bollard::errors::Error::IOError { err },
+        })
     }
 
     /// Write one file into a container, creating its parent directories.

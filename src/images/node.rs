@@ -12,9 +12,9 @@ use super::archive::{ImageSpec, RuntimeConfig};
 use super::components::{self, ComponentInputs};
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
 use super::rootfs::{self, BaseSystem};
-use super::stream_from_writer;
 use crate::artifacts::cache::{Cache, CacheKey, Entry};
 use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
+use crate::engine::stream::stream_from_writer;
 use crate::engine::{CommitConfig, ContainerSpec, Engine, LABEL_ROLE};
 use crate::settings::ImageSource;
 use crate::ui::ui;
@@ -400,7 +400,7 @@ async fn build_kubernetes_image(
         step.done();
 
         let step = ui().step("Copying Kubernetes binaries into the image");
-        upload_files(
+        upload(
             engine,
             &builder,
             "/usr/bin",
@@ -463,7 +463,7 @@ async fn build_kubernetes_image(
             .enumerate()
             .map(|(i, p)| (format!("{i}.tar"), p.clone()))
             .collect();
-        upload_files(engine, &builder, IMPORT_DIR, &names).await?;
+        upload(engine, &builder, IMPORT_DIR, &names).await?;
         engine
             .write_file(
                 &builder,
@@ -552,33 +552,14 @@ rm -rf {IMPORT_DIR} /var/tmp/containerd.log
     result
 }
 
-/// Copy host files into a container directory as one streamed tar.
-async fn upload_files(
+async fn upload(
     engine: &Engine,
     container: &str,
     dir: &str,
     files: &[(String, PathBuf)],
 ) -> Result<(), ArtifactError> {
-    let files = files.to_vec();
-    let dir_name = dir.trim_start_matches('/').to_string();
-    let (stream, writer) = stream_from_writer(move |out| {
-        let mut b = tar::Builder::new(out);
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        b.append_data(&mut h, format!("{dir_name}/"), std::io::empty())?;
-        for (name, path) in &files {
-            let f = std::fs::File::open(path)?;
-            let mut h = tar::Header::new_gnu();
-            h.set_size(f.metadata()?.len());
-            h.set_mode(0o755);
-            b.append_data(&mut h, format!("{dir_name}/{name}"), f)?;
-        }
-        b.into_inner()?.flush()
-    });
-    let uploaded = engine.upload_tar_stream(container, "/", stream).await;
-    let written = writer.await.expect("tar writer panicked");
-    uploaded.map_err(|e| engine_error(&format!("copy files into {container}:{dir}"), e))?;
-    written.map_err(|e| ArtifactError::io(Path::new(dir), e))
+    engine
+        .upload_files(container, dir, files)
+        .await
+        .map_err(|e| engine_error(&format!("copy files into {container}:{dir}"), e))
 }

@@ -1,0 +1,208 @@
+//! The command line as users meet it: settings from all three sources, bad
+//! input rejected with precise errors and nothing created, generated docs.
+
+mod common;
+
+use common::{command, engine_objects, files_under, text};
+
+struct Case {
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    file: Option<&'static str>,
+    expect: &'static [&'static str],
+}
+
+/// Run `up` with bad input; it must fail with exit code 2, say `expect`,
+/// and leave no file in HOME and no object in the engine.
+fn rejected(name: &str, case: &Case) {
+    let home = tempfile::tempdir().unwrap();
+    let cluster = format!("clitest-{name}");
+    let mut cmd = command(home.path());
+    cmd.arg("up")
+        .arg("--cluster-name")
+        .arg(&cluster)
+        .args(case.args);
+    for (k, v) in case.env {
+        cmd.env(k, v);
+    }
+    let conf_dir = tempfile::tempdir().unwrap();
+    if let Some(text) = case.file {
+        let path = conf_dir.path().join("config.yaml");
+        std::fs::write(&path, text).unwrap();
+        cmd.env("LOCAL_CLUSTER_CONF", &path);
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{name}: {stdout}{stderr}");
+    for part in case.expect {
+        assert!(stderr.contains(part), "{name}: {part:?} not in {stderr}");
+    }
+    assert!(
+        files_under(home.path()).is_empty(),
+        "{name}: files created: {:?}",
+        files_under(home.path())
+    );
+    let objects = engine_objects(&cluster);
+    assert!(
+        objects.is_empty(),
+        "{name}: engine objects created: {objects:?}"
+    );
+}
+
+#[test]
+fn bad_input_is_rejected_before_anything_is_created() {
+    let cases = [
+        ("cidr", Case { args: &["--dind-subnet", "10.1.2.3"], env: &[], file: None, expect: &["invalid dind.subnet (--dind-subnet) from flag --dind-subnet", "\"10.1.2.3\"", "IPv4 CIDR"] }),
+        ("port", Case { args: &[], env: &[("K8S_DIND_APISERVER_PORT", "0")], file: None, expect: &["cluster.apiServerPort", "env K8S_DIND_APISERVER_PORT", "out of range", "1 to 65535"] }),
+        ("version", Case { args: &["--kubernetes-version", "v1.20.0"], env: &[], file: None, expect: &["source.kubernetesVersion", "not supported", "1.35 to 1.37"] }),
+        ("url", Case { args: &["--release-url", "dl.k8s.io"], env: &[], file: None, expect: &["source.releaseUrl", "http(s) URL"] }),
+        ("checksum", Case { args: &["--kubeadm-url", "https://x.example/kubeadm", "--kubeadm-sha1", "1234"], env: &[], file: None, expect: &["source.kubeadmSha1", "4 hex digits", "sha1 has 40 and a sha256 64"] }),
+        ("bool", Case { args: &[], env: &[("K8S_DIND_BUILD_KUBEADM", "perhaps")], file: None, expect: &["source.buildKubeadm", "not a boolean"] }),
+        ("cni", Case { args: &["--cni-plugin", "cilium"], env: &[], file: None, expect: &["cluster.cniPlugin", "bridge, flannel, calico or weave"] }),
+        ("addon", Case { args: &["--addons", "dashboard,./missing.yaml"], env: &[], file: None, expect: &["cluster.addons", "missing.yaml", "not a file"] }),
+        ("unknown-key", Case { args: &[], env: &[], file: Some("cluster:\n  numNodes: 1\n  noDedicate: true\n"), expect: &["config.yaml:3", "unknown setting `cluster.noDedicate`", "did you mean `cluster.noDedicated`?"] }),
+        ("file-type", Case { args: &[], env: &[], file: Some("dind:\n  subnet:\n    - 10.0.0.0/8\n"), expect: &["dind.subnet must be an IPv4 CIDR", "not a list"] }),
+        ("file-value", Case { args: &[], env: &[], file: Some("verbose: loud\n"), expect: &["invalid verbose (--v) from file", "config.yaml:1", "\"loud\""] }),
+        ("subnet-room", Case { args: &["--dind-subnet", "10.150.0.0/29", "--num-nodes", "9"], env: &[], file: None, expect: &["dind.subnet 10.150.0.0/29 (from flag --dind-subnet)", "cluster.numNodes 9 (from flag --num-nodes)", "/28"] }),
+        ("overlap", Case { args: &["--service-subnet", "10.192.0.0/24"], env: &[], file: None, expect: &["overlaps cluster.serviceSubnet 10.192.0.0/24 (from flag --service-subnet)"] }),
+        ("build-without-tree", Case { args: &["--build-hyperkube", "--k8s-dir", "/"], env: &[], file: None, expect: &["source.buildHyperkube (from flag --build-hyperkube)", "source.k8sDir / (from flag --k8s-dir) is not one"] }),
+        ("url-without-checksum", Case { args: &["--hyperkube-url", "https://x.example/kubernetes-server-linux-amd64.tar.gz"], env: &[], file: None, expect: &["source.hyperkubeUrl is set (from flag --hyperkube-url) without source.hyperkubeSha1", "--allow-missing-checksum"] }),
+        ("checksum-without-url", Case { args: &[], env: &[("K8S_DIND_KUBECTL_SHA1", "4e375e27a5aa10a8d1a0d10da5c3c2f2d0ee4770")], file: None, expect: &["source.kubectlSha1 is set (from env K8S_DIND_KUBECTL_SHA1) but source.kubectlUrl is not"] }),
+    ];
+    for (name, case) in &cases {
+        rejected(name, case);
+    }
+}
+
+#[test]
+fn a_missing_conf_file_named_by_the_variable_is_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .env("LOCAL_CLUSTER_CONF", "/nonexistent/local-cluster.yaml")
+        .args(["up", "--cluster-name", "clitest-conf"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains(
+        "LOCAL_CLUSTER_CONF names /nonexistent/local-cluster.yaml, which does not exist"
+    ));
+    assert!(engine_objects("clitest-conf").is_empty());
+}
+
+#[test]
+fn config_shows_values_and_sources_in_precedence_order() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".kubeadm-local-cluster");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        "cluster:\n  numNodes: 4\n  cniPlugin: weave\nverbose: 2\n",
+    )
+    .unwrap();
+    let out = command(home.path())
+        .env("K8S_DIND_NUM_NODES", "5")
+        .args(["config", "--num-nodes", "6"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("  numNodes: 6  # flag --num-nodes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  cniPlugin: weave  # file "), "{stdout}");
+    assert!(stdout.contains("config.yaml:3"), "{stdout}");
+    assert!(stdout.contains("verbose: 2  # file "), "{stdout}");
+    assert!(
+        stdout.contains("  subnet: 10.192.0.0/16  # default"),
+        "{stdout}"
+    );
+    let out = command(home.path())
+        .env("K8S_DIND_NUM_NODES", "5")
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(text(&out)
+        .0
+        .contains("  numNodes: 5  # env K8S_DIND_NUM_NODES"));
+}
+
+#[test]
+fn readme_settings_table_is_generated_from_the_definitions() {
+    let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(readme_path).unwrap();
+    let (start, end) = (
+        "<!-- settings-table:start -->\n",
+        "<!-- settings-table:end -->",
+    );
+    let a = readme.find(start).expect("start marker") + start.len();
+    let b = readme.find(end).expect("end marker");
+    let table = local_cluster::settings::render::markdown_table();
+    if readme[a..b] != table {
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{}{}", &readme[..a], table, &readme[b..]);
+            std::fs::write(readme_path, updated).unwrap();
+            return;
+        }
+        panic!(
+            "README.md's settings table is stale; regenerate it with \
+             `UPDATE_README=1 cargo test --test cli readme` (or `cargo run -q -- docs settings-table`)"
+        );
+    }
+}
+
+#[test]
+fn help_lists_every_setting_with_its_variable() {
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .args(["up", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&out).0;
+    for d in local_cluster::settings::SETTINGS {
+        assert!(
+            help.contains(&format!("--{}", d.flag)),
+            "--{} missing from help",
+            d.flag
+        );
+        assert!(help.contains(&d.env()), "{} missing from help", d.env());
+    }
+}
+
+#[test]
+fn completion_scripts_name_the_commands() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = command(home.path())
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        let script = text(&out).0;
+        assert!(out.status.success());
+        for word in [
+            "up",
+            "down",
+            "clean",
+            "reup",
+            "e2e-serial",
+            "num-nodes",
+            "build-kubeadm",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+}
+
+#[test]
+fn down_and_clean_of_a_missing_cluster_succeed() {
+    let home = tempfile::tempdir().unwrap();
+    for cmd in ["down", "clean", "status"] {
+        let out = command(home.path())
+            .args([cmd, "--cluster-name", "clitest-absent"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{cmd}: {stdout}{stderr}");
+    }
+    assert!(engine_objects("clitest-absent").is_empty());
+}

@@ -1,0 +1,533 @@
+//! Real clusters on the real Docker engine: kubeadm, Kubernetes, CNI, DNS,
+//! snapshots. Ignored by default (they need root, dockerd and minutes); the
+//! project's test command (.ci/test) runs them with `--include-ignored`.
+//!
+//! Kubernetes and the etcd, CoreDNS and pause images are built locally from
+//! Go modules (no download site or registry is needed), sharing the tool's
+//! usual build cache so that only the first run is slow. Test workloads use a
+//! busybox image made from Debian's busybox-static and loaded with
+//! `local-cluster load`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{bin, engine_objects, text};
+
+/// A named cluster with its own subnet, built from local sources; removed
+/// (with `clean`) when dropped.
+struct Cluster {
+    name: String,
+    subnet: String,
+    extra: Vec<(String, String)>,
+}
+
+impl Cluster {
+    fn new(name: &str, subnet: &str) -> Cluster {
+        let c = Cluster {
+            name: name.to_string(),
+            subnet: subnet.to_string(),
+            extra: Vec::new(),
+        };
+        // A previous, interrupted run may have left it behind.
+        c.run(&["clean"]);
+        c
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env("K8S_DIND_CLUSTER_NAME", &self.name)
+            .env("K8S_DIND_DIND_SUBNET", &self.subnet)
+            .env("K8S_DIND_KUBERNETES_SOURCE", "go-module")
+            .env("K8S_DIND_IMAGE_SOURCE", "build")
+            .env("K8S_DIND_ADDONS", "")
+            .env_remove("LOCAL_CLUSTER_CONF");
+        for (k, v) in &self.extra {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Run the tool; returns (stdout, stderr), shown as the test goes.
+    fn run(&self, args: &[&str]) -> (String, String) {
+        let start = Instant::now();
+        let out = self.command(args).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        eprintln!(
+            "--- local-cluster {} ({}: {:.1}s)\n{stderr}{stdout}",
+            args.join(" "),
+            self.name,
+            start.elapsed().as_secs_f64()
+        );
+        assert!(
+            out.status.success(),
+            "local-cluster {} failed",
+            args.join(" ")
+        );
+        (stdout, stderr)
+    }
+
+    fn home(&self) -> PathBuf {
+        dirs::home_dir()
+            .unwrap()
+            .join(".kubeadm-local-cluster/clusters")
+            .join(&self.name)
+    }
+
+    /// The host kubectl the tool exported, with its admin.conf.
+    fn kubectl_output(&self, args: &[&str]) -> Output {
+        Command::new(self.home().join("kubectl"))
+            .env("KUBECONFIG", self.home().join("admin.conf"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn kubectl(&self, args: &[&str]) -> String {
+        let out = self.kubectl_output(args);
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success(),
+            "kubectl {}: {stdout}{stderr}",
+            args.join(" ")
+        );
+        stdout
+    }
+
+    fn apply(&self, manifest: &str) {
+        let mut child = Command::new(self.home().join("kubectl"))
+            .env("KUBECONFIG", self.home().join("admin.conf"))
+            .args(["apply", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(manifest.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "kubectl apply failed");
+    }
+
+    /// `kubectl exec <pod> -- <cmd>`, retried for up to `within` until it
+    /// succeeds and its output contains `want`.
+    fn exec_until(&self, pod: &str, cmd: &[&str], want: &str, within: Duration) -> String {
+        let start = Instant::now();
+        let mut args = vec!["exec", pod, "--"];
+        args.extend_from_slice(cmd);
+        loop {
+            let out = self.kubectl_output(&args);
+            let (stdout, stderr) = text(&out);
+            let all = format!("{stdout}{stderr}");
+            if out.status.success() && all.contains(want) {
+                return all;
+            }
+            if start.elapsed() > within {
+                panic!(
+                    "`{}` in {pod} never gave {want:?}; last: {all}",
+                    cmd.join(" ")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn nodes_ready(&self) -> Vec<(String, bool)> {
+        self.kubectl(&["get", "nodes", "--no-headers"])
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f[0].to_string(), f[1] == "Ready")
+            })
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.command(&["clean"]).output();
+    }
+}
+
+const BUSYBOX: &str = "local-test/busybox:1";
+
+/// A busybox image from the host's busybox-static (installed by .ci/setup).
+fn ensure_busybox_image() {
+    let exists = Command::new("docker")
+        .args(["image", "inspect", BUSYBOX])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if exists {
+        return;
+    }
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("a static busybox on the host (Debian: apt-get install busybox-static)");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    std::fs::copy(busybox, dir.path().join("bin/busybox")).unwrap();
+    for applet in [
+        "sh", "wget", "nslookup", "sleep", "httpd", "hostname", "cat", "ping", "ip",
+    ] {
+        std::os::unix::fs::symlink("busybox", dir.path().join("bin").join(applet)).unwrap();
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C {} -c . | docker import -c 'ENV PATH=/bin' - {BUSYBOX}",
+            dir.path().display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the busybox test image failed");
+}
+
+const WORKLOAD: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        nodeTaintsPolicy: Honor
+        labelSelector: {matchLabels: {app: web}}
+      containers:
+      - name: web
+        image: local-test/busybox:1
+        imagePullPolicy: Never
+        command: [sh, -c, 'hostname > /www/index.html; exec httpd -f -p 8080 -h /www']
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+  - {name: client, image: "local-test/busybox:1", imagePullPolicy: Never, command: [sleep, "100000"]}
+"#;
+
+/// The workload's pods: (name, IP, node).
+fn web_pods(c: &Cluster) -> Vec<(String, String, String)> {
+    c.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        r#"jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.spec.nodeName}{"\n"}{end}"#,
+    ])
+    .lines()
+    .map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f[0].to_string(), f[1].to_string(), f[2].to_string())
+    })
+    .collect()
+}
+
+/// Pod-to-pod across nodes, Service by ClusterIP, and DNS, from the client pod.
+fn check_networking(c: &Cluster) {
+    c.kubectl(&[
+        "wait",
+        "--for=condition=Available",
+        "deployment/web",
+        "--timeout=120s",
+    ]);
+    c.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/client",
+        "--timeout=120s",
+    ]);
+    let client_node = c.kubectl(&["get", "pod", "client", "-o", "jsonpath={.spec.nodeName}"]);
+    let pods = web_pods(c);
+    let others: Vec<_> = pods.iter().filter(|p| p.2 != client_node).collect();
+    assert!(
+        !others.is_empty(),
+        "no web pod on a node other than {client_node}: {pods:?}"
+    );
+    for (name, ip, node) in &pods {
+        // Each pod answers with its own name, from any node.
+        let got = c.exec_until(
+            "client",
+            &["wget", "-O-", &format!("http://{ip}:8080/")],
+            name,
+            Duration::from_secs(30),
+        );
+        eprintln!(
+            "client on {client_node} reached {name} on {node} at {ip}: {}",
+            got.lines().next().unwrap_or("")
+        );
+    }
+    let cluster_ip = c.kubectl(&["get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"]);
+    let got = c.exec_until(
+        "client",
+        &["wget", "-O-", &format!("http://{cluster_ip}/")],
+        "web-",
+        Duration::from_secs(30),
+    );
+    assert!(
+        pods.iter().any(|p| got.contains(&p.0)),
+        "Service answered {got}"
+    );
+    // DNS: the API's Service and ours, by full name and by short name.
+    c.exec_until(
+        "client",
+        &["nslookup", "kubernetes.default.svc.cluster.local"],
+        "10.96.0.1",
+        Duration::from_secs(30),
+    );
+    c.exec_until(
+        "client",
+        &["nslookup", "web.default.svc.cluster.local"],
+        &cluster_ip,
+        Duration::from_secs(30),
+    );
+    c.exec_until(
+        "client",
+        &["wget", "-O-", "http://web/"],
+        "web-",
+        Duration::from_secs(30),
+    );
+    // `ping` resolves through the search path; the Service IP itself does not answer pings.
+    let args = [
+        "exec",
+        "client",
+        "--",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "1",
+        "kubernetes.default",
+    ];
+    let (stdout, stderr) = text(&c.kubectl_output(&args));
+    assert!(
+        format!("{stdout}{stderr}").contains("(10.96.0.1)"),
+        "kubernetes.default did not resolve: {stdout}{stderr}"
+    );
+}
+
+fn container_ids(cluster: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=io.kubeadm-local-cluster.cluster={cluster}"),
+        ])
+        .output()
+        .unwrap();
+    let mut ids: Vec<String> = text(&out).0.lines().map(str::to_string).collect();
+    ids.sort();
+    ids
+}
+
+/// Restart dockerd the way it was started (systemd, or by hand as in CI).
+fn restart_dockerd() {
+    let systemd = Command::new("systemctl")
+        .args(["is-active", "--quiet", "docker"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if systemd {
+        assert!(Command::new("systemctl")
+            .args(["restart", "docker"])
+            .status()
+            .unwrap()
+            .success());
+    } else {
+        let _ = Command::new("pkill").args(["-x", "dockerd"]).status();
+        for _ in 0..100 {
+            if !Command::new("pgrep")
+                .args(["-x", "dockerd"])
+                .status()
+                .unwrap()
+                .success()
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Command::new("sh")
+            .args(["-c", "setsid nohup dockerd >>/var/log/dockerd.log 2>&1 &"])
+            .status()
+            .unwrap();
+    }
+    for _ in 0..120 {
+        if Command::new("docker")
+            .arg("info")
+            .output()
+            .unwrap()
+            .status
+            .success()
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("dockerd did not come back");
+}
+
+#[test]
+#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
+fn three_nodes_networking_and_snapshots() {
+    ensure_busybox_image();
+    let c = Cluster::new("it-three", "10.210.0.0/24");
+
+    // Cold: 1 master + the default 2 workers.
+    let (stdout, _) = c.run(&["up"]);
+    assert!(stdout.contains(&format!(
+        "export KUBECONFIG={}",
+        c.home().join("admin.conf").display()
+    )));
+    assert!(stdout.contains(&format!(
+        "alias kubectl={}",
+        c.home().join("kubectl").display()
+    )));
+    let mode = std::fs::metadata(c.home().join("admin.conf")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    assert!(c
+        .kubectl(&["version", "--client", "-o", "json"])
+        .contains("v1.37.2"));
+    let nodes = c.nodes_ready();
+    assert_eq!(
+        nodes,
+        vec![
+            ("kube-master".into(), true),
+            ("kube-node-1".into(), true),
+            ("kube-node-2".into(), true)
+        ]
+    );
+
+    c.run(&["load", BUSYBOX]);
+    c.apply(WORKLOAD);
+    check_networking(&c);
+    let spread: std::collections::BTreeSet<String> =
+        web_pods(&c).into_iter().map(|p| p.2).collect();
+    assert_eq!(
+        spread.len(),
+        2,
+        "3 replicas should spread over both workers: {spread:?}"
+    );
+
+    // `up` on a running cluster changes nothing.
+    let before = container_ids(&c.name);
+    let (_, stderr) = c.run(&["up", "--num-nodes", "3"]);
+    assert!(stderr.contains("already running"), "{stderr}");
+    assert_eq!(container_ids(&c.name), before);
+
+    // down keeps the snapshot; up restores it, workloads included.
+    c.run(&["down"]);
+    assert!(container_ids(&c.name).is_empty());
+    let kept = engine_objects(&c.name);
+    assert!(
+        kept.iter().filter(|o| o.starts_with("volume ")).count() == 3,
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter().filter(|o| o.starts_with("image ")).count() == 3,
+        "{kept:?}"
+    );
+    let (_, stderr) = c.run(&["up"]);
+    assert!(stderr.contains("Restoring cluster"), "{stderr}");
+    assert!(c.nodes_ready().iter().all(|n| n.1));
+    check_networking(&c);
+
+    // An engine restart between down and up.
+    c.run(&["down"]);
+    restart_dockerd();
+    let (_, stderr) = c.run(&["up"]);
+    assert!(stderr.contains("Restoring cluster"), "{stderr}");
+    check_networking(&c);
+
+    // A snapshot for other settings is replaced, saying why.
+    c.run(&["down"]);
+    let (_, stderr) = c.run(&["up", "--num-nodes", "1"]);
+    assert!(
+        stderr.contains("made for other settings (numNodes 2 → 1)"),
+        "{stderr}"
+    );
+    assert_eq!(c.nodes_ready().len(), 2);
+
+    // A damaged snapshot (a volume removed by hand) is detected and rebuilt.
+    c.run(&["down", "--num-nodes", "1"]);
+    let volume = format!("{}-kube-node-1-var", c.name);
+    assert!(Command::new("docker")
+        .args(["volume", "rm", &volume])
+        .status()
+        .unwrap()
+        .success());
+    let (_, stderr) = c.run(&["up", "--num-nodes", "1"]);
+    assert!(
+        stderr.contains(&format!("damaged (the volume {volume} is missing)")),
+        "{stderr}"
+    );
+    assert!(c.nodes_ready().iter().all(|n| n.1));
+
+    // clean leaves nothing, asked through the Docker API.
+    c.run(&["clean"]);
+    assert_eq!(engine_objects(&c.name), Vec::<String>::new());
+    assert!(!c.home().join("admin.conf").exists());
+    // And both are idempotent.
+    c.run(&["down"]);
+    c.run(&["clean"]);
+}
+
+#[test]
+#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
+fn single_node_cluster_schedules_on_the_master() {
+    ensure_busybox_image();
+    let c = Cluster::new("it-single", "10.211.0.0/24");
+    c.run(&["up", "--num-nodes", "0"]);
+    assert_eq!(c.nodes_ready(), vec![("kube-master".into(), true)]);
+    let taints = c.kubectl(&[
+        "get",
+        "node",
+        "kube-master",
+        "-o",
+        "jsonpath={.spec.taints}",
+    ]);
+    assert!(!taints.contains("control-plane"), "taints: {taints}");
+    c.run(&["load", BUSYBOX]);
+    c.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: solo}\nspec:\n  containers:\n  - {name: c, image: \"local-test/busybox:1\", imagePullPolicy: Never, command: [sleep, \"1000\"]}\n",
+    );
+    c.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/solo",
+        "--timeout=120s",
+    ]);
+    assert_eq!(
+        c.kubectl(&["get", "pod", "solo", "-o", "jsonpath={.spec.nodeName}"]),
+        "kube-master"
+    );
+    c.run(&["clean"]);
+    assert_eq!(engine_objects(&c.name), Vec::<String>::new());
+}
