@@ -152,6 +152,21 @@ impl Staging {
     }
 }
 
+/// Path, size and modification time identify an input file well enough for
+/// cache keys: cache entries are immutable once committed, and source-tree
+/// builds change both size and time. (Hashing 600 MB of binaries on every
+/// `up` would cost seconds.)
+pub fn file_identity(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(format!("{}:{}:{mtime}", path.display(), meta.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use tokio::io::AsyncWriteExt;
 use super::archive::{ImageSpec, RuntimeConfig};
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
 use super::rootfs;
-use crate::artifacts::cache::{Cache, CacheKey, Entry};
+use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::{ArtifactError, Binaries};
 use crate::engine::Engine;
@@ -271,7 +271,13 @@ async fn assemble(
         key = key.with("layer", &layer.digest);
     }
     for (path, source) in files {
-        key = key.with("file", format!("{path} {}", file_identity(source)?));
+        key = key.with(
+            "file",
+            format!(
+                "{path} {}",
+                cache::file_identity(source).map_err(|e| ArtifactError::io(source, e))?
+            ),
+        );
     }
     let name = image
         .reference
@@ -317,19 +323,6 @@ async fn assemble(
         .commit(&key)
         .map_err(|e| ArtifactError::io(entry.dir(), e))?;
     Ok(archive)
-}
-
-/// Size and modification time identify a cached binary well enough: cache
-/// entries are immutable once committed, and source-tree builds change both.
-fn file_identity(path: &Path) -> Result<String, ArtifactError> {
-    let meta = std::fs::metadata(path).map_err(|e| ArtifactError::io(path, e))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    Ok(format!("{}:{}:{}", path.display(), meta.len(), mtime))
 }
 
 /// Pull through the engine and save as an archive.

@@ -12,7 +12,7 @@ use super::archive::{ImageSpec, RuntimeConfig};
 use super::components::{self, ComponentInputs};
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
 use super::rootfs::{self, BaseSystem};
-use crate::artifacts::cache::{Cache, CacheKey, Entry};
+use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
 use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
 use crate::engine::stream::stream_from_writer;
 use crate::engine::{CommitConfig, ContainerSpec, Engine, LABEL_ROLE};
@@ -166,7 +166,10 @@ pub async fn ensure(
         .with("image-repository", &k8s.image_repository)
         .with("containerd-config", CONTAINERD_CONFIG);
     for (name, path) in &binaries.files {
-        key = key.with(name, file_identity(path)?);
+        key = key.with(
+            name,
+            cache::file_identity(path).map_err(|e| ArtifactError::io(path, e))?,
+        );
     }
     let inputs = key.hash();
     if !force && !built && up_to_date(engine, &reference, &inputs).await? {
@@ -193,17 +196,6 @@ pub async fn ensure(
         kubernetes_version: Some(version),
         built: true,
     })
-}
-
-fn file_identity(path: &Path) -> Result<String, ArtifactError> {
-    let meta = std::fs::metadata(path).map_err(|e| ArtifactError::io(path, e))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    Ok(format!("{}:{}:{}", path.display(), meta.len(), mtime))
 }
 
 /// The layer of node configuration files on top of the Debian base.

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Node image build times: cold (empty tool cache and Go build cache; the Go
+# module cache is kept, so downloads are not measured) and warm (the node
+# images removed from the engine, the caches kept).
+source "$(dirname "$0")/common.sh"
+version=${1:-v1.37.2}
+cache=$(mktemp -d /var/tmp/lc-bench-cache.XXXX)
+gocache=$(mktemp -d /var/tmp/lc-bench-gocache.XXXX)
+trap 'rm -rf "$cache" "$gocache"' EXIT
+export K8S_DIND_CACHE_DIR=$cache GOCACHE=$gocache
+
+remove_images() {
+  docker image ls -q --filter label=io.kubeadm-local-cluster.role=node-image | xargs -r docker rmi -f >/dev/null
+}
+remove_images
+t=$(now); lc build node-image --kubernetes-version "$version" >/dev/null; cold=$(since "$t")
+remove_images
+t=$(now); lc build node-image --kubernetes-version "$version" >/dev/null; warm=$(since "$t")
+size() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f MB", $1 / 1e6 }'; }
+echo "node image $version build, cold (empty caches): ${cold}s"
+echo "node image $version build, warm (cached):       ${warm}s"
+echo "node image size: $(size kubeadm-local-cluster/node:$version-amd64)"
+echo "bare image size: $(size kubeadm-local-cluster/node-bare:trixie-amd64)"
