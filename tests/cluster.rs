@@ -346,6 +346,39 @@ fn container_ids(cluster: &str) -> Vec<String> {
     ids
 }
 
+/// Each kubelet manages only its own node's cgroup: the pods' slice is under
+/// the node container's cgroup on the host, never at the host's root.
+fn assert_kubepods_confined(container: &str) {
+    let id = docker_inspect(container, "{{.Id}}");
+    let inside = [
+        format!("/sys/fs/cgroup/memory/docker/{id}/kubepods.slice"),
+        format!("/sys/fs/cgroup/docker/{id}/kubepods.slice"),
+        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/kubepods.slice"),
+    ];
+    assert!(
+        inside.iter().any(|p| std::path::Path::new(p).exists()),
+        "no kubepods.slice under {container}'s cgroup (looked at {inside:?})"
+    );
+    for root in [
+        "/sys/fs/cgroup/memory/kubepods.slice",
+        "/sys/fs/cgroup/kubepods.slice",
+        "/sys/fs/cgroup/memory/kubepods",
+    ] {
+        assert!(
+            !std::path::Path::new(root).exists(),
+            "{root} exists: a kubelet escaped its node"
+        );
+    }
+}
+
+fn docker_inspect(container: &str, format: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "-f", format, container])
+        .output()
+        .unwrap();
+    text(&out).0.trim().to_string()
+}
+
 /// Restart dockerd the way it was started (systemd, or by hand as in CI).
 fn restart_dockerd() {
     let systemd = Command::new("systemctl")
@@ -424,6 +457,10 @@ fn three_nodes_networking_and_snapshots() {
             ("kube-node-2".into(), true)
         ]
     );
+
+    for node in ["kube-master", "kube-node-1", "kube-node-2"] {
+        assert_kubepods_confined(&format!("{}-{node}", c.name));
+    }
 
     c.run(&["load", BUSYBOX]);
     c.apply(WORKLOAD);

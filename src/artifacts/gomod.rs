@@ -57,7 +57,14 @@ struct ModFile {
     go: Option<String>,
     // `go mod edit -json` writes null for empty lists.
     go_debug: Option<Vec<GoDebug>>,
+    require: Option<Vec<Require>>,
     replace: Option<Vec<Replace>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Require {
+    path: String,
 }
 
 #[derive(Deserialize)]
@@ -302,13 +309,25 @@ impl GoModuleBuild {
             s.push_str(&format!("godebug {}={}\n", d.key, d.value));
         }
         s.push_str(&format!("\nrequire {} {}\n", self.module, self.version));
+        let required: std::collections::BTreeSet<&str> = upstream
+            .require
+            .iter()
+            .flatten()
+            .map(|r| r.path.as_str())
+            .collect();
         let mut replaces = BTreeMap::new();
         for r in upstream.replace.iter().flatten() {
             let old = match &r.old.version {
                 Some(v) => format!("{} {v}", r.old.path),
                 None => r.old.path.clone(),
             };
-            let new = if r.new.path.starts_with("./") || r.new.path.starts_with("../") {
+            let local = r.new.path.starts_with("./") || r.new.path.starts_with("../");
+            if local && !required.contains(r.old.path.as_str()) {
+                // Not a sibling the module uses but a guard, like etcd's
+                // `go.etcd.io/etcd => ./FORBIDDEN_DEPENDENCY`: nothing to replace.
+                continue;
+            }
+            let new = if local {
                 format!(
                     "{} {}",
                     r.old.path,
@@ -349,7 +368,9 @@ mod tests {
     fn wrapper_replaces_local_siblings_with_published_versions() {
         let upstream: ModFile = serde_json::from_str(
             r#"{"Go":"1.26.0","GoDebug":[{"Key":"default","Value":"go1.26"}],
+                "Require":[{"Path":"k8s.io/api","Version":"v0.0.0"}],
                 "Replace":[{"Old":{"Path":"k8s.io/api"},"New":{"Path":"./staging/src/k8s.io/api"}},
+                           {"Old":{"Path":"go.etcd.io/etcd"},"New":{"Path":"./FORBIDDEN_DEPENDENCY"}},
                            {"Old":{"Path":"example.com/x","Version":"v1.0.0"},"New":{"Path":"example.com/y","Version":"v1.2.0"}}]}"#,
         )
         .unwrap();
@@ -374,6 +395,7 @@ mod tests {
             text.contains("\texample.com/x v1.0.0 => example.com/y v1.2.0\n"),
             "{text}"
         );
+        assert!(!text.contains("FORBIDDEN"), "{text}");
     }
 
     #[test]

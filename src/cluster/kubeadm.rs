@@ -175,3 +175,66 @@ pub fn join_config(plan: &ClusterPlan, node: &NodePlan) -> String {
     node_registration(&mut out, node, false);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Flags, Inputs};
+
+    fn plan(env: &[(&str, &str)]) -> ClusterPlan {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = Inputs {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cwd: dir.path().to_path_buf(),
+            home: dir.path().to_path_buf(),
+        };
+        let settings = crate::settings::resolve(&inputs, &Flags::default())
+            .unwrap()
+            .settings;
+        ClusterPlan::new(&settings, "v1.37.2".parse().unwrap())
+    }
+
+    #[test]
+    fn init_config_describes_the_master() {
+        let p = plan(&[]);
+        let c = init_config(&p, "127.0.0.1");
+        assert!(c.contains("advertiseAddress: \"10.192.0.2\""));
+        assert!(c.contains("controlPlaneEndpoint: \"kube-master:6443\""));
+        assert!(c.contains("kubernetesVersion: v1.37.2"));
+        assert!(c.contains("podSubnet: \"10.244.0.0/16\""));
+        assert!(c.contains("failCgroupV1: false"));
+        assert!(c.contains("imagePullPolicy: Never"));
+        assert!(c.contains("  - \"127.0.0.1\""));
+        // Workers present: the control-plane taint stays (kubeadm's default).
+        assert!(!c.contains("taints"));
+        // Four documents.
+        assert_eq!(c.matches("\n---\n").count(), 3);
+    }
+
+    #[test]
+    fn a_lone_master_or_no_dedicated_drops_the_taint() {
+        for env in [
+            [("K8S_DIND_NUM_NODES", "0")],
+            [("K8S_DIND_NO_DEDICATED", "true")],
+        ] {
+            let c = init_config(&plan(&env), "127.0.0.1");
+            assert!(c.contains("  taints: []"), "{env:?}");
+        }
+    }
+
+    #[test]
+    fn joins_use_the_same_token_and_their_own_address() {
+        let p = plan(&[]);
+        let token = bootstrap_token(&p);
+        assert!(token.len() == 23 && token.as_bytes()[6] == b'.');
+        let node = &p.nodes[2];
+        let j = join_config(&p, node);
+        assert!(j.contains(&format!("token: \"{token}\"")));
+        assert!(j.contains("name: kube-node-2"));
+        assert!(j.contains("value: \"10.192.0.4\""));
+        assert!(init_config(&p, "x").contains(&token));
+    }
+}
