@@ -184,7 +184,16 @@ async fn start_nodes(
 
     let mode = match known_mode {
         Some(mode) if plan.run_mode == crate::settings::NodeRunMode::Auto => mode,
-        _ => node::detect_run_mode(launch.engine, probe_image, &plan.name, plan.run_mode).await?,
+        _ => {
+            node::detect_run_mode(
+                launch.engine,
+                probe_image,
+                &plan.name,
+                plan.run_mode,
+                plan.node_runtime.as_deref(),
+            )
+            .await?
+        }
     };
     ui().note(match mode {
         RunMode::Privileged => "nodes run as privileged containers",

@@ -23,6 +23,7 @@ pub async fn detect_run_mode(
     image: &str,
     cluster: &str,
     setting: NodeRunMode,
+    runtime: Option<&str>,
 ) -> Result<RunMode> {
     match setting {
         NodeRunMode::Privileged => return Ok(RunMode::Privileged),
@@ -36,6 +37,7 @@ pub async fn detect_run_mode(
         entrypoint: Some(vec!["true".to_string()]),
         cmd: Some(vec![]),
         privileged: true,
+        runtime: runtime.map(str::to_string),
         labels: BTreeMap::from([
             (LABEL_CLUSTER.to_string(), cluster.to_string()),
             (LABEL_ROLE.to_string(), "probe".to_string()),
@@ -94,6 +96,7 @@ pub fn container_spec(
         // its own so that its kubelet manages only its own cgroup subtree.
         cgroupns_private: true,
         tty: true,
+        runtime: plan.node_runtime.clone(),
         ..Default::default()
     };
     match mode {

@@ -86,6 +86,7 @@ pub struct ClusterPlan {
     pub image_repository: String,
     pub addons: Vec<Addon>,
     pub run_mode: NodeRunMode,
+    pub node_runtime: Option<String>,
     /// Where admin.conf and kubectl go.
     pub home_dir: PathBuf,
     pub verbose: u8,
@@ -137,6 +138,7 @@ impl ClusterPlan {
             image_repository: settings.image_repository.clone(),
             addons: settings.addons.clone(),
             run_mode: settings.run_mode,
+            node_runtime: settings.node_runtime.clone(),
             home_dir: if default {
                 settings.home_dir.clone()
             } else {
@@ -187,6 +189,7 @@ impl ClusterPlan {
             ("cniPlugin", self.cni.as_str().to_string()),
             ("untaintedMaster", self.untainted_master.to_string()),
             ("imageRepository", self.image_repository.clone()),
+            ("nodeRuntime", self.node_runtime.clone().unwrap_or_default()),
             (
                 "addons",
                 self.addons

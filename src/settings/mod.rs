@@ -64,6 +64,8 @@ pub struct Settings {
     pub arch: Option<Arch>,
     pub debian_mirror: String,
     pub run_mode: NodeRunMode,
+    /// OCI runtime for node containers; None for the engine's default.
+    pub node_runtime: Option<String>,
     pub cluster_name: String,
     pub num_nodes: u32,
     pub cni_plugin: CniPlugin,
@@ -320,6 +322,7 @@ pub fn resolve(inputs: &Inputs, flags: &Flags) -> Result<Resolved, SettingsError
             "capabilities" => NodeRunMode::Capabilities,
             _ => NodeRunMode::Auto,
         },
+        node_runtime: r.optional("node.runtime", parse_runtime_name)?,
         cluster_name: r.parse("cluster.name", parse_cluster_name)?,
         num_nodes,
         cni_plugin: match r.choice("cluster.cniPlugin")? {
@@ -589,6 +592,16 @@ fn parse_cluster_name(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err("is not a valid cluster name".to_string())
+    }
+}
+
+fn parse_runtime_name(s: &str) -> Result<String, String> {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        Ok(s.to_string())
+    } else {
+        Err("is not a runtime name".to_string())
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Kind {
     /// A port, or empty.
     Port,
     ClusterName,
+    /// A name like an OCI runtime's, or empty.
+    RuntimeName,
     Addons,
 }
 
@@ -57,6 +59,10 @@ impl Kind {
                 "lowercase letters, digits and '-', starting with a letter, at most 40 characters"
                     .to_string()
             }
+            Kind::RuntimeName => {
+                "a runtime name registered with the engine (letters, digits, '.', '_', '-'), or empty for its default"
+                    .to_string()
+            }
             Kind::Addons => {
                 "a comma-separated list of addon names (dashboard), http(s) URLs or paths to .yaml/.yml files; empty for none"
                     .to_string()
@@ -78,6 +84,7 @@ impl Kind {
             Kind::Checksum => "HEX",
             Kind::Port => "PORT",
             Kind::ClusterName => "NAME",
+            Kind::RuntimeName => "RUNTIME",
             Kind::Addons => "LIST",
         }
     }
@@ -262,6 +269,13 @@ pub const SETTINGS: &[SettingDef] = &[
         kind: Kind::Choice(RUN_MODES),
         default: "auto",
         help: "How node containers get their rights: privileged, or explicit capabilities for engines that refuse --privileged; auto tries privileged first",
+    },
+    SettingDef {
+        key: "node.runtime",
+        flag: "node-runtime",
+        kind: Kind::RuntimeName,
+        default: "@the engine's default",
+        help: "OCI runtime of the node containers, as registered with the Docker engine (e.g. sysbox-runc)",
     },
     SettingDef {
         key: "cluster.name",

@@ -55,6 +55,7 @@ fn samples(d: &SettingDef, fx: &Fixture) -> [String; 3] {
         "source.imageRepository" => s("localhost:5000", "example.com/mirror", "127.0.0.1:5001/k8s"),
         "node.arch" => s("arm64", "amd64", "s390x"),
         "node.runMode" => s("privileged", "capabilities", "auto"),
+        "node.runtime" => s("sysbox-runc", "runc", "my.runtime_2"),
         "cluster.cniPlugin" => s("flannel", "calico", "weave"),
         "cluster.name" => s("alpha", "beta-2", "c"),
         "cluster.apiServerPort" => s("6443", "30000", "1"),
