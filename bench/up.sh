@@ -11,7 +11,7 @@ sleep 60
 total=0
 for c in bench-kube-master bench-kube-node-1 bench-kube-node-2; do
   # The container's cgroup: everything in the node (systemd, containerd, kubelet, pods).
-  bytes=$(docker stats --no-stream --format '{{.MemUsage}}' "$c" | awk '{print $1}' | numfmt --from=iec-i)
+  bytes=$(docker stats --no-stream --format '{{.MemUsage}}' "$c" | awk '{print $1}' | sed 's/B$//' | numfmt --from=iec-i)
   echo "  $c: $(numfmt --to=iec-i --suffix=B "$bytes")"
   total=$((total + bytes))
 done
