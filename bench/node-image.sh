@@ -9,8 +9,16 @@ gocache=$(mktemp -d /var/tmp/lc-bench-gocache.XXXX)
 trap 'rm -rf "$cache" "$gocache"' EXIT
 export K8S_DIND_CACHE_DIR=$cache GOCACHE=$gocache
 
+snapshots=$(docker image ls -q --filter label=io.kubeadm-local-cluster.role=snapshot)
+if [ -n "$snapshots" ]; then
+  echo "cluster snapshots are made from the node images, which a cold build must remove;" >&2
+  echo "clean those clusters first (local-cluster clean [--cluster-name NAME])" >&2
+  exit 1
+fi
 remove_images() {
-  docker image ls -q --filter label=io.kubeadm-local-cluster.role=node-image | xargs -r docker rmi -f >/dev/null
+  # Node images before the bare image they are made from.
+  docker image ls --filter label=io.kubeadm-local-cluster.role=node-image --format '{{.Repository}}:{{.Tag}}' |
+    sort -r | xargs -r docker rmi -f >/dev/null
 }
 remove_images
 t=$(now); lc build node-image --kubernetes-version "$version" >/dev/null; cold=$(since "$t")

@@ -101,10 +101,10 @@ pub async fn build_node_image(settings: &Settings, kind: NodeImageKind) -> Resul
     .await?;
     ui().info(format!(
         "Node image {} is ready ({}).",
-        image.reference,
+        image,
         seconds(start.elapsed())
     ));
-    println!("{}", image.reference);
+    println!("{image}");
     Ok(())
 }
 
@@ -132,16 +132,16 @@ pub async fn up(settings: &Settings) -> Result<()> {
     )
     .await?;
     let id = engine
-        .inspect_image(&image.reference)
+        .inspect_image(&image)
         .await?
         .map(|i| i.id)
-        .with_context(|| format!("node image {} vanished", image.reference))?;
+        .with_context(|| format!("node image {} vanished", image))?;
     let start = Instant::now();
     let outcome = lifecycle::up(
         &engine,
         &plan,
         &NodeImageRef {
-            reference: image.reference.clone(),
+            reference: image.clone(),
             id,
             arch,
         },
@@ -205,11 +205,20 @@ pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
     step.done();
     if all {
         let step = ui().step("Removing node images and the build cache");
-        for (id, _) in engine
+        let mut images = engine
             .list_images(&[(crate::engine::LABEL_ROLE, "node-image")])
-            .await?
-        {
-            engine.remove_image(&id).await?;
+            .await?;
+        // Children first: the bare image is the base of the others.
+        images.sort_by_key(|(_, tags)| tags.iter().any(|t| t.contains("node-bare")));
+        for (id, tags) in images {
+            match engine.remove_image(&id).await {
+                Ok(()) => {}
+                Err(e) if e.is_conflict() => ui().warn(format!(
+                    "kept {}: snapshots of other clusters are made from it (clean those clusters first)",
+                    tags.join(", ")
+                )),
+                Err(e) => return Err(e.into()),
+            }
         }
         Cache::new(&settings.cache_dir)
             .remove_all()
@@ -222,13 +231,13 @@ pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
 pub async fn status(settings: &Settings) -> Result<()> {
     let engine = connect().await?;
     let plan = plan_without_version(settings);
-    let existing = cluster::find_existing(&engine, &plan).await?;
+    let nodes = cluster::node_containers(&engine, &plan).await?;
     let snapshot = cluster::snapshot::state(&engine, &plan).await?;
-    if existing.nodes.is_empty() {
+    if nodes.is_empty() {
         println!("cluster {}: not running", plan.name);
     } else {
         println!("cluster {}:", plan.name);
-        for (name, running) in &existing.nodes {
+        for (name, running) in &nodes {
             println!("  {name}: {}", if *running { "running" } else { "stopped" });
         }
     }

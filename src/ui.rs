@@ -176,19 +176,9 @@ impl Step {
         }
     }
 
-    pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
     /// Finish successfully; returns the elapsed time.
     pub fn done(self) -> Duration {
         self.finish("✓", None)
-    }
-
-    /// Finish successfully with a short note (e.g. "from cache").
-    pub fn done_with(self, note: impl AsRef<str>) -> Duration {
-        let note = note.as_ref().to_string();
-        self.finish("✓", Some(note))
     }
 
     fn finish(mut self, mark: &str, note: Option<String>) -> Duration {

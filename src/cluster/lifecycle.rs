@@ -30,8 +30,8 @@ pub struct NodeImageRef {
 
 /// Are all of the cluster's node containers running?
 pub async fn is_running(engine: &Engine, plan: &ClusterPlan) -> Result<bool> {
-    let existing = super::find_existing(engine, plan).await?;
-    Ok(!existing.nodes.is_empty() && existing.nodes.values().all(|r| *r))
+    let nodes = super::node_containers(engine, plan).await?;
+    Ok(!nodes.is_empty() && nodes.values().all(|r| *r))
 }
 
 pub fn say_running(plan: &ClusterPlan) {
@@ -47,8 +47,7 @@ pub async fn up(engine: &Engine, plan: &ClusterPlan, image: &NodeImageRef) -> Re
         say_running(plan);
         return Ok(UpOutcome::AlreadyRunning);
     }
-    let existing = super::find_existing(engine, plan).await?;
-    if !existing.nodes.is_empty() {
+    if !super::node_containers(engine, plan).await?.is_empty() {
         // Stopped nodes (an engine restart) are replaced from the snapshot.
         super::remove_containers(engine, plan).await?;
     }
@@ -294,8 +293,8 @@ async fn export_files(engine: &Engine, plan: &ClusterPlan, arch: &str) -> Result
 
 /// Remove the node containers; keep the volumes when a snapshot can use them.
 pub async fn down(engine: &Engine, plan: &ClusterPlan) -> Result<bool> {
-    let existing = super::find_existing(engine, plan).await?;
-    if existing.nodes.is_empty() {
+    let nodes = super::node_containers(engine, plan).await?;
+    if nodes.is_empty() {
         ui().info(format!(
             "Cluster {:?} is not running; nothing to do.",
             plan.name
@@ -308,8 +307,8 @@ pub async fn down(engine: &Engine, plan: &ClusterPlan) -> Result<bool> {
     );
     let step = ui().step(format!(
         "Stopping and removing {} node container{}{}",
-        existing.nodes.len(),
-        plural(existing.nodes.len()),
+        nodes.len(),
+        plural(nodes.len()),
         if keep { " (the snapshot stays)" } else { "" }
     ));
     super::remove_containers(engine, plan).await?;

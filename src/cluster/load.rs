@@ -17,9 +17,8 @@ pub async fn load_images(engine: &Engine, plan: &ClusterPlan, images: &[String])
             bail!("image {image} is not in the Docker engine; build or pull it first");
         }
     }
-    let existing = super::find_existing(engine, plan).await?;
-    let running: Vec<&String> = existing
-        .nodes
+    let nodes = super::node_containers(engine, plan).await?;
+    let running: Vec<&String> = nodes
         .iter()
         .filter(|(_, up)| **up)
         .map(|(name, _)| name)

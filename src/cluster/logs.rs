@@ -39,9 +39,9 @@ const COLLECT: &[(&str, &str)] = &[
 
 /// Write the logs of every node of the cluster under `dir/<node>/`.
 pub async fn export(engine: &Engine, plan: &ClusterPlan, dir: &Path) -> Result<usize> {
-    let existing = super::find_existing(engine, plan).await?;
+    let nodes = super::node_containers(engine, plan).await?;
     let mut count = 0;
-    for (node, running) in &existing.nodes {
+    for (node, running) in &nodes {
         let node_dir = dir.join(node);
         std::fs::create_dir_all(&node_dir)
             .with_context(|| format!("creating {}", node_dir.display()))?;

@@ -28,38 +28,18 @@ use crate::ui::ui;
 use kubectl::Kubectl;
 use plan::{ClusterPlan, NodePlan, RunMode};
 
-/// Containers, volumes and network of one cluster as found in the engine.
-#[derive(Debug, Default)]
-pub struct Existing {
-    /// Node container name → running?
-    pub nodes: BTreeMap<String, bool>,
-    pub volumes: Vec<String>,
-    pub network: Option<crate::engine::NetworkDetails>,
-}
-
-impl Existing {
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty() && self.volumes.is_empty() && self.network.is_none()
-    }
-}
-
-pub async fn find_existing(engine: &Engine, plan: &ClusterPlan) -> Result<Existing> {
+/// The cluster's node containers in the engine: name → running?
+pub async fn node_containers(
+    engine: &Engine,
+    plan: &ClusterPlan,
+) -> Result<BTreeMap<String, bool>> {
     let containers = engine
         .list_containers(&[(LABEL_CLUSTER, &plan.name), (LABEL_ROLE, "node")])
         .await?;
-    let volumes = engine.list_volumes(&[(LABEL_CLUSTER, &plan.name)]).await?;
-    let network = engine
-        .inspect_network(&plan.network)
-        .await?
-        .filter(|n| n.labels.get(LABEL_CLUSTER) == Some(&plan.name));
-    Ok(Existing {
-        nodes: containers
-            .into_iter()
-            .map(|c| (c.name, c.state == "running"))
-            .collect(),
-        volumes,
-        network,
-    })
+    Ok(containers
+        .into_iter()
+        .map(|c| (c.name, c.state == "running"))
+        .collect())
 }
 
 fn cluster_labels(plan: &ClusterPlan, role: &str) -> BTreeMap<String, String> {

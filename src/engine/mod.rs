@@ -20,8 +20,7 @@ use bollard::query_parameters::{
     CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
-    RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder, TagImageOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use bytes::Bytes;
@@ -57,6 +56,20 @@ pub enum EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl EngineError {
+    /// The engine refused because the object is in use (HTTP 409), e.g. an
+    /// image other images are made from.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Api {
+                source: bollard::errors::Error::DockerResponseServerError { status_code: 409, .. },
+                ..
+            }
+        )
+    }
+}
 
 /// An error and its causes on one line, for notes and warnings.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
@@ -876,18 +889,6 @@ impl Engine {
             .await
             .map_err(api(format!("commit container {container} as {reference}")))?;
         Ok(id.id)
-    }
-
-    pub async fn tag_image(&self, image: &str, reference: &str) -> Result<()> {
-        let (repo, tag) = split_reference(reference);
-        let options = TagImageOptionsBuilder::default()
-            .repo(repo)
-            .tag(tag)
-            .build();
-        self.docker
-            .tag_image(image, Some(options))
-            .await
-            .map_err(api(format!("tag image {image} as {reference}")))
     }
 
     /// Remove an image reference; a missing image is not an error.

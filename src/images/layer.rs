@@ -136,19 +136,6 @@ impl LayerBuilder {
         self.tar.append_data(&mut h, path, file)
     }
 
-    /// A regular file streamed from a reader of known length.
-    pub fn file_from_reader(
-        &mut self,
-        path: &str,
-        mode: u32,
-        len: u64,
-        r: impl Read,
-    ) -> io::Result<()> {
-        self.ensure_parents(path)?;
-        let mut h = header(tar::EntryType::Regular, mode, len);
-        self.tar.append_data(&mut h, path, r)
-    }
-
     pub fn symlink(&mut self, path: &str, target: &str) -> io::Result<()> {
         self.ensure_parents(path)?;
         let mut h = header(tar::EntryType::Symlink, 0o777, 0);

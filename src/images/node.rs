@@ -37,9 +37,10 @@ const KUBELET_DROPIN: &str = include_str!("node_files/10-kubeadm.conf");
 const CONTAINERD_DROPIN: &str = include_str!("node_files/containerd-container.conf");
 const SYSCTL: &str = include_str!("node_files/sysctl.conf");
 const SYSTEMD_MANAGER: &str = include_str!("node_files/system.conf");
+const JOURNALD: &str = include_str!("node_files/journald.conf");
 
 /// Units that make no sense in a container node.
-const MASKED_UNITS: [&str; 9] = [
+const MASKED_UNITS: [&str; 10] = [
     "getty.target",
     "console-getty.service",
     "systemd-udevd.service",
@@ -49,6 +50,9 @@ const MASKED_UNITS: [&str; 9] = [
     "e2scrub_all.timer",
     "fstrim.timer",
     "systemd-journald-audit.socket",
+    // An empty machine-id (each node makes its own) would otherwise mean
+    // "first boot" and a prompt on the console.
+    "systemd-firstboot.service",
 ];
 
 /// What a node image is to contain.
@@ -65,14 +69,6 @@ pub struct KubernetesContent {
     pub binaries: BinaryPlan,
     pub image_source: ImageSource,
     pub image_repository: String,
-}
-
-/// A node image present in the engine.
-#[derive(Debug, Clone)]
-pub struct NodeImage {
-    pub reference: String,
-    pub kubernetes_version: Option<String>,
-    pub built: bool,
 }
 
 pub fn bare_image_reference(base: &BaseSystem) -> String {
@@ -94,6 +90,7 @@ fn node_config_key() -> CacheKey {
         .with("containerd-dropin", CONTAINERD_DROPIN)
         .with("sysctl", SYSCTL)
         .with("systemd-manager", SYSTEMD_MANAGER)
+        .with("journald", JOURNALD)
         .with("masked", MASKED_UNITS.join(","))
 }
 
@@ -115,12 +112,13 @@ fn engine_error(what: &str, e: crate::engine::EngineError) -> ArtifactError {
 
 /// Make sure the node image the plan describes is in the engine; build what
 /// is missing. `force` rebuilds the final image even when it is current.
+/// Returns the image's reference.
 pub async fn ensure(
     engine: &Engine,
     plan: &NodeImagePlan,
     cache: &Cache,
     force: bool,
-) -> Result<NodeImage, ArtifactError> {
+) -> Result<String, ArtifactError> {
     let base = BaseSystem::new(&plan.arch, &plan.debian_mirror);
     let bare_reference = bare_image_reference(&base);
     let bare_key = base.key().with("node-config", node_config_key().hash());
@@ -143,11 +141,7 @@ pub async fn ensure(
         built = true;
     }
     let Some(k8s) = &plan.kubernetes else {
-        return Ok(NodeImage {
-            reference: bare_reference,
-            kubernetes_version: None,
-            built,
-        });
+        return Ok(bare_reference);
     };
 
     let step = ui().step(format!(
@@ -156,6 +150,9 @@ pub async fn ensure(
     ));
     let binaries = artifacts::kubernetes_binaries(&k8s.binaries, cache).await?;
     step.done();
+    for (name, origin) in &binaries.origins {
+        ui().note(format!("{name}: {origin}"));
+    }
 
     let version = binaries.version.to_string();
     let reference = node_image_reference(&version, &plan.arch);
@@ -173,11 +170,7 @@ pub async fn ensure(
     }
     let inputs = key.hash();
     if !force && !built && up_to_date(engine, &reference, &inputs).await? {
-        return Ok(NodeImage {
-            reference,
-            kubernetes_version: Some(version),
-            built: false,
-        });
+        return Ok(reference);
     }
     build_kubernetes_image(
         engine,
@@ -191,11 +184,7 @@ pub async fn ensure(
         cache,
     )
     .await?;
-    Ok(NodeImage {
-        reference,
-        kubernetes_version: Some(version),
-        built: true,
-    })
+    Ok(reference)
 }
 
 /// The layer of node configuration files on top of the Debian base.
@@ -237,6 +226,11 @@ fn node_config_layer(path: &Path) -> std::io::Result<LayerBlob> {
         "etc/systemd/system.conf.d/10-local-cluster.conf",
         0o644,
         SYSTEMD_MANAGER.as_bytes(),
+    )?;
+    l.file(
+        "etc/systemd/journald.conf.d/10-local-cluster.conf",
+        0o644,
+        JOURNALD.as_bytes(),
     )?;
     for dir in [
         "etc/cni/net.d",

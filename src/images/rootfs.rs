@@ -43,11 +43,12 @@ impl BaseSystem {
                 "systemd",
                 "systemd-sysv",
                 "dbus",
-                // what kubelet, kubeadm preflight and CNI plugins call
+                // what kubelet, kubeadm preflight and CNI plugins call (iptables
+                // also provides ebtables-nft; Debian's ebtables package would
+                // pull in perl)
                 "iptables",
                 "nftables",
                 "conntrack",
-                "ebtables",
                 "iproute2",
                 "ethtool",
                 "socat",
