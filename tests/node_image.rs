@@ -14,15 +14,6 @@ use sha2::{Digest, Sha256};
 
 const VERSION: &str = "v1.37.2";
 const IMAGE: &str = "kubeadm-local-cluster/node:v1.37.2-amd64";
-const BINARIES: [&str; 7] = [
-    "kubeadm",
-    "kubectl",
-    "kubelet",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-];
 
 fn local_cluster(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let mut cmd = Command::new(bin());
@@ -185,7 +176,7 @@ fn release_downloads_are_verified_against_published_checksums() {
         .path()
         .join(format!("release/{VERSION}/bin/linux/amd64"));
     std::fs::create_dir_all(&dir).unwrap();
-    for name in BINARIES {
+    for name in local_cluster::artifacts::ALL_BINARIES {
         let data = std::fs::read(built.join(name)).unwrap();
         std::fs::write(dir.join(name), &data).unwrap();
         std::fs::write(

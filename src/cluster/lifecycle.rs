@@ -119,6 +119,7 @@ async fn create(
         api_port: plan.apiserver_port,
     };
     let mode = start_nodes(&launch, &image.reference, None, true).await?;
+    node::check_inotify_limit(engine, plan.master(), plan.nodes.len()).await?;
 
     let step = ui().step(format!(
         "Initializing the control plane on {} (kubeadm init)",

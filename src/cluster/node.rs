@@ -165,6 +165,30 @@ pub async fn wait_booted(engine: &Engine, node: &NodePlan, timeout: Duration) ->
     )
 }
 
+/// The inotify limits are the host's and shared by every node (all run as
+/// the same root user): the kubelet, containerd and systemd of each node
+/// take instances, and once they run out kube-proxy and the kubelet fail
+/// with "too many open files". Warn when the limit is low for the cluster.
+pub async fn check_inotify_limit(engine: &Engine, node: &NodePlan, nodes: usize) -> Result<()> {
+    let text = engine
+        .exec(
+            &node.container,
+            &["cat", "/proc/sys/fs/inotify/max_user_instances"],
+        )
+        .await?;
+    let limit: usize = text.trim().parse().unwrap_or(usize::MAX);
+    // About 40 instances per node, with room for the host's own users.
+    let wanted = (nodes * 40 + 256).max(512);
+    if limit < wanted {
+        ui().warn(format!(
+            "the host allows {limit} inotify instances per user (fs.inotify.max_user_instances), \
+             shared by all nodes; {nodes} nodes want about {wanted}. If pods fail with \
+             \"too many open files\", raise it: sudo sysctl -w fs.inotify.max_user_instances={wanted}"
+        ));
+    }
+    Ok(())
+}
+
 /// The host port the API server is published on.
 pub async fn published_api_port(engine: &Engine, master: &NodePlan) -> Result<u16> {
     let details = engine

@@ -64,7 +64,10 @@ impl EngineError {
         matches!(
             self,
             EngineError::Api {
-                source: bollard::errors::Error::DockerResponseServerError { status_code: 409, .. },
+                source: bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409,
+                    ..
+                },
                 ..
             }
         )
