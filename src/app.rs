@@ -11,7 +11,7 @@ use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
 use crate::cluster::plan::{ClusterPlan, DEFAULT_CLUSTER};
 use crate::engine::Engine;
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
-use crate::settings::{KubeVersion, Settings};
+use crate::settings::{CniPlugin, KubeVersion, Settings};
 use crate::ui::{seconds, ui};
 
 /// Which images `build node-image` should make.
@@ -114,6 +114,14 @@ fn print_hints(plan: &ClusterPlan) {
 }
 
 pub async fn up(settings: &Settings) -> Result<()> {
+    // Before anything is created: only the bridge pod network exists so far.
+    if settings.cni_plugin != CniPlugin::Bridge {
+        anyhow::bail!(
+            "the {} pod network (cluster.cniPlugin, from {}) is not available yet; use bridge",
+            settings.cni_plugin.as_str(),
+            settings.provenance.source("cluster.cniPlugin")
+        );
+    }
     let engine = connect().await?;
     let cache = Cache::new(&settings.cache_dir);
     let arch = node_arch(settings, &engine);

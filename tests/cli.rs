@@ -194,6 +194,26 @@ fn completion_scripts_name_the_commands() {
 }
 
 #[test]
+fn pod_networks_not_yet_available_are_refused_before_anything_is_created() {
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .args([
+            "up",
+            "--cluster-name",
+            "clitest-cni",
+            "--cni-plugin",
+            "flannel",
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("the flannel pod network (cluster.cniPlugin, from flag --cni-plugin) is not available yet"), "{stderr}");
+    assert!(files_under(home.path()).is_empty());
+    assert!(engine_objects("clitest-cni").is_empty());
+}
+
+#[test]
 fn down_and_clean_of_a_missing_cluster_succeed() {
     let home = tempfile::tempdir().unwrap();
     for cmd in ["down", "clean", "status"] {
