@@ -123,6 +123,18 @@ pub async fn up(settings: &Settings) -> Result<()> {
         );
     }
     let engine = connect().await?;
+    if let Some(runtime) = &settings.node_runtime {
+        let known = &engine.info().runtimes;
+        if !known.contains(runtime) {
+            let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            anyhow::bail!(
+                "node.runtime {runtime} (from {}) is not a runtime of this Docker engine, which has: {}",
+                settings.provenance.source("node.runtime"),
+                names.join(", ")
+            );
+        }
+    }
     let cache = Cache::new(&settings.cache_dir);
     let arch = node_arch(settings, &engine);
     let version = resolve_version(settings).await?;

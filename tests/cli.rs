@@ -214,6 +214,25 @@ fn pod_networks_not_yet_available_are_refused_before_anything_is_created() {
 }
 
 #[test]
+fn a_runtime_the_engine_lacks_is_refused_before_anything_is_created() {
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .env("K8S_DIND_NODE_RUNTIME", "no-such-runtime")
+        .args(["up", "--cluster-name", "clitest-runtime"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("node.runtime no-such-runtime (from env K8S_DIND_NODE_RUNTIME) is not a runtime of this Docker engine, which has: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("runc"), "{stderr}");
+    assert!(files_under(home.path()).is_empty());
+    assert!(engine_objects("clitest-runtime").is_empty());
+}
+
+#[test]
 fn down_and_clean_of_a_missing_cluster_succeed() {
     let home = tempfile::tempdir().unwrap();
     for cmd in ["down", "clean", "status"] {

@@ -569,6 +569,39 @@ fn single_node_cluster_schedules_on_the_master() {
     assert_eq!(engine_objects(&c.name), Vec::<String>::new());
 }
 
+/// A real failure half-way through `up`: the API server's host port is
+/// taken, so the master cannot start after the network and containers exist.
+#[test]
+#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
+fn a_failed_up_names_its_step_and_clean_removes_what_it_left() {
+    let c = Cluster::new("it-fail", "10.213.0.0/24");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = c
+        .command(&["up", "--num-nodes", "1", "--apiserver-port", &port])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    eprintln!("--- local-cluster up (port {port} taken)\n{stderr}{stdout}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("✗ Starting 2 node containers"), "{stderr}");
+    assert!(
+        stderr.contains(&port),
+        "the error should name the port: {stderr}"
+    );
+    assert!(
+        stderr.contains("`local-cluster clean --cluster-name it-fail` removes what was created"),
+        "{stderr}"
+    );
+    assert!(
+        !engine_objects(&c.name).is_empty(),
+        "nothing was left to clean"
+    );
+    drop(taken);
+    c.run(&["clean"]);
+    assert_eq!(engine_objects(&c.name), Vec::<String>::new());
+}
+
 const SHIM: &str = "/usr/local/bin/runc-no-sys-resource";
 const SHIM_NAME: &str = "runc-no-sys-resource";
 

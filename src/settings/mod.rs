@@ -630,6 +630,9 @@ fn check_source_tree(
     )))
 }
 
+/// The pod range size each node gets (kube-controller-manager's default).
+const NODE_POD_PREFIX: u8 = 24;
+
 fn check_subnets(
     r: &Reader<'_>,
     dind: Ipv4Net,
@@ -649,6 +652,33 @@ fn check_subnets(
             room.saturating_sub(3),
             r.source("cluster.numNodes"),
             num_nodes + 1
+        )));
+    }
+    // The controller manager gives each node a /24 of the pod range
+    // (its default node CIDR size); a node without one never becomes Ready.
+    let pod_ranges = if pods.prefix_len() > NODE_POD_PREFIX {
+        0
+    } else {
+        1u64 << (NODE_POD_PREFIX - pods.prefix_len())
+    };
+    if pod_ranges < u64::from(num_nodes) + 1 {
+        let prefix = NODE_POD_PREFIX
+            - (64 - u64::from(num_nodes).leading_zeros()).min(u32::from(NODE_POD_PREFIX)) as u8;
+        return Err(SettingsError::Conflict(format!(
+            "cluster.podSubnet {pods} (from {}) has room for {pod_ranges} node pod range(s) of /{NODE_POD_PREFIX}, \
+             but cluster.numNodes {num_nodes} (from {}) needs {}; use a /{prefix} or larger subnet",
+            r.source("cluster.podSubnet"),
+            r.source("cluster.numNodes"),
+            num_nodes + 1
+        )));
+    }
+    // The API server refuses Service ranges wider than /12, and kubeadm puts
+    // the DNS Service at the range's tenth address.
+    if !(12..=28).contains(&services.prefix_len()) {
+        return Err(SettingsError::Conflict(format!(
+            "cluster.serviceSubnet {services} (from {}) must be a /12 to /28: the API server refuses \
+             wider Service ranges and the cluster DNS Service needs the tenth address",
+            r.source("cluster.serviceSubnet")
         )));
     }
     let nets = [

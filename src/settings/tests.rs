@@ -399,6 +399,33 @@ fn cross_checks() {
             "env K8S_DIND_POD_SUBNET",
         ],
     );
+    // A pod range per node: a /23 holds two /24s, not three.
+    assert_all(
+        &error_of(&fx, &[], &[("cluster.podSubnet", "10.160.0.0/23")]),
+        &[
+            "cluster.podSubnet 10.160.0.0/23 (from flag --pod-subnet)",
+            "room for 2 node pod range(s) of /24",
+            "cluster.numNodes 2 (from the default) needs 3",
+            "use a /22",
+        ],
+    );
+    assert_all(
+        &error_of(
+            &fx,
+            &[("K8S_DIND_NUM_NODES", "0")],
+            &[("cluster.podSubnet", "10.160.0.0/25")],
+        ),
+        &["room for 0 node pod range(s)", "needs 1", "use a /24"],
+    );
+    for wrong in ["10.160.0.0/11", "10.170.0.0/29"] {
+        assert_all(
+            &error_of(&fx, &[("K8S_DIND_SERVICE_SUBNET", wrong)], &[]),
+            &[
+                &format!("cluster.serviceSubnet {wrong} (from env K8S_DIND_SERVICE_SUBNET)"),
+                "must be a /12 to /28",
+            ],
+        );
+    }
     // Building needs a tree.
     let other = tempfile::tempdir().unwrap();
     assert_all(
