@@ -324,14 +324,14 @@ pub const SETTINGS: &[SettingDef] = &[
         flag: "pod-subnet",
         kind: Kind::Cidr,
         default: "10.244.0.0/16",
-        help: "Pod addresses",
+        help: "Pod addresses; each node gets a /24 of it",
     },
     SettingDef {
         key: "cluster.serviceSubnet",
         flag: "service-subnet",
         kind: Kind::Cidr,
         default: "10.96.0.0/12",
-        help: "Service addresses",
+        help: "Service addresses (a /12 to /28)",
     },
     SettingDef {
         key: "cacheDir",
