@@ -586,8 +586,10 @@ fn a_failed_up_names_its_step_and_clean_removes_what_it_left() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("✗ Starting 2 node containers"), "{stderr}");
     assert!(
-        stderr.contains(&port),
-        "the error should name the port: {stderr}"
+        stderr.contains(&format!(
+            "host port 127.0.0.1:{port} for the API server is taken"
+        )),
+        "{stderr}"
     );
     assert!(
         stderr.contains("`local-cluster clean --cluster-name it-fail` removes what was created"),

@@ -140,7 +140,19 @@ pub async fn create_nodes(launch: &Launch<'_>, mode: RunMode) -> Result<()> {
                     .create_container(&spec)
                     .await
                     .with_context(|| format!("creating node {}", node.name))?;
-                engine.start_container(&node.container).await?;
+                let started = engine.start_container(&node.container).await;
+                if let (Err(e), Some(port)) = (&started, launch.api_port) {
+                    let text = crate::engine::error_chain(e);
+                    if node.role == plan::Role::ControlPlane
+                        && (text.contains("already in use") || text.contains("already allocated"))
+                    {
+                        anyhow::bail!(
+                            "host port {bind_ip}:{port} for the API server is taken by another \
+                             program; set another cluster.apiServerPort, or none to get a free one ({text})"
+                        );
+                    }
+                }
+                started?;
                 anyhow::Ok(())
             }),
     )
