@@ -21,7 +21,7 @@ for i in $(seq "$runs"); do
       fresh=$(echo "$out" | awk -v t="$(date -u -d "@${start%.*}" +%Y-%m-%dT%H:%M:%SZ)" '$1 == "True" && $2 >= t' | wc -l)
       [ "$fresh" -eq 3 ] && ready=$(since "$start")
     fi
-    sleep 0.2
+    sleep 0.5
   done
   wait $pid
   total=$(since "$start")

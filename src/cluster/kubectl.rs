@@ -62,26 +62,7 @@ impl<'a> Kubectl<'a> {
 
     pub async fn nodes(&self) -> Result<Vec<NodeStatus>> {
         let list: List<Node> = self.json(&["get", "nodes"]).await?;
-        Ok(list
-            .items
-            .into_iter()
-            .map(|n| NodeStatus {
-                ready: n
-                    .status
-                    .conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True"),
-                heartbeat: n
-                    .status
-                    .conditions
-                    .iter()
-                    .find(|c| c.type_ == "Ready")
-                    .and_then(|c| c.last_heartbeat_time.clone())
-                    .unwrap_or_default(),
-                name: n.metadata.name,
-                pod_cidr: n.spec.pod_cidr,
-            })
-            .collect())
+        Ok(list.items.into_iter().map(Node::into_status).collect())
     }
 
     /// Wait until `expected` nodes are Ready, CoreDNS is available and
@@ -98,85 +79,88 @@ impl<'a> Kubectl<'a> {
         let start = Instant::now();
         let mut last = String::from("the API server did not answer");
         while start.elapsed() < timeout {
-            match self.readiness(expected, since.unwrap_or("")).await {
-                Ok(None) => return Ok(()),
-                Ok(Some(waiting_for)) => last = waiting_for,
+            // One kubectl call per round: each costs an exec and a process
+            // start, which is most of a round on a busy 2-core machine.
+            let objects = self
+                .json::<List<Object>>(&["-n", "kube-system", "get", "nodes,pods,deployments"])
+                .await;
+            match objects {
+                Ok(list) => match still_awaited(&list.items, expected, since.unwrap_or("")) {
+                    None => return Ok(()),
+                    Some(waiting_for) => last = waiting_for,
+                },
                 Err(e) => last = format!("{e:#}"),
             }
             step.set_message(&last);
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
         bail!(
             "the cluster was not ready after {}s: {last}",
             timeout.as_secs()
         )
     }
+}
 
-    /// None when ready, otherwise what is still awaited. Timestamps are
-    /// RFC 3339 in UTC, so they compare as strings.
-    async fn readiness(&self, expected: usize, since: &str) -> Result<Option<String>> {
-        let nodes = self.nodes().await?;
-        let ready = nodes
+/// What the cluster still lacks (None when ready): `expected` nodes Ready,
+/// kube-proxy Ready on each, every CoreDNS replica Ready. Only heartbeats
+/// and container starts at or after `since` count. Timestamps are RFC 3339
+/// in UTC, so they compare as strings.
+fn still_awaited(objects: &[Object], expected: usize, since: &str) -> Option<String> {
+    let nodes: Vec<NodeStatus> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Node(n) => Some(n.clone().into_status()),
+            _ => None,
+        })
+        .collect();
+    let fresh_ready = |n: &&NodeStatus| n.ready && n.heartbeat.as_str() >= since;
+    let ready = nodes.iter().filter(fresh_ready).count();
+    if nodes.len() < expected || ready < expected {
+        let missing: Vec<&str> = nodes
             .iter()
-            .filter(|n| n.ready && n.heartbeat.as_str() >= since)
-            .count();
-        if nodes.len() < expected || ready < expected {
-            let missing: Vec<&str> = nodes
-                .iter()
-                .filter(|n| !(n.ready && n.heartbeat.as_str() >= since))
-                .map(|n| n.name.as_str())
-                .collect();
-            return Ok(Some(format!(
-                "{ready}/{expected} nodes Ready{}",
-                if missing.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (waiting for {})", missing.join(", "))
+            .filter(|n| !fresh_ready(n))
+            .map(|n| n.name.as_str())
+            .collect();
+        return Some(format!(
+            "{ready}/{expected} nodes Ready{}",
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (waiting for {})", missing.join(", "))
+            }
+        ));
+    }
+    let ready_pods = |app: &str| {
+        objects
+            .iter()
+            .filter(|o| match o {
+                Object::Pod(p) => {
+                    p.metadata.labels.get("k8s-app").map(String::as_str) == Some(app)
+                        && p.is_ready_since(since)
                 }
-            )));
-        }
-        let proxies = self.ready_pods("k8s-app=kube-proxy", since).await?;
-        if proxies < expected {
-            return Ok(Some(format!(
-                "kube-proxy ready on {proxies}/{expected} nodes"
-            )));
-        }
-        let dns: Deployment = self
-            .json(&["-n", "kube-system", "get", "deployment", "coredns"])
-            .await?;
-        let want = dns.spec.replicas.unwrap_or(1) as usize;
-        let have = self.ready_pods("k8s-app=kube-dns", since).await?;
-        if have < want {
-            return Ok(Some(format!("CoreDNS {have}/{want} ready")));
-        }
-        Ok(None)
-    }
-
-    /// kube-system pods matching `selector` that are Ready, with every
-    /// container started at or after `since`.
-    async fn ready_pods(&self, selector: &str, since: &str) -> Result<usize> {
-        let pods: List<Pod> = self
-            .json(&["-n", "kube-system", "get", "pods", "-l", selector])
-            .await?;
-        Ok(pods
-            .items
-            .iter()
-            .filter(|p| {
-                let ready = p
-                    .status
-                    .conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True");
-                let fresh = p.status.container_statuses.iter().all(|c| {
-                    c.state
-                        .running
-                        .as_ref()
-                        .is_some_and(|r| r.started_at.as_deref().unwrap_or("") >= since)
-                });
-                ready && fresh && !p.status.container_statuses.is_empty()
+                _ => false,
             })
-            .count())
+            .count()
+    };
+    let proxies = ready_pods("kube-proxy");
+    if proxies < expected {
+        return Some(format!("kube-proxy ready on {proxies}/{expected} nodes"));
     }
+    let want = objects
+        .iter()
+        .find_map(|o| match o {
+            Object::Deployment(d) if d.metadata.name == "coredns" => Some(d.spec.replicas),
+            _ => None,
+        })
+        .map(|r| r.unwrap_or(1) as usize);
+    let Some(want) = want else {
+        return Some("the CoreDNS deployment is missing".to_string());
+    };
+    let have = ready_pods("kube-dns");
+    if have < want {
+        return Some(format!("CoreDNS {have}/{want} ready"));
+    }
+    None
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +177,16 @@ struct List<T> {
     items: Vec<T>,
 }
 
+/// An item of a mixed `kubectl get nodes,pods,deployments` list.
 #[derive(Deserialize)]
+#[serde(tag = "kind")]
+enum Object {
+    Node(Node),
+    Pod(Pod),
+    Deployment(Deployment),
+}
+
+#[derive(Deserialize, Clone)]
 struct Node {
     metadata: Meta,
     #[serde(default)]
@@ -202,24 +195,40 @@ struct Node {
     status: NodeStatusJson,
 }
 
-#[derive(Deserialize)]
-struct Meta {
-    name: String,
+impl Node {
+    fn into_status(self) -> NodeStatus {
+        let ready = self.status.conditions.iter().find(|c| c.type_ == "Ready");
+        NodeStatus {
+            ready: ready.is_some_and(|c| c.status == "True"),
+            heartbeat: ready
+                .and_then(|c| c.last_heartbeat_time.clone())
+                .unwrap_or_default(),
+            name: self.metadata.name,
+            pod_cidr: self.spec.pod_cidr,
+        }
+    }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Clone)]
+struct Meta {
+    name: String,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
 struct NodeSpec {
     #[serde(rename = "podCIDR")]
     pod_cidr: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 struct NodeStatusJson {
     #[serde(default)]
     conditions: Vec<Condition>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
 struct Condition {
     #[serde(rename = "type")]
@@ -230,8 +239,28 @@ struct Condition {
 
 #[derive(Deserialize)]
 struct Pod {
+    metadata: Meta,
     #[serde(default)]
     status: PodStatus,
+}
+
+impl Pod {
+    /// Ready, with every container started at or after `since`.
+    fn is_ready_since(&self, since: &str) -> bool {
+        let ready = self
+            .status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        let statuses = &self.status.container_statuses;
+        let fresh = statuses.iter().all(|c| {
+            c.state
+                .running
+                .as_ref()
+                .is_some_and(|r| r.started_at.as_deref().unwrap_or("") >= since)
+        });
+        ready && fresh && !statuses.is_empty()
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -262,6 +291,7 @@ struct Running {
 
 #[derive(Deserialize)]
 struct Deployment {
+    metadata: Meta,
     #[serde(default)]
     spec: DeploymentSpec,
 }
@@ -269,4 +299,75 @@ struct Deployment {
 #[derive(Deserialize, Default)]
 struct DeploymentSpec {
     replicas: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEFORE: &str = "2026-01-01T10:00:00Z";
+    const SINCE: &str = "2026-01-01T10:05:00Z";
+    const AFTER: &str = "2026-01-01T10:05:03Z";
+
+    fn node(name: &str, ready: bool, heartbeat: &str) -> String {
+        format!(
+            r#"{{"kind":"Node","metadata":{{"name":"{name}"}},"status":{{"conditions":[
+                {{"type":"Ready","status":"{}","lastHeartbeatTime":"{heartbeat}"}}]}}}}"#,
+            if ready { "True" } else { "False" }
+        )
+    }
+
+    fn pod(app: &str, ready: bool, started: &str) -> String {
+        format!(
+            r#"{{"kind":"Pod","metadata":{{"name":"{app}-x","labels":{{"k8s-app":"{app}"}}}},
+                "status":{{"conditions":[{{"type":"Ready","status":"{}"}}],
+                "containerStatuses":[{{"state":{{"running":{{"startedAt":"{started}"}}}}}}]}}}}"#,
+            if ready { "True" } else { "False" }
+        )
+    }
+
+    const COREDNS: &str =
+        r#"{"kind":"Deployment","metadata":{"name":"coredns"},"spec":{"replicas":2}}"#;
+
+    fn awaited(items: &[String]) -> Option<String> {
+        let json = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
+        let list: List<Object> = serde_json::from_str(&json).unwrap();
+        still_awaited(&list.items, 2, SINCE)
+    }
+
+    #[test]
+    fn ready_needs_fresh_nodes_proxies_and_every_dns_replica() {
+        let mut items = vec![
+            node("kube-master", true, AFTER),
+            node("kube-node-1", true, AFTER),
+            pod("kube-proxy", true, AFTER),
+            pod("kube-proxy", true, AFTER),
+            pod("kube-dns", true, AFTER),
+            pod("kube-dns", true, AFTER),
+            COREDNS.to_string(),
+        ];
+        assert_eq!(awaited(&items), None);
+        items[5] = pod("kube-dns", false, AFTER);
+        assert_eq!(awaited(&items).as_deref(), Some("CoreDNS 1/2 ready"));
+        items[3] = pod("kube-proxy", true, BEFORE);
+        assert_eq!(
+            awaited(&items).as_deref(),
+            Some("kube-proxy ready on 1/2 nodes")
+        );
+    }
+
+    #[test]
+    fn state_from_before_a_restore_does_not_count() {
+        let items = [
+            node("kube-master", true, AFTER),
+            node("kube-node-1", true, BEFORE),
+            COREDNS.to_string(),
+        ];
+        assert_eq!(
+            awaited(&items).as_deref(),
+            Some("1/2 nodes Ready (waiting for kube-node-1)")
+        );
+        let items = [node("kube-master", true, AFTER), COREDNS.to_string()];
+        assert_eq!(awaited(&items).as_deref(), Some("1/2 nodes Ready"));
+    }
 }

@@ -209,7 +209,10 @@ async fn start_nodes(
     ));
     super::create_nodes(launch, mode).await?;
     if wait_boot {
-        super::wait_booted(launch.engine, plan).await?;
+        tokio::select! {
+            booted = super::wait_booted(launch.engine, plan) => booted?,
+            stopped = node::fail_when_a_node_stops(launch.engine, &plan.nodes) => stopped?,
+        }
     }
     step.done();
     Ok(mode)
@@ -267,18 +270,24 @@ async fn restore(
 async fn wait_ready(engine: &Engine, plan: &ClusterPlan, since: Option<&str>) -> Result<()> {
     let step = ui().step("Waiting for nodes, kube-proxy and CoreDNS");
     let timeout = Duration::from_secs(300);
-    let start = Instant::now();
-    Kubectl::new(engine, &plan.master().container)
-        .wait_ready(plan.nodes.len(), timeout, since, &step)
-        .await?;
+    let kubectl = Kubectl::new(engine, &plan.master().container);
     // A Running kube-proxy pod may still fail to program its rules (it has
     // no readiness probe); its health endpoint says whether it synced.
-    futures_util::future::try_join_all(
+    // Asked alongside the API, as kube-proxy is usually ready well before CoreDNS.
+    let proxies = futures_util::future::try_join_all(
         plan.nodes
             .iter()
-            .map(|n| node::wait_kube_proxy(engine, n, timeout.saturating_sub(start.elapsed()))),
-    )
-    .await?;
+            .map(|n| node::wait_kube_proxy(engine, n, timeout)),
+    );
+    tokio::select! {
+        ready = async {
+            tokio::try_join!(
+                kubectl.wait_ready(plan.nodes.len(), timeout, since, &step),
+                proxies
+            )
+        } => { ready?; }
+        stopped = node::fail_when_a_node_stops(engine, &plan.nodes) => stopped?,
+    }
     step.done();
     Ok(())
 }

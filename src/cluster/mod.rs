@@ -240,7 +240,7 @@ pub async fn tune_system_pods(engine: &Engine, plan: &ClusterPlan) -> Result<()>
             "coredns",
             "--type=json",
             "-p",
-            r#"[{"op":"replace","path":"/spec/template/spec/containers/0/readinessProbe/periodSeconds","value":2}]"#,
+            r#"[{"op":"replace","path":"/spec/template/spec/containers/0/readinessProbe/periodSeconds","value":1}]"#,
         ])
         .await
         .context("tuning CoreDNS")?;

@@ -165,6 +165,30 @@ pub async fn wait_booted(engine: &Engine, node: &NodePlan, timeout: Duration) ->
     )
 }
 
+/// Returns (as an error) once a node container stops: when a node dies while
+/// the cluster starts, waiting on for it would only end in a timeout.
+pub async fn fail_when_a_node_stops(engine: &Engine, nodes: &[NodePlan]) -> Result<()> {
+    loop {
+        for node in nodes {
+            let status = match engine.inspect_container(&node.container).await? {
+                Some(d) if d.running => continue,
+                Some(d) => d.status,
+                None => "removed".to_string(),
+            };
+            let log = engine
+                .log_tail(&node.container, 20)
+                .await
+                .unwrap_or_default();
+            bail!(
+                "node container {} stopped ({status}) while the cluster was starting; its last output:\n{}",
+                node.container,
+                log.trim_end()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// The inotify limits are the host's and shared by every node (all run as
 /// the same root user): the kubelet, containerd and systemd of each node
 /// take instances, and once they run out kube-proxy and the kubelet fail
@@ -218,16 +242,18 @@ pub async fn wait_kube_proxy(engine: &Engine, node: &NodePlan, timeout: Duration
                 ],
                 Default::default(),
             )
-            .await?;
-        if out.exit_code == 0 && out.stdout.contains("lastUpdated") {
-            return Ok(());
-        }
+            .await;
+        // A node that is still booting may refuse the exec itself.
+        let last = match out {
+            Ok(out) if out.exit_code == 0 && out.stdout.contains("lastUpdated") => return Ok(()),
+            Ok(out) => out.combined().trim().to_string(),
+            Err(e) => format!("{e:#}"),
+        };
         if start.elapsed() >= timeout {
             bail!(
-                "kube-proxy on {} is not healthy after {}s: {}",
+                "kube-proxy on {} is not healthy after {}s: {last}",
                 node.name,
                 timeout.as_secs(),
-                out.combined().trim()
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

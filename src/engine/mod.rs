@@ -448,6 +448,26 @@ impl Engine {
             .collect())
     }
 
+    /// The last `lines` lines a container wrote (stdout and stderr).
+    pub async fn log_tail(&self, name: &str, lines: usize) -> Result<String> {
+        let options = bollard::query_parameters::LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: lines.to_string(),
+            ..Default::default()
+        };
+        let chunks: Vec<_> = self
+            .docker
+            .logs(name, Some(options))
+            .try_collect()
+            .await
+            .map_err(api(format!("logs of container {name}")))?;
+        Ok(chunks
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.clone().into_bytes()).into_owned())
+            .collect())
+    }
+
     /// Details of a container, or None when it does not exist.
     pub async fn inspect_container(&self, name: &str) -> Result<Option<ContainerDetails>> {
         let c = match self

@@ -16,7 +16,7 @@ use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
 use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
 use crate::engine::stream::stream_from_writer;
 use crate::engine::{CommitConfig, ContainerSpec, Engine, LABEL_ROLE};
-use crate::settings::ImageSource;
+use crate::settings::{ImageSource, KubernetesSource};
 use crate::ui::ui;
 
 /// Label holding the hash of an image's inputs.
@@ -40,7 +40,7 @@ const SYSTEMD_MANAGER: &str = include_str!("node_files/system.conf");
 const JOURNALD: &str = include_str!("node_files/journald.conf");
 
 /// Units that make no sense in a container node.
-const MASKED_UNITS: [&str; 10] = [
+const MASKED_UNITS: [&str; 16] = [
     "getty.target",
     "console-getty.service",
     "systemd-udevd.service",
@@ -53,6 +53,14 @@ const MASKED_UNITS: [&str; 10] = [
     // An empty machine-id (each node makes its own) would otherwise mean
     // "first boot" and a prompt on the console.
     "systemd-firstboot.service",
+    // Kernel modules and pseudo file systems are the host's business; at
+    // boot these cost a few hundred milliseconds of each node's start.
+    "modprobe@.service",
+    "dev-hugepages.mount",
+    "sys-kernel-debug.mount",
+    "sys-kernel-tracing.mount",
+    "sys-kernel-config.mount",
+    "sys-fs-fuse-connections.mount",
 ];
 
 /// What a node image is to contain.
@@ -148,7 +156,23 @@ pub async fn ensure(
         "Getting Kubernetes {} binaries",
         k8s.binaries.version
     ));
-    let binaries = artifacts::kubernetes_binaries(&k8s.binaries, cache).await?;
+    let binaries = artifacts::kubernetes_binaries(&k8s.binaries, cache)
+        .await
+        .map_err(|e| match e {
+            // Offline machines (like CI without internet) can build instead.
+            ArtifactError::Http { url, reason }
+                if k8s.binaries.source == KubernetesSource::Release =>
+            {
+                ArtifactError::Http {
+                    url,
+                    reason: format!(
+                        "{reason}; where the release site cannot be reached, \
+                         --kubernetes-source go-module builds Kubernetes from its Go module"
+                    ),
+                }
+            }
+            other => other,
+        })?;
     step.done();
     for (name, origin) in &binaries.origins {
         ui().note(format!("{name}: {origin}"));

@@ -38,6 +38,17 @@ fix_cgroup_v2() {
 	sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers >/sys/fs/cgroup/cgroup.subtree_control
 }
 
+unmount_busy_ok() {
+	# A process exec'd into the node while it boots (a readiness probe from
+	# the host) can keep a hierarchy busy for a moment: retry, then detach it.
+	for _ in 1 2 3 4 5; do
+		umount "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	say "$1 stays busy; detaching it"
+	umount -l "$1"
+}
+
 fix_cgroup_v1() {
 	# Each hierarchy under /sys/fs/cgroup: remount read-write where needed.
 	# Remounting in place fails with EBUSY, so unmount and mount afresh.
@@ -53,7 +64,7 @@ fix_cgroup_v1() {
 			continue
 		fi
 		opts=$(super_options "$dir" | tr ',' '\n' | grep -v -e '^rw$' -e '^ro$' | paste -sd, -)
-		umount "$dir"
+		unmount_busy_ok "$dir"
 		if [ "$fstype" = cgroup2 ]; then
 			mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 "$dir"
 		else
