@@ -16,9 +16,12 @@ if [ -n "$snapshots" ]; then
   exit 1
 fi
 remove_images() {
-  # Node images before the bare image they are made from.
-  docker image ls --filter label=io.kubeadm-local-cluster.role=node-image --format '{{.Repository}}:{{.Tag}}' |
-    sort -r | xargs -r docker rmi -f >/dev/null
+  # By id, so that untagged (superseded) builds go too; node images before
+  # the bare image they are made from, hence the repeats.
+  for _ in 1 2 3; do
+    docker image ls -q --filter label=io.kubeadm-local-cluster.role=node-image | sort -u |
+      xargs -r docker rmi -f >/dev/null 2>&1 || true
+  done
 }
 remove_images
 t=$(now); lc build node-image --kubernetes-version "$version" >/dev/null; cold=$(since "$t")

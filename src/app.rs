@@ -222,6 +222,8 @@ pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
         plan.name
     ));
     lifecycle::clean(&engine, &plan).await?;
+    // Node images replaced by newer builds while this cluster used them.
+    node_image::remove_superseded(&engine).await?;
     step.done();
     if all {
         let step = ui().step("Removing node images and the build cache");

@@ -226,7 +226,22 @@ fn release_downloads_are_verified_against_published_checksums() {
         "a bad download was cached: {cached:?}"
     );
 
-    // Leave the engine with the usual (Go-module) node image.
+    // Leave the engine with the usual (Go-module) node image; the one from
+    // the release binaries, which it replaces, must not linger untagged.
     let (ok, _, _) = local_cluster(&[], &["build", "node-image"]);
     assert!(ok);
+    let superseded = docker(&[
+        "image",
+        "ls",
+        "--quiet",
+        "--filter",
+        "dangling=true",
+        "--filter",
+        &format!("label={}=node-image", local_cluster::engine::LABEL_ROLE),
+    ]);
+    assert_eq!(
+        superseded.trim(),
+        "",
+        "superseded node images were left behind"
+    );
 }

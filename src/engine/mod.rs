@@ -463,8 +463,8 @@ impl Engine {
             .await
             .map_err(api(format!("logs of container {name}")))?;
         Ok(chunks
-            .iter()
-            .map(|c| String::from_utf8_lossy(&c.clone().into_bytes()).into_owned())
+            .into_iter()
+            .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
             .collect())
     }
 
@@ -916,7 +916,17 @@ impl Engine {
 
     /// Remove an image reference; a missing image is not an error.
     pub async fn remove_image(&self, reference: &str) -> Result<()> {
-        let options = RemoveImageOptionsBuilder::default().force(true).build();
+        self.remove_image_with(reference, true).await
+    }
+
+    /// Remove an image unless a container (even a stopped one) or another
+    /// image is made from it; that refusal is a conflict ([`EngineError::is_conflict`]).
+    pub async fn remove_image_if_unused(&self, reference: &str) -> Result<()> {
+        self.remove_image_with(reference, false).await
+    }
+
+    async fn remove_image_with(&self, reference: &str, force: bool) -> Result<()> {
+        let options = RemoveImageOptionsBuilder::default().force(force).build();
         match self
             .docker
             .remove_image(reference, Some(options), None)

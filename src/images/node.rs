@@ -15,7 +15,7 @@ use super::rootfs::{self, BaseSystem};
 use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
 use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
 use crate::engine::stream::stream_from_writer;
-use crate::engine::{CommitConfig, ContainerSpec, Engine, LABEL_ROLE};
+use crate::engine::{CommitConfig, ContainerSpec, Engine, EngineError, LABEL_ROLE};
 use crate::settings::{ImageSource, KubernetesSource};
 use crate::ui::ui;
 
@@ -149,6 +149,9 @@ pub async fn ensure(
         built = true;
     }
     let Some(k8s) = &plan.kubernetes else {
+        if built {
+            forget_superseded(engine).await;
+        }
         return Ok(bare_reference);
     };
 
@@ -208,7 +211,44 @@ pub async fn ensure(
         cache,
     )
     .await?;
+    forget_superseded(engine).await;
     Ok(reference)
+}
+
+/// After a build: drop the images it replaced, saying so; a failure here
+/// must not fail the build.
+async fn forget_superseded(engine: &Engine) {
+    match remove_superseded(engine).await {
+        Ok(0) => {}
+        Ok(n) => ui().note(format!("removed {n} superseded node image(s)")),
+        Err(e) => ui().warn(format!("could not remove superseded node images: {e}")),
+    }
+}
+
+/// Node images whose tag has moved to a newer build. Each is removed once
+/// no container or snapshot is made from it; until then the engine refuses
+/// and it stays. Returns how many were removed.
+pub async fn remove_superseded(engine: &Engine) -> Result<usize, EngineError> {
+    let mut removed = 0;
+    // Node images are made from the bare image: a superseded bare image can
+    // go only after the node images made from it, in a later pass.
+    loop {
+        let mut this_pass = 0;
+        for (id, tags) in engine.list_images(&[(LABEL_ROLE, "node-image")]).await? {
+            if tags.iter().any(|t| t != "<none>:<none>") {
+                continue;
+            }
+            match engine.remove_image_if_unused(&id).await {
+                Ok(()) => this_pass += 1,
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        removed += this_pass;
+        if this_pass == 0 {
+            return Ok(removed);
+        }
+    }
 }
 
 /// The layer of node configuration files on top of the Debian base.

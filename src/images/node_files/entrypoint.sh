@@ -39,8 +39,10 @@ fix_cgroup_v2() {
 }
 
 unmount_busy_ok() {
-	# A process exec'd into the node while it boots (a readiness probe from
-	# the host) can keep a hierarchy busy for a moment: retry, then detach it.
+	# Rarely (once in ~20 restores under load) the unmount failed with EBUSY
+	# right after the container started, killing the node; the cause is not
+	# known (probes exec'd into the booting node are suspected). Retry, then
+	# detach the old mount: the fresh one goes on top either way.
 	for _ in 1 2 3 4 5; do
 		umount "$1" 2>/dev/null && return 0
 		sleep 0.1
