@@ -15,6 +15,12 @@ struct Case {
 /// Run `up` with bad input; it must fail with exit code 2, say `expect`,
 /// and leave no file in HOME and no object in the engine.
 fn rejected(name: &str, case: &Case) {
+    refused(name, 2, case);
+}
+
+/// As [`rejected`], with the exit code `code`: 2 for settings errors, 1 for
+/// input refused once the engine has been asked.
+fn refused(name: &str, code: i32, case: &Case) {
     let home = tempfile::tempdir().unwrap();
     let cluster = format!("clitest-{name}");
     let mut cmd = command(home.path());
@@ -33,7 +39,7 @@ fn rejected(name: &str, case: &Case) {
     }
     let out = cmd.output().unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{name}: {stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{name}: {stdout}{stderr}");
     for part in case.expect {
         assert!(stderr.contains(part), "{name}: {part:?} not in {stderr}");
     }
@@ -194,42 +200,30 @@ fn completion_scripts_name_the_commands() {
 }
 
 #[test]
-fn pod_networks_not_yet_available_are_refused_before_anything_is_created() {
-    let home = tempfile::tempdir().unwrap();
-    let out = command(home.path())
-        .args([
-            "up",
-            "--cluster-name",
-            "clitest-cni",
-            "--cni-plugin",
-            "flannel",
-        ])
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("the flannel pod network (cluster.cniPlugin, from flag --cni-plugin) is not available yet"), "{stderr}");
-    assert!(files_under(home.path()).is_empty());
-    assert!(engine_objects("clitest-cni").is_empty());
-}
-
-#[test]
-fn a_runtime_the_engine_lacks_is_refused_before_anything_is_created() {
-    let home = tempfile::tempdir().unwrap();
-    let out = command(home.path())
-        .env("K8S_DIND_NODE_RUNTIME", "no-such-runtime")
-        .args(["up", "--cluster-name", "clitest-runtime"])
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr.contains("node.runtime no-such-runtime (from env K8S_DIND_NODE_RUNTIME) is not a runtime of this Docker engine, which has: "),
-        "{stderr}"
+fn input_the_engine_cannot_serve_is_refused_before_anything_is_created() {
+    refused(
+        "cni",
+        1,
+        &Case {
+            args: &["--cni-plugin", "flannel"],
+            env: &[],
+            file: None,
+            expect: &["the flannel pod network (cluster.cniPlugin, from flag --cni-plugin) is not available yet"],
+        },
     );
-    assert!(stderr.contains("runc"), "{stderr}");
-    assert!(files_under(home.path()).is_empty());
-    assert!(engine_objects("clitest-runtime").is_empty());
+    refused(
+        "runtime",
+        1,
+        &Case {
+            args: &[],
+            env: &[("K8S_DIND_NODE_RUNTIME", "no-such-runtime")],
+            file: None,
+            expect: &[
+                "node.runtime no-such-runtime (from env K8S_DIND_NODE_RUNTIME) is not a runtime of this Docker engine, which has: ",
+                "runc",
+            ],
+        },
+    );
 }
 
 #[test]

@@ -209,10 +209,12 @@ async fn start_nodes(
     ));
     super::create_nodes(launch, mode).await?;
     if wait_boot {
-        tokio::select! {
-            booted = super::wait_booted(launch.engine, plan) => booted?,
-            stopped = node::fail_when_a_node_stops(launch.engine, &plan.nodes) => stopped?,
-        }
+        node::while_nodes_run(
+            launch.engine,
+            &plan.nodes,
+            super::wait_booted(launch.engine, plan),
+        )
+        .await?;
     }
     step.done();
     Ok(mode)
@@ -279,15 +281,13 @@ async fn wait_ready(engine: &Engine, plan: &ClusterPlan, since: Option<&str>) ->
             .iter()
             .map(|n| node::wait_kube_proxy(engine, n, timeout)),
     );
-    tokio::select! {
-        ready = async {
-            tokio::try_join!(
-                kubectl.wait_ready(plan.nodes.len(), timeout, since, &step),
-                proxies
-            )
-        } => { ready?; }
-        stopped = node::fail_when_a_node_stops(engine, &plan.nodes) => stopped?,
-    }
+    node::while_nodes_run(engine, &plan.nodes, async {
+        tokio::try_join!(
+            kubectl.wait_ready(plan.nodes.len(), timeout, since, &step),
+            proxies
+        )
+    })
+    .await?;
     step.done();
     Ok(())
 }

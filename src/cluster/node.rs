@@ -165,21 +165,35 @@ pub async fn wait_booted(engine: &Engine, node: &NodePlan, timeout: Duration) ->
     )
 }
 
-/// Returns (as an error) once a node container stops: when a node dies while
-/// the cluster starts, waiting on for it would only end in a timeout.
-pub async fn fail_when_a_node_stops(engine: &Engine, nodes: &[NodePlan]) -> Result<()> {
+/// Runs `work`, abandoning it with an error as soon as a node container
+/// stops: when a node dies while the cluster starts, waiting on for it would
+/// only end in a timeout.
+pub async fn while_nodes_run<T>(
+    engine: &Engine,
+    nodes: &[NodePlan],
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        done = work => done,
+        stopped = first_node_stop(engine, nodes) => Err(stopped),
+    }
+}
+
+/// Waits until a node container stops, and describes it with its last output.
+async fn first_node_stop(engine: &Engine, nodes: &[NodePlan]) -> anyhow::Error {
     loop {
         for node in nodes {
-            let status = match engine.inspect_container(&node.container).await? {
-                Some(d) if d.running => continue,
-                Some(d) => d.status,
-                None => "removed".to_string(),
+            let status = match engine.inspect_container(&node.container).await {
+                Ok(Some(d)) if d.running => continue,
+                Ok(Some(d)) => d.status,
+                Ok(None) => "removed".to_string(),
+                Err(e) => return e.into(),
             };
             let log = engine
                 .log_tail(&node.container, 20)
                 .await
                 .unwrap_or_default();
-            bail!(
+            return anyhow::anyhow!(
                 "node container {} stopped ({status}) while the cluster was starting; its last output:\n{}",
                 node.container,
                 log.trim_end()
