@@ -1,18 +1,20 @@
 //! Entry points for the commands. The CLI parses and resolves settings, then
-//! calls exactly one of these; they turn settings into plans and run the steps.
+//! calls exactly one of these with the output; they turn settings into plans,
+//! connect to the engine and run the steps.
 
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
-use crate::cluster;
 use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
 use crate::cluster::plan::{ClusterPlan, DEFAULT_CLUSTER};
-use crate::engine::Engine;
+use crate::cluster::snapshot::{self, SnapshotState};
+use crate::cluster::Ctx;
+use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
 use crate::settings::{CniPlugin, KubeVersion, Settings};
-use crate::ui::{seconds, ui};
+use crate::ui::{seconds, Ui};
 
 /// Which images `build node-image` should make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +25,10 @@ pub enum NodeImageKind {
     Bare,
 }
 
-async fn connect() -> Result<Engine> {
-    let engine = Engine::connect().await?;
+async fn connect(ui: &Ui) -> Result<Docker> {
+    let engine = Docker::connect().await?;
     let info = engine.info();
-    ui().note(format!(
+    ui.note(format!(
         "Docker engine {} (API {}) at {} ({}): {}/{}, cgroup v{} ({} driver){}",
         info.server_version,
         info.api_version,
@@ -41,15 +43,16 @@ async fn connect() -> Result<Engine> {
     Ok(engine)
 }
 
-fn node_arch(settings: &Settings, engine: &Engine) -> String {
+fn node_arch(settings: &Settings, info: &EngineInfo) -> String {
     settings
         .arch
         .map(|a| a.as_str().to_string())
-        .unwrap_or_else(|| engine.info().arch.clone())
+        .unwrap_or_else(|| info.arch.clone())
 }
 
-async fn resolve_version(settings: &Settings) -> Result<KubeVersion> {
+async fn resolve_version(settings: &Settings, ui: &Ui) -> Result<KubeVersion> {
     Ok(artifacts::resolve_version(
+        ui,
         &settings.kubernetes_version,
         settings.kubernetes_source,
         &settings.release_url,
@@ -83,23 +86,34 @@ fn node_image_plan(settings: &Settings, arch: &str, version: Option<KubeVersion>
     }
 }
 
-pub async fn build_node_image(settings: &Settings, kind: NodeImageKind) -> Result<()> {
-    let engine = connect().await?;
+async fn ensure_node_image<E: Engine>(
+    engine: &E,
+    ui: &Ui,
+    settings: &Settings,
+    plan: &NodeImagePlan,
+    force: bool,
+) -> Result<String> {
     let cache = Cache::new(&settings.cache_dir);
-    let arch = node_arch(settings, &engine);
+    let build = node_image::Build {
+        engine,
+        ui,
+        cache: &cache,
+        plan,
+    };
+    Ok(node_image::ensure(&build, force).await?)
+}
+
+pub async fn build_node_image(settings: &Settings, ui: &Ui, kind: NodeImageKind) -> Result<()> {
+    let engine = connect(ui).await?;
+    let arch = node_arch(settings, engine.info());
     let version = match kind {
-        NodeImageKind::Full => Some(resolve_version(settings).await?),
+        NodeImageKind::Full => Some(resolve_version(settings, ui).await?),
         NodeImageKind::Bare => None,
     };
     let start = Instant::now();
-    let image = node_image::ensure(
-        &engine,
-        &node_image_plan(settings, &arch, version),
-        &cache,
-        true,
-    )
-    .await?;
-    ui().info(format!(
+    let plan = node_image_plan(settings, &arch, version);
+    let image = ensure_node_image(&engine, ui, settings, &plan, true).await?;
+    ui.info(format!(
         "Node image {} is ready ({}).",
         image,
         seconds(start.elapsed())
@@ -113,73 +127,70 @@ fn print_hints(plan: &ClusterPlan) {
     println!("alias kubectl={}", plan.kubectl_path().display());
 }
 
-pub async fn up(settings: &Settings) -> Result<()> {
-    // Before anything is created: only the bridge pod network exists so far.
-    if settings.cni_plugin != CniPlugin::Bridge {
-        anyhow::bail!(
+/// Refusals that need only the settings.
+fn refuse_unavailable(settings: &Settings) -> Result<()> {
+    match settings.cni_plugin {
+        CniPlugin::Bridge => Ok(()),
+        other @ (CniPlugin::Flannel | CniPlugin::Calico | CniPlugin::Weave) => bail!(
             "the {} pod network (cluster.cniPlugin, from {}) is not available yet; use bridge",
-            settings.cni_plugin.as_str(),
+            other.as_str(),
             settings.provenance.source("cluster.cniPlugin")
-        );
+        ),
     }
-    let engine = connect().await?;
+}
+
+/// Refusals that need the engine's facts.
+fn refuse_unservable(settings: &Settings, info: &EngineInfo) -> Result<()> {
     if let Some(runtime) = &settings.node_runtime {
-        let known = &engine.info().runtimes;
-        if !known.contains(runtime) {
-            let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+        if !info.runtimes.contains(runtime) {
+            let mut names: Vec<&str> = info.runtimes.iter().map(String::as_str).collect();
             names.sort_unstable();
-            anyhow::bail!(
+            bail!(
                 "node.runtime {runtime} (from {}) is not a runtime of this Docker engine, which has: {}",
                 settings.provenance.source("node.runtime"),
                 names.join(", ")
             );
         }
     }
-    let cache = Cache::new(&settings.cache_dir);
-    let arch = node_arch(settings, &engine);
-    let version = resolve_version(settings).await?;
+    Ok(())
+}
+
+pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
+    refuse_unavailable(settings)?;
+    let engine = connect(ui).await?;
+    refuse_unservable(settings, engine.info())?;
+    let arch = node_arch(settings, engine.info());
+    let version = resolve_version(settings, ui).await?;
     let plan = ClusterPlan::new(settings, version.clone());
-    if lifecycle::is_running(&engine, &plan).await? {
-        lifecycle::say_running(&plan);
+    let cx = Ctx::new(&engine, &plan, ui);
+    // Before the node image: a running cluster needs none.
+    if lifecycle::is_running(cx).await? {
+        lifecycle::say_running(cx);
         print_hints(&plan);
         return Ok(());
     }
-    let image = node_image::ensure(
-        &engine,
-        &node_image_plan(settings, &arch, Some(version)),
-        &cache,
-        false,
-    )
-    .await?;
+    let image_plan = node_image_plan(settings, &arch, Some(version));
+    let image = ensure_node_image(&engine, ui, settings, &image_plan, false).await?;
     let id = engine
         .inspect_image(&image)
         .await?
         .map(|i| i.id)
-        .with_context(|| format!("node image {} vanished", image))?;
+        .with_context(|| format!("node image {image} vanished"))?;
     let start = Instant::now();
-    let outcome = lifecycle::up(
-        &engine,
-        &plan,
-        &NodeImageRef {
-            reference: image.clone(),
-            id,
-            arch,
-        },
-    )
-    .await
-    .with_context(|| {
+    let node_image = NodeImageRef {
+        reference: image,
+        id,
+        arch,
+    };
+    let outcome = lifecycle::up(cx, &node_image).await.with_context(|| {
         format!(
             "bringing up cluster {:?} failed; `local-cluster clean{}` removes what was created",
             plan.name,
-            if plan.name == DEFAULT_CLUSTER {
-                String::new()
-            } else {
-                format!(" --cluster-name {}", plan.name)
-            }
+            cluster_flag(&plan)
         )
     })?;
     if outcome != UpOutcome::AlreadyRunning {
-        ui().info(format!(
+        ui.info(format!(
             "Cluster {:?} is up: {} node{}, Kubernetes {}, {} in {}.",
             plan.name,
             plan.nodes.len(),
@@ -197,47 +208,62 @@ pub async fn up(settings: &Settings) -> Result<()> {
     Ok(())
 }
 
-pub async fn reup(_settings: &Settings) -> Result<()> {
-    anyhow::bail!("`reup` is not implemented yet")
+/// ` --cluster-name NAME` for commands to suggest, unless it is the default.
+fn cluster_flag(plan: &ClusterPlan) -> String {
+    if plan.name == DEFAULT_CLUSTER {
+        String::new()
+    } else {
+        format!(" --cluster-name {}", plan.name)
+    }
+}
+
+pub async fn reup(_settings: &Settings, _ui: &Ui) -> Result<()> {
+    bail!("`reup` is not implemented yet")
 }
 
 fn plan_without_version(settings: &Settings) -> ClusterPlan {
-    // Removal needs names only; the version does not matter.
-    let version = "v0.0.0".parse().expect("valid version");
+    // Removal and inspection need names only; the version does not matter.
+    let version = KubeVersion {
+        major: 0,
+        minor: 0,
+        patch: 0,
+        pre: None,
+    };
     ClusterPlan::new(settings, version)
 }
 
-pub async fn down(settings: &Settings) -> Result<()> {
-    let engine = connect().await?;
-    lifecycle::down(&engine, &plan_without_version(settings)).await?;
+pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
+    let engine = connect(ui).await?;
+    let plan = plan_without_version(settings);
+    lifecycle::down(Ctx::new(&engine, &plan, ui)).await?;
     Ok(())
 }
 
 /// `clean`; `all` also removes node images and the build cache.
-pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
-    let engine = connect().await?;
+pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
+    let engine = connect(ui).await?;
     let plan = plan_without_version(settings);
-    let step = ui().step(format!(
+    let step = ui.step(format!(
         "Removing cluster {:?}: containers, snapshot, volumes, network",
         plan.name
     ));
-    lifecycle::clean(&engine, &plan).await?;
+    lifecycle::clean(Ctx::new(&engine, &plan, ui)).await?;
     // Node images replaced by newer builds while this cluster used them.
     node_image::remove_superseded(&engine).await?;
     step.done();
     if all {
-        let step = ui().step("Removing node images and the build cache");
+        let step = ui.step("Removing node images and the build cache");
         let mut images = engine
-            .list_images(&[(crate::engine::LABEL_ROLE, "node-image")])
+            .list_images(&[(LABEL_ROLE, node_image::ROLE_NODE_IMAGE)])
             .await?;
         // Children first: the bare image is the base of the others.
-        images.sort_by_key(|(_, tags)| tags.iter().any(|t| t.contains("node-bare")));
-        for (id, tags) in images {
-            match engine.remove_image(&id).await {
+        images.sort_by_key(|i| i.tags.iter().any(|t| t.contains("node-bare")));
+        for image in images {
+            match engine.remove_image(&image.id, RemoveImage::Force).await {
                 Ok(()) => {}
-                Err(e) if e.is_conflict() => ui().warn(format!(
+                Err(e) if e.is_conflict() => ui.warn(format!(
                     "kept {}: snapshots of other clusters are made from it (clean those clusters first)",
-                    tags.join(", ")
+                    image.tags.join(", ")
                 )),
                 Err(e) => return Err(e.into()),
             }
@@ -250,11 +276,11 @@ pub async fn clean(settings: &Settings, all: bool) -> Result<()> {
     Ok(())
 }
 
-pub async fn status(settings: &Settings) -> Result<()> {
-    let engine = connect().await?;
+pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
+    let engine = connect(ui).await?;
     let plan = plan_without_version(settings);
-    let nodes = cluster::node_containers(&engine, &plan).await?;
-    let snapshot = cluster::snapshot::state(&engine, &plan).await?;
+    let cx = Ctx::new(&engine, &plan, ui);
+    let nodes = cx.node_containers().await?;
     if nodes.is_empty() {
         println!("cluster {}: not running", plan.name);
     } else {
@@ -265,30 +291,35 @@ pub async fn status(settings: &Settings) -> Result<()> {
     }
     println!(
         "snapshot: {}",
-        match snapshot {
-            cluster::snapshot::SnapshotState::None => "none".to_string(),
-            cluster::snapshot::SnapshotState::Complete { fields, .. } => format!(
+        match snapshot::state(cx).await? {
+            SnapshotState::None => "none".to_string(),
+            SnapshotState::Complete { fields, .. } => format!(
                 "Kubernetes {}, {} worker(s)",
-                fields
-                    .get("kubernetesVersion")
-                    .map(String::as_str)
-                    .unwrap_or("?"),
-                fields.get("numNodes").map(String::as_str).unwrap_or("?")
+                fields.kubernetes_version, fields.num_nodes
             ),
-            cluster::snapshot::SnapshotState::Damaged(why) => format!("damaged ({why})"),
+            SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
     );
     Ok(())
 }
 
 /// `e2e` (parallel) or `e2e-serial`; `focus` selects tests whose name contains it.
-pub async fn e2e(_settings: &Settings, _serial: bool, _focus: Option<String>) -> Result<()> {
-    anyhow::bail!("`e2e` is not implemented yet")
+pub async fn e2e(
+    _settings: &Settings,
+    _ui: &Ui,
+    _serial: bool,
+    _focus: Option<String>,
+) -> Result<()> {
+    bail!("`e2e` is not implemented yet")
 }
 
 /// Collect node and kubeadm logs into `dir` (a new temporary directory when None).
-pub async fn export_logs(settings: &Settings, dir: Option<std::path::PathBuf>) -> Result<()> {
-    let engine = connect().await?;
+pub async fn export_logs(
+    settings: &Settings,
+    ui: &Ui,
+    dir: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let engine = connect(ui).await?;
     let plan = plan_without_version(settings);
     let dir = match dir {
         Some(d) => d,
@@ -297,11 +328,11 @@ pub async fn export_logs(settings: &Settings, dir: Option<std::path::PathBuf>) -
             .tempdir()?
             .keep(),
     };
-    let step = ui().step(format!("Collecting logs into {}", dir.display()));
-    let files = cluster::logs::export(&engine, &plan, &dir).await?;
+    let step = ui.step(format!("Collecting logs into {}", dir.display()));
+    let files = crate::cluster::logs::export(Ctx::new(&engine, &plan, ui), &dir).await?;
     step.done();
     if files == 0 {
-        ui().warn(format!(
+        ui.warn(format!(
             "cluster {:?} has no running nodes; nothing collected",
             plan.name
         ));
@@ -311,11 +342,36 @@ pub async fn export_logs(settings: &Settings, dir: Option<std::path::PathBuf>) -
 }
 
 /// Copy images from the Docker engine into every node's containerd.
-pub async fn load_images(settings: &Settings, images: Vec<String>) -> Result<()> {
-    let engine = connect().await?;
+pub async fn load_images(settings: &Settings, ui: &Ui, images: Vec<String>) -> Result<()> {
+    let engine = connect(ui).await?;
     let plan = plan_without_version(settings);
-    let step = ui().step(format!("Loading {} into the nodes", images.join(", ")));
-    cluster::load::load_images(&engine, &plan, &images).await?;
+    let step = ui.step(format!("Loading {} into the nodes", images.join(", ")));
+    crate::cluster::load::load_images(Ctx::new(&engine, &plan, ui), &images).await?;
     step.done();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runtime_the_engine_lacks_is_refused_naming_the_ones_it_has() {
+        let settings = crate::cluster::tests::settings(&[("K8S_DIND_NODE_RUNTIME", "sysbox-runc")]);
+        let info = EngineInfo {
+            runtimes: vec!["runc".into(), "io.containerd.runc.v2".into()],
+            ..Default::default()
+        };
+        let err = refuse_unservable(&settings, &info).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "node.runtime sysbox-runc (from env K8S_DIND_NODE_RUNTIME) is not a runtime of this \
+             Docker engine, which has: io.containerd.runc.v2, runc"
+        );
+        let info = EngineInfo {
+            runtimes: vec!["sysbox-runc".into()],
+            ..Default::default()
+        };
+        assert!(refuse_unservable(&settings, &info).is_ok());
+    }
 }

@@ -7,7 +7,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::app::{self, NodeImageKind};
 use crate::settings::{self, Flags, Inputs, Kind, Settings, SETTINGS};
-use crate::ui::ui;
+use crate::ui::Ui;
 
 fn setting_arg(d: &'static settings::SettingDef) -> Arg {
     let default = match d.default_display() {
@@ -219,10 +219,9 @@ pub fn main() -> ExitCode {
         }
     };
     let settings = resolved.settings;
-    crate::ui::init(settings.verbose);
-    init_tracing(settings.verbose);
+    let ui = Ui::terminal(settings.verbose);
     for w in &resolved.warnings {
-        ui().warn(w);
+        ui.warn(w);
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -235,30 +234,42 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(&matches, &settings)) {
+    match runtime.block_on(dispatch(&matches, &settings, &ui)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::error::chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn dispatch(matches: &ArgMatches, settings: &Settings) -> anyhow::Result<()> {
+async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow::Result<()> {
     match matches.subcommand() {
-        None | Some(("up", _)) => app::up(settings).await,
-        Some(("reup", _)) => app::reup(settings).await,
-        Some(("down", _)) => app::down(settings).await,
-        Some(("clean", m)) => app::clean(settings, m.get_flag("all")).await,
+        None | Some(("up", _)) => app::up(settings, ui).await,
+        Some(("reup", _)) => app::reup(settings, ui).await,
+        Some(("down", _)) => app::down(settings, ui).await,
+        Some(("clean", m)) => app::clean(settings, ui, m.get_flag("all")).await,
         Some(("e2e", m)) => {
-            app::e2e(settings, false, m.get_one::<String>("substring").cloned()).await
+            app::e2e(
+                settings,
+                ui,
+                false,
+                m.get_one::<String>("substring").cloned(),
+            )
+            .await
         }
         Some(("e2e-serial", m)) => {
-            app::e2e(settings, true, m.get_one::<String>("substring").cloned()).await
+            app::e2e(
+                settings,
+                ui,
+                true,
+                m.get_one::<String>("substring").cloned(),
+            )
+            .await
         }
-        Some(("status", _)) => app::status(settings).await,
+        Some(("status", _)) => app::status(settings, ui).await,
         Some(("logs", m)) => {
-            app::export_logs(settings, m.get_one::<String>("dir").map(Into::into)).await
+            app::export_logs(settings, ui, m.get_one::<String>("dir").map(Into::into)).await
         }
         Some(("load", m)) => {
             let images = m
@@ -267,7 +278,7 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings) -> anyhow::Result<(
                 .flatten()
                 .cloned()
                 .collect();
-            app::load_images(settings, images).await
+            app::load_images(settings, ui, images).await
         }
         Some(("build", m)) => {
             let bare = m
@@ -275,6 +286,7 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings) -> anyhow::Result<(
                 .is_some_and(|n| n.get_flag("bare"));
             app::build_node_image(
                 settings,
+                ui,
                 if bare {
                     NodeImageKind::Bare
                 } else {
@@ -289,23 +301,6 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings) -> anyhow::Result<(
         }
         Some((other, _)) => anyhow::bail!("unknown command {other}"),
     }
-}
-
-fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "error",
-        1 => "warn",
-        2 => "info",
-        3 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("local_cluster={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
 }
 
 #[cfg(test)]

@@ -1,17 +1,21 @@
 //! kubeadm-local-cluster: multi-node Kubernetes clusters on one Docker engine.
 //!
 //! Data flows one way: `settings` (file, environment, flags) → a resolved
-//! cluster plan → named steps acting on the Docker engine through `engine`.
+//! cluster plan → named steps acting on the engine through the `engine` traits.
 //!
 //! - [`settings`]: every setting from the config file, `K8S_DIND_*` variables
 //!   and flags, validated, with where each value came from.
-//! - [`engine`]: the Docker engine API (containers, networks, volumes, images, exec).
+//! - [`engine`]: the container engine as traits (containers, files, exec,
+//!   networks, volumes, images), implemented over the Docker API and, for
+//!   tests, in memory.
 //! - [`artifacts`]: Kubernetes binaries (release downloads, URLs, source tree,
 //!   Go module builds) and the build cache.
 //! - [`images`]: image layers and archives, the Debian base system, component
 //!   images and node images.
-//! - [`cluster`]: the lifecycle as named steps; [`cni`]: pod networks.
-//! - [`cli`], [`app`], [`ui`]: the command line, command entry points, output.
+//! - [`cluster`]: the lifecycle as named steps over a context (engine, plan,
+//!   output), with its decisions as pure functions; [`cni`]: pod networks.
+//! - [`cli`], [`app`]: the command line and the command entry points;
+//!   [`ui`]: output; [`error`]: error chains; [`process`]: host commands.
 
 pub mod app;
 pub mod artifacts;
@@ -19,6 +23,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cni;
 pub mod engine;
+pub mod error;
 pub mod images;
 pub mod process;
 pub mod settings;

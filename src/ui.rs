@@ -1,46 +1,41 @@
 //! What the user sees: steps with their elapsed time, bars for downloads and
 //! builds, and at `--v 2` and above the output of kubeadm and the builds.
 //!
+//! A [`Ui`] is made once by the binary and passed down (there is no global):
+//! on a terminal it draws spinners and bars on stderr; elsewhere (CI logs)
+//! each step prints a start line and an end line; in tests a recording `Ui`
+//! keeps what would have been shown, so step output can be asserted.
 //! Everything goes to stderr so that stdout stays for results (hints, YAML).
-//! On a terminal a step is a spinner that turns into a check mark; elsewhere
-//! (CI logs, tests) each step prints a start line and an end line.
 
 use std::io::{IsTerminal, Write};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// What a recording [`Ui`] kept, in order (without timings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    StepStarted(String),
+    StepDone(String),
+    StepFailed(String),
+    Info(String),
+    Warning(String),
+    Note(String),
+    Detail(String),
+}
+
+enum Output {
+    Terminal {
+        interactive: bool,
+        multi: MultiProgress,
+    },
+    Recording(Mutex<Vec<Event>>),
+}
+
 pub struct Ui {
     verbosity: u8,
-    interactive: bool,
-    multi: MultiProgress,
-}
-
-static UI: OnceLock<Ui> = OnceLock::new();
-
-/// Set the verbosity once, at start-up. Later calls are ignored.
-pub fn init(verbosity: u8) {
-    let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    let multi = MultiProgress::with_draw_target(if interactive {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    });
-    let _ = UI.set(Ui {
-        verbosity,
-        interactive,
-        multi,
-    });
-}
-
-/// The process-wide printer (verbosity 1 if `init` was never called).
-pub fn ui() -> &'static Ui {
-    UI.get_or_init(|| Ui {
-        verbosity: 1,
-        interactive: false,
-        multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
-    })
+    output: Output,
 }
 
 /// Seconds with one decimal, as shown next to finished steps.
@@ -49,6 +44,37 @@ pub fn seconds(d: Duration) -> String {
 }
 
 impl Ui {
+    /// Output to stderr; spinners and bars when it is a terminal (and not CI).
+    pub fn terminal(verbosity: u8) -> Ui {
+        let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let multi = MultiProgress::with_draw_target(if interactive {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        Ui {
+            verbosity,
+            output: Output::Terminal { interactive, multi },
+        }
+    }
+
+    /// Keeps what a terminal at `verbosity` would show, for tests.
+    pub fn recording(verbosity: u8) -> Ui {
+        Ui {
+            verbosity,
+            output: Output::Recording(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// What a recording `Ui` kept (empty for a terminal).
+    pub fn events(&self) -> Vec<Event> {
+        match &self.output {
+            Output::Recording(events) => events.lock().expect("ui lock").clone(),
+            Output::Terminal { .. } => Vec::new(),
+        }
+    }
+
+    /// The one place the verbosity setting is read from.
     pub fn verbosity(&self) -> u8 {
         self.verbosity
     }
@@ -58,58 +84,85 @@ impl Ui {
         self.verbosity >= 2
     }
 
-    fn line(&self, text: &str) {
-        if self.interactive {
-            self.multi.suspend(|| eprintln!("{text}"));
-        } else {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{text}");
+    fn interactive(&self) -> Option<&MultiProgress> {
+        match &self.output {
+            Output::Terminal {
+                interactive: true,
+                multi,
+            } if self.verbosity >= 1 => Some(multi),
+            _ => None,
+        }
+    }
+
+    fn emit(&self, event: Event, text: impl FnOnce() -> String) {
+        match &self.output {
+            Output::Recording(events) => events.lock().expect("ui lock").push(event),
+            Output::Terminal { interactive, multi } => {
+                let text = text();
+                if *interactive {
+                    multi.suspend(|| eprintln!("{text}"));
+                } else {
+                    // A closed stderr is no reason to fail a command.
+                    let _ = writeln!(std::io::stderr().lock(), "{text}");
+                }
+            }
         }
     }
 
     /// A plain message (verbosity ≥ 1).
     pub fn info(&self, text: impl AsRef<str>) {
         if self.verbosity >= 1 {
-            self.line(text.as_ref());
+            let text = text.as_ref();
+            self.emit(Event::Info(text.to_string()), || text.to_string());
         }
     }
 
     /// A warning, shown at every verbosity.
     pub fn warn(&self, text: impl AsRef<str>) {
-        self.line(&format!("warning: {}", text.as_ref()));
+        let text = text.as_ref();
+        self.emit(Event::Warning(text.to_string()), || {
+            format!("warning: {text}")
+        });
     }
 
     /// One line of a subprocess's output, shown at `--v 2` and above.
     pub fn detail(&self, text: impl AsRef<str>) {
         if self.shows_details() {
-            self.line(&format!("    {}", text.as_ref()));
+            let text = text.as_ref();
+            self.emit(Event::Detail(text.to_string()), || format!("    {text}"));
         }
     }
 
     /// Debug facts (decisions the tool took), shown at `--v 2` and above.
     pub fn note(&self, text: impl AsRef<str>) {
         if self.shows_details() {
-            self.line(&format!("  · {}", text.as_ref()));
+            let text = text.as_ref();
+            self.emit(Event::Note(text.to_string()), || format!("  · {text}"));
         }
     }
 
     /// Begin a named step.
-    pub fn step(&'static self, title: impl Into<String>) -> Step {
+    pub fn step(&self, title: impl Into<String>) -> Step<'_> {
         let title = title.into();
-        let bar = if self.interactive && self.verbosity >= 1 {
-            let pb = self.multi.add(ProgressBar::new_spinner());
-            pb.set_style(
-                ProgressStyle::with_template(" {spinner} {msg} {elapsed:.dim}")
-                    .expect("valid template"),
-            );
-            pb.set_message(title.clone());
-            pb.enable_steady_tick(Duration::from_millis(120));
-            Some(pb)
-        } else {
-            if self.verbosity >= 1 {
-                self.line(&format!(" • {title} ..."));
+        let bar = match self.interactive() {
+            Some(multi) => {
+                let pb = multi.add(ProgressBar::new_spinner());
+                pb.set_style(
+                    ProgressStyle::with_template(" {spinner} {msg} {elapsed:.dim}")
+                        .expect("valid template"),
+                );
+                pb.set_message(title.clone());
+                pb.enable_steady_tick(Duration::from_millis(120));
+                Some(pb)
             }
-            None
+            None => {
+                if self.verbosity >= 1 {
+                    self.emit(Event::StepStarted(title.clone()), || {
+                        format!(" • {title} ...")
+                    });
+                }
+                None
+            }
         };
         Step {
             ui: self,
@@ -144,10 +197,10 @@ impl Ui {
     }
 
     fn attach(&self, pb: ProgressBar, template: &str, title: &str) -> ProgressBar {
-        if !(self.interactive && self.verbosity >= 1) {
+        let Some(multi) = self.interactive() else {
             return ProgressBar::hidden();
-        }
-        let pb = self.multi.add(pb);
+        };
+        let pb = multi.add(pb);
         pb.set_style(
             ProgressStyle::with_template(template)
                 .expect("valid template")
@@ -160,15 +213,15 @@ impl Ui {
 
 /// A step in progress. Finish it with [`Step::done`]; dropping it unfinished
 /// (an error escaped) marks it failed.
-pub struct Step {
-    ui: &'static Ui,
+pub struct Step<'a> {
+    ui: &'a Ui,
     title: String,
     start: Instant,
     bar: Option<ProgressBar>,
     finished: bool,
 }
 
-impl Step {
+impl Step<'_> {
     /// Change the text shown while the step runs (terminal only).
     pub fn set_message(&self, text: impl AsRef<str>) {
         if let Some(pb) = &self.bar {
@@ -177,37 +230,68 @@ impl Step {
     }
 
     /// Finish successfully; returns the elapsed time.
-    pub fn done(self) -> Duration {
-        self.finish("✓", None)
-    }
-
-    fn finish(mut self, mark: &str, note: Option<String>) -> Duration {
+    pub fn done(mut self) -> Duration {
         self.finished = true;
-        self.print(mark, note.as_deref())
+        self.print(true)
     }
 
-    fn print(&self, mark: &str, note: Option<&str>) -> Duration {
+    fn print(&self, ok: bool) -> Duration {
         let elapsed = self.start.elapsed();
-        if let Some(pb) = &self.bar {
+        if let (Some(pb), Output::Terminal { multi, .. }) = (&self.bar, &self.ui.output) {
             pb.finish_and_clear();
-            self.ui.multi.remove(pb);
+            multi.remove(pb);
         }
         if self.ui.verbosity >= 1 {
-            let note = note.map(|n| format!(", {n}")).unwrap_or_default();
-            self.ui.line(&format!(
-                " {mark} {} ({}{note})",
-                self.title,
-                seconds(elapsed)
-            ));
+            let title = self.title.clone();
+            let event = if ok {
+                Event::StepDone(title)
+            } else {
+                Event::StepFailed(title)
+            };
+            let mark = if ok { "✓" } else { "✗" };
+            self.ui.emit(event, || {
+                format!(" {mark} {} ({})", self.title, seconds(elapsed))
+            });
         }
         elapsed
     }
 }
 
-impl Drop for Step {
+impl Drop for Step<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            self.print("✗", None);
+            self.print(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recording_ui_keeps_what_its_verbosity_shows() {
+        let ui = Ui::recording(1);
+        let step = ui.step("Doing a thing");
+        ui.note("hidden at 1");
+        step.done();
+        {
+            let _failing = ui.step("Failing");
+        }
+        ui.warn("careful");
+        assert_eq!(
+            ui.events(),
+            vec![
+                Event::StepStarted("Doing a thing".into()),
+                Event::StepDone("Doing a thing".into()),
+                Event::StepStarted("Failing".into()),
+                Event::StepFailed("Failing".into()),
+                Event::Warning("careful".into()),
+            ]
+        );
+        let quiet = Ui::recording(0);
+        quiet.step("x").done();
+        quiet.info("y");
+        assert!(quiet.events().is_empty());
     }
 }

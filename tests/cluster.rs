@@ -472,6 +472,8 @@ fn three_nodes_networking_and_snapshots() {
         2,
         "3 replicas should spread over both workers: {spread:?}"
     );
+    bytes_survive_the_engine(&format!("{}-kube-node-1", c.name));
+    logs_are_complete_archives(&c);
 
     // `up` on a running cluster changes nothing.
     let before = container_ids(&c.name);
@@ -567,6 +569,61 @@ fn single_node_cluster_schedules_on_the_master() {
     );
     c.run(&["clean"]);
     assert_eq!(engine_objects(&c.name), Vec::<String>::new());
+}
+
+/// Every byte value, and multi-byte characters split wherever the engine's
+/// stream chunks end, come back unchanged through a file copy and an exec.
+fn bytes_survive_the_engine(container: &str) {
+    use local_cluster::engine::{Docker, Exec, Files};
+    let mut content: Vec<u8> = Vec::new();
+    while content.len() < 3 << 20 {
+        content.extend(0..=255u8);
+        content.extend_from_slice("grüße ✓ 🚀\n".as_bytes());
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let docker = Docker::connect().await.unwrap();
+        docker
+            .write_file(container, "/var/tmp/bytes.bin", 0o644, &content)
+            .await
+            .unwrap();
+        let out = docker
+            .run(container, &["cat", "/var/tmp/bytes.bin"])
+            .await
+            .unwrap();
+        assert!(out.stdout == content, "exec output differs from the file");
+        let back = docker
+            .read_file(container, "/var/tmp/bytes.bin")
+            .await
+            .unwrap();
+        assert!(back == content, "the file read back differs");
+        docker
+            .run(container, &["rm", "/var/tmp/bytes.bin"])
+            .await
+            .unwrap();
+    });
+}
+
+/// `logs` writes each node's pod logs as a tar that lists cleanly.
+fn logs_are_complete_archives(c: &Cluster) {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    c.run(&["logs", "--dir", logs.to_str().unwrap()]);
+    for node in ["kube-master", "kube-node-1", "kube-node-2"] {
+        let tar = logs.join(format!("{}-{node}", c.name)).join("pods.tar");
+        let out = Command::new("tar").arg("-tf").arg(&tar).output().unwrap();
+        let (listing, errors) = text(&out);
+        assert!(
+            out.status.success() && errors.is_empty(),
+            "tar -tf {}: {errors}",
+            tar.display()
+        );
+        assert!(listing.contains("pods/"), "{listing}");
+        assert!(logs
+            .join(format!("{}-{node}", c.name))
+            .join("kubelet.log")
+            .exists());
+    }
 }
 
 /// A real failure half-way through `up`: the API server's host port is
@@ -700,4 +757,39 @@ fn privileged_nodes_where_the_engine_allows_them() {
     check_networking(&c);
     c.run(&["clean"]);
     assert_eq!(engine_objects(&c.name), Vec::<String>::new());
+}
+
+/// What only the engine can tell: a runtime it lacks is refused before
+/// anything is made; `down`, `clean` and `status` of a cluster that does not
+/// exist succeed and make nothing.
+#[test]
+#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
+fn the_engine_refuses_unknown_runtimes_and_absent_clusters_need_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let out = common::command(home.path())
+        .args(["up", "--cluster-name", "clitest-runtime"])
+        .env("K8S_DIND_NODE_RUNTIME", "no-such-runtime")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "node.runtime no-such-runtime (from env K8S_DIND_NODE_RUNTIME) is not a runtime of \
+             this Docker engine, which has: "
+        ) && stderr.contains("runc"),
+        "{stderr}"
+    );
+    assert!(common::files_under(home.path()).is_empty());
+    assert!(engine_objects("clitest-runtime").is_empty());
+
+    for cmd in ["down", "clean", "status"] {
+        let out = common::command(home.path())
+            .args([cmd, "--cluster-name", "clitest-absent"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{cmd}: {stdout}{stderr}");
+    }
+    assert!(engine_objects("clitest-absent").is_empty());
 }

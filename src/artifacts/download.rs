@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 
 use super::ArtifactError;
 use crate::settings::Checksum;
-use crate::ui::ui;
+use crate::ui::Ui;
 
-fn client() -> Result<&'static reqwest::Client, ArtifactError> {
+fn client(url: &str) -> Result<&'static reqwest::Client, ArtifactError> {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     if let Some(c) = CLIENT.get() {
         return Ok(c);
@@ -24,9 +24,9 @@ fn client() -> Result<&'static reqwest::Client, ArtifactError> {
         .user_agent(concat!("kubeadm-local-cluster/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(20))
         .build()
-        .map_err(|e| ArtifactError::Http {
-            url: String::from("(client setup)"),
-            reason: e.to_string(),
+        .map_err(|source| ArtifactError::Http {
+            url: url.to_string(),
+            source,
         })?;
     Ok(CLIENT.get_or_init(|| client))
 }
@@ -34,39 +34,38 @@ fn client() -> Result<&'static reqwest::Client, ArtifactError> {
 /// Fetch a small text resource (a `.sha256` file, `stable.txt`).
 pub async fn fetch_text(url: &str) -> Result<String, ArtifactError> {
     if let Some(path) = url.strip_prefix("file://") {
-        return std::fs::read_to_string(path).map_err(|e| ArtifactError::Http {
+        return std::fs::read_to_string(path).map_err(|source| ArtifactError::LocalFile {
             url: url.to_string(),
-            reason: e.to_string(),
+            source,
         });
     }
-    let resp = client()?
+    get(url).await?.text().await.map_err(http_error(url))
+}
+
+/// reqwest's own message hides the cause (DNS, refused...); it is in the
+/// error's source chain, which our error formatter prints.
+fn http_error(url: &str) -> impl Fn(reqwest::Error) -> ArtifactError + '_ {
+    move |source| ArtifactError::Http {
+        url: url.to_string(),
+        source,
+    }
+}
+
+/// A successful response to GET `url`.
+async fn get(url: &str) -> Result<reqwest::Response, ArtifactError> {
+    let resp = client(url)?
         .get(url)
         .send()
         .await
-        .map_err(|e| http_error(url, e))?;
+        .map_err(http_error(url))?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(ArtifactError::Http {
+        return Err(ArtifactError::HttpStatus {
             url: url.to_string(),
-            reason: format!("HTTP {status}"),
+            status,
         });
     }
-    resp.text().await.map_err(|e| http_error(url, e))
-}
-
-fn http_error(url: &str, e: reqwest::Error) -> ArtifactError {
-    // reqwest's Display hides the cause (DNS, refused...); show the chain.
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    ArtifactError::Http {
-        url: url.to_string(),
-        reason,
-    }
+    Ok(resp)
 }
 
 /// The digests of a downloaded file.
@@ -98,39 +97,30 @@ impl Digests {
 
 /// Download `url` to `dest` (written in place; callers download into a cache
 /// staging directory), showing a progress bar, and return its digests.
-pub async fn download(url: &str, dest: &Path, label: &str) -> Result<Digests, ArtifactError> {
-    let io_err = |e: std::io::Error| ArtifactError::Io {
-        path: dest.display().to_string(),
-        reason: e.to_string(),
-    };
+pub async fn download(
+    ui: &Ui,
+    url: &str,
+    dest: &Path,
+    label: &str,
+) -> Result<Digests, ArtifactError> {
+    let io_err = |e: std::io::Error| ArtifactError::io(dest, e);
     let mut file = std::io::BufWriter::new(std::fs::File::create(dest).map_err(io_err)?);
     let mut sha1 = Sha1::new();
     let mut sha256 = Sha256::new();
     if let Some(path) = url.strip_prefix("file://") {
-        let data = std::fs::read(path).map_err(|e| ArtifactError::Http {
+        let data = std::fs::read(path).map_err(|source| ArtifactError::LocalFile {
             url: url.to_string(),
-            reason: e.to_string(),
+            source,
         })?;
         sha1.update(&data);
         sha256.update(&data);
         file.write_all(&data).map_err(io_err)?;
     } else {
-        let resp = client()?
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| http_error(url, e))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(ArtifactError::Http {
-                url: url.to_string(),
-                reason: format!("HTTP {status}"),
-            });
-        }
-        let bar = ui().bytes_bar(label, resp.content_length());
+        let resp = get(url).await?;
+        let bar = ui.bytes_bar(label, resp.content_length());
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| http_error(url, e))?;
+            let chunk = chunk.map_err(http_error(url))?;
             sha1.update(&chunk);
             sha256.update(&chunk);
             file.write_all(&chunk).map_err(io_err)?;
@@ -154,9 +144,9 @@ pub fn parse_checksum_file(text: &str, url: &str) -> Result<Checksum, ArtifactEr
         Some(32) => Ok(Checksum::Sha256(
             bytes.unwrap().try_into().expect("32 bytes"),
         )),
-        _ => Err(ArtifactError::Http {
+        _ => Err(ArtifactError::BadChecksumFile {
             url: url.to_string(),
-            reason: format!("expected a hex sha1 or sha256, got {:?}", text.trim()),
+            text: text.trim().to_string(),
         }),
     }
 }

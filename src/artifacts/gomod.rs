@@ -10,7 +10,7 @@
 //! the packages from there.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use tokio::process::Command;
@@ -18,7 +18,7 @@ use tokio::process::Command;
 use super::cache::{Cache, CacheKey, Entry};
 use super::ArtifactError;
 use crate::process;
-use crate::ui::ui;
+use crate::ui::Ui;
 
 /// Where replaced sibling modules are published: given the sibling's path and
 /// the main module's version, the version to use.
@@ -106,28 +106,37 @@ pub struct DownloadedModule {
 
 /// `go mod download` a module version (outside any module) and say where it is.
 pub async fn download_module(
+    ui: &Ui,
     module: &str,
     version: &str,
 ) -> Result<DownloadedModule, ArtifactError> {
     let spec = format!("{module}@{version}");
-    let scratch = tempfile::tempdir().map_err(|e| ArtifactError::io(Path::new("/tmp"), e))?;
+    let scratch = tempfile::tempdir().map_err(|e| ArtifactError::io(&std::env::temp_dir(), e))?;
     let mut cmd = go(&["mod", "download", "-json", &spec]);
     cmd.current_dir(scratch.path()).env("GOFLAGS", "");
-    let failed = |source: Box<dyn std::error::Error + Send + Sync>| ArtifactError::Build {
-        what: format!("download {spec}"),
-        source,
-    };
     // On failure go still prints the JSON, with an Error field; prefer that.
-    let json = match process::output(cmd, GO_MISSING).await {
+    let json = match process::output(ui, cmd, GO_MISSING).await {
         Ok(out) => out,
         Err(process::ProcessError::Failed { output, .. }) => output,
-        Err(e) => return Err(failed(Box::new(e))),
+        Err(source) => {
+            return Err(ArtifactError::Build {
+                what: format!("download {spec}"),
+                source,
+            })
+        }
     };
     let start = json.find('{').unwrap_or(0);
-    let parsed: DownloadJson = serde_json::from_str(&json[start..])
-        .map_err(|e| failed(format!("unexpected `go mod download` output: {e}: {json}").into()))?;
+    let parsed: DownloadJson =
+        serde_json::from_str(&json[start..]).map_err(|source| ArtifactError::GoOutput {
+            command: format!("go mod download -json {spec}"),
+            source,
+        })?;
+    let failed = |reason: String| ArtifactError::GoModule {
+        spec: spec.clone(),
+        reason,
+    };
     if let Some(err) = parsed.error {
-        return Err(failed(err.into()));
+        return Err(failed(err));
     }
     match (parsed.go_mod, parsed.dir) {
         (Some(go_mod), Some(dir)) => Ok(DownloadedModule {
@@ -135,14 +144,14 @@ pub async fn download_module(
             dir: PathBuf::from(dir),
         }),
         _ => Err(failed(
-            "no go.mod or directory in `go mod download` output".into(),
+            "go printed no go.mod or directory for it".to_string(),
         )),
     }
 }
 
 /// The extracted source of a module version.
-pub async fn module_dir(module: &str, version: &str) -> Result<PathBuf, ArtifactError> {
-    Ok(download_module(module, version).await?.dir)
+pub async fn module_dir(ui: &Ui, module: &str, version: &str) -> Result<PathBuf, ArtifactError> {
+    Ok(download_module(ui, module, version).await?.dir)
 }
 
 const GO_MISSING: &str = "Install the Go toolchain (https://go.dev/dl/) and put `go` on PATH, \
@@ -159,8 +168,8 @@ fn go(args: &[&str]) -> Command {
 }
 
 /// The local Go version, e.g. `go1.26.8`.
-pub async fn go_version() -> Result<String, ArtifactError> {
-    Ok(process::output(go(&["env", "GOVERSION"]), GO_MISSING).await?)
+pub async fn go_version(ui: &Ui) -> Result<String, ArtifactError> {
+    Ok(process::output(ui, go(&["env", "GOVERSION"]), GO_MISSING).await?)
 }
 
 /// `1.26.0` ≤ `go1.26.8`?
@@ -195,8 +204,8 @@ impl GoModuleBuild {
     }
 
     /// Build (or take from the cache) and return the directory holding the binaries.
-    pub async fn build(&self, cache: &Cache, what: &str) -> Result<Entry, ArtifactError> {
-        let go_version = go_version().await?;
+    pub async fn build(&self, ui: &Ui, cache: &Cache, what: &str) -> Result<Entry, ArtifactError> {
+        let go_version = go_version(ui).await?;
         let short = self.module.rsplit('/').next().unwrap_or(&self.module);
         let key = self.key(&go_version);
         let entry = cache.entry(
@@ -207,7 +216,7 @@ impl GoModuleBuild {
         if entry.is_complete() {
             return Ok(entry);
         }
-        let wrapper = self.prepare_wrapper(cache, &go_version).await?;
+        let wrapper = self.prepare_wrapper(ui, cache, &go_version).await?;
         let staging = entry
             .stage()
             .map_err(|e| ArtifactError::io(entry.dir(), e))?;
@@ -235,9 +244,9 @@ impl GoModuleBuild {
             if self.arch == "arm" {
                 cmd.env("GOARM", "7");
             }
-            let bar = ui().count_bar(&format!("{what}: {name}"), 0);
+            let bar = ui.count_bar(&format!("{what}: {name}"), 0);
             let mut compiled = 0u64;
-            process::run(cmd, GO_MISSING, |line| {
+            process::run(ui, cmd, GO_MISSING, |line| {
                 // `go build -v` names each package as it is compiled.
                 if !line.starts_with('#') && !line.contains(' ') {
                     compiled += 1;
@@ -246,9 +255,9 @@ impl GoModuleBuild {
                 }
             })
             .await
-            .map_err(|e| ArtifactError::Build {
+            .map_err(|source| ArtifactError::Build {
                 what: format!("{name} from {}@{}", self.module, self.version),
-                source: Box::new(e),
+                source,
             })?;
             bar.finish_and_clear();
         }
@@ -260,18 +269,22 @@ impl GoModuleBuild {
     /// Write the wrapper module for this module version; returns its directory.
     async fn prepare_wrapper(
         &self,
+        ui: &Ui,
         cache: &Cache,
         go_version: &str,
     ) -> Result<PathBuf, ArtifactError> {
         let spec = format!("{}@{}", self.module, self.version);
-        let go_mod = download_module(&self.module, &self.version).await?.go_mod;
+        let go_mod = download_module(ui, &self.module, &self.version)
+            .await?
+            .go_mod;
         let mut cmd = go(&["mod", "edit", "-json", &go_mod]);
         cmd.env("GOFLAGS", "");
-        let json = process::output(cmd, GO_MISSING).await?;
-        let upstream: ModFile = serde_json::from_str(&json).map_err(|e| ArtifactError::Build {
-            what: format!("read go.mod of {spec}"),
-            source: e.to_string().into(),
-        })?;
+        let json = process::output(ui, cmd, GO_MISSING).await?;
+        let upstream: ModFile =
+            serde_json::from_str(&json).map_err(|source| ArtifactError::GoOutput {
+                command: format!("go mod edit -json {go_mod}"),
+                source,
+            })?;
         if let Some(required) = &upstream.go {
             if !go_satisfies(required, go_version) {
                 return Err(ArtifactError::GoTooOld {

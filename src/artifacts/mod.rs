@@ -17,11 +17,13 @@ pub use release::resolve_version;
 
 use crate::process::ProcessError;
 use crate::settings::{Download, KubeVersion, KubernetesSource};
+use crate::ui::Ui;
 
 /// Binaries installed on every node.
 pub const NODE_BINARIES: [&str; 3] = ["kubeadm", "kubelet", "kubectl"];
 /// Binaries that run the control plane and kube-proxy (as images), plus the
-/// kubelet, which the proposal's "hyperkube" settings cover.
+/// kubelet: what the `*Hyperkube*` settings cover (Kubernetes once shipped
+/// them all as one `hyperkube` binary; the settings kept the name).
 pub const SERVER_BINARIES: [&str; 5] = [
     "kubelet",
     "kube-apiserver",
@@ -42,8 +44,25 @@ pub const ALL_BINARIES: [&str; 7] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("cannot download {url}: {reason}")]
-    Http { url: String, reason: String },
+    #[error("cannot download {url}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("cannot download {url}: HTTP {status}")]
+    HttpStatus {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("cannot read {url}")]
+    LocalFile {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{url} should hold a hex sha1 or sha256, but holds {text:?}")]
+    BadChecksumFile { url: String, text: String },
     #[error("checksum mismatch for {file} (downloaded from {url}): expected {algorithm} {expected}, got {actual}")]
     ChecksumMismatch {
         file: String,
@@ -52,13 +71,25 @@ pub enum ArtifactError {
         expected: String,
         actual: String,
     },
-    #[error("{path}: {reason}")]
-    Io { path: String, reason: String },
+    #[error("{}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("building {what} failed")]
     Build {
         what: String,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: ProcessError,
+    },
+    #[error("cannot download the Go module {spec}: {reason}")]
+    GoModule { spec: String, reason: String },
+    #[error("unexpected output of `{command}`")]
+    GoOutput {
+        command: String,
+        #[source]
+        source: serde_json::Error,
     },
     #[error("{module} needs Go {required} (its go.mod says so) but the local toolchain is {local}; install a newer Go from https://go.dev/dl/")]
     GoTooOld {
@@ -73,10 +104,10 @@ pub enum ArtifactError {
 }
 
 impl ArtifactError {
-    pub fn io(path: &Path, e: std::io::Error) -> ArtifactError {
+    pub fn io(path: &Path, source: std::io::Error) -> ArtifactError {
         ArtifactError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+            path: path.to_path_buf(),
+            source,
         }
     }
 }
@@ -143,6 +174,7 @@ pub fn kubernetes_version_ldflags(version: &KubeVersion, build_date: &str) -> St
 pub async fn kubernetes_binaries(
     plan: &BinaryPlan,
     cache: &Cache,
+    ui: &Ui,
 ) -> Result<Binaries, ArtifactError> {
     let mut files = BTreeMap::new();
     let mut origins = BTreeMap::new();
@@ -160,7 +192,7 @@ pub async fn kubernetes_binaries(
         if tree.server {
             names.extend(SERVER_BINARIES);
         }
-        let built = source_tree::build(&tree.dir, &names, &plan.arch).await?;
+        let built = source_tree::build(ui, &tree.dir, &names, &plan.arch).await?;
         for (name, path) in built {
             origins.insert(name.clone(), format!("built in {}", tree.dir.display()));
             wanted.retain(|w| *w != name);
@@ -173,7 +205,7 @@ pub async fn kubernetes_binaries(
         ("hyperkubeUrl", &plan.hyperkube_url, &SERVER_BINARIES[..]),
     ] {
         if let Some(download) = download {
-            let got = release::from_url(download, group, setting, cache).await?;
+            let got = release::from_url(ui, download, group, setting, cache).await?;
             for (name, path) in got {
                 origins.insert(name.clone(), download.url.clone());
                 wanted.retain(|w| *w != name);
@@ -184,12 +216,19 @@ pub async fn kubernetes_binaries(
     if !wanted.is_empty() {
         let (got, origin) = match plan.source {
             KubernetesSource::Release => (
-                release::official(&plan.release_url, &plan.version, &plan.arch, &wanted, cache)
-                    .await?,
+                release::official(
+                    ui,
+                    &plan.release_url,
+                    &plan.version,
+                    &plan.arch,
+                    &wanted,
+                    cache,
+                )
+                .await?,
                 format!("{}/{}", plan.release_url, plan.version),
             ),
             KubernetesSource::GoModule => (
-                build_from_go_module(&plan.version, &plan.arch, &wanted, cache).await?,
+                build_from_go_module(ui, &plan.version, &plan.arch, &wanted, cache).await?,
                 format!("Go module k8s.io/kubernetes@{}", plan.version),
             ),
         };
@@ -206,6 +245,7 @@ pub async fn kubernetes_binaries(
 }
 
 async fn build_from_go_module(
+    ui: &Ui,
     version: &KubeVersion,
     arch: &str,
     names: &[&str],
@@ -225,7 +265,9 @@ async fn build_from_go_module(
         arch: arch.to_string(),
         sibling_version: gomod::kubernetes_staging_version,
     };
-    let entry = build.build(cache, &format!("Kubernetes {version}")).await?;
+    let entry = build
+        .build(ui, cache, &format!("Kubernetes {version}"))
+        .await?;
     Ok(names
         .iter()
         .map(|n| (n.to_string(), entry.path("bin").join(n)))

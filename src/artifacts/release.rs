@@ -11,12 +11,13 @@ use super::download::{download, fetch_text, parse_checksum_file};
 use super::ArtifactError;
 use crate::process;
 use crate::settings::{Download, KubeVersion, KubernetesSource, VersionSpec};
-use crate::ui::ui;
+use crate::ui::Ui;
 
 /// Download `names` for `version`/`arch` from a release site, each verified
 /// against its published sha256. Cached per file, so a partial failure
 /// re-downloads only what is missing.
 pub async fn official(
+    ui: &Ui,
     base_url: &str,
     version: &KubeVersion,
     arch: &str,
@@ -33,9 +34,9 @@ pub async fn official(
             let expected = parse_checksum_file(&fetch_text(&sum_url).await?, &sum_url)?;
             let staging = entry
                 .stage()
-                .map_err(|e| super::ArtifactError::io(entry.dir(), e))?;
+                .map_err(|e| ArtifactError::io(entry.dir(), e))?;
             let path = staging.path(name);
-            let digests = download(&url, &path, name).await?;
+            let digests = download(ui, &url, &path, name).await?;
             digests.verify(&expected, name, &url)?;
             make_executable(&path)?;
             staging
@@ -52,6 +53,7 @@ pub async fn official(
 /// binaries in `group` are extracted from it; otherwise the file is the one
 /// binary its name says (which must belong to `group`).
 pub async fn from_url(
+    ui: &Ui,
     download_setting: &Download,
     group: &[&str],
     setting: &str,
@@ -95,10 +97,10 @@ pub async fn from_url(
             .stage()
             .map_err(|e| ArtifactError::io(entry.dir(), e))?;
         let fetched = staging.path(&format!("fetched-{file_name}"));
-        let digests = download(url, &fetched, &file_name).await?;
+        let digests = download(ui, url, &fetched, &file_name).await?;
         match &download_setting.checksum {
             Some(expected) => digests.verify(expected, &file_name, url)?,
-            None => ui().warn(format!(
+            None => ui.warn(format!(
                 "{file_name} from {url} was not verified (no checksum given, allowed by source.allowMissingChecksum); its sha256 is {}",
                 hex::encode(digests.sha256)
             )),
@@ -189,6 +191,7 @@ fn make_executable(path: &std::path::Path) -> Result<(), ArtifactError> {
 /// are looked up on the release site (`stable.txt`, `latest.txt`,
 /// `stable-1.x.txt`) or, for Go-module builds, in the Go module proxy.
 pub async fn resolve_version(
+    ui: &Ui,
     spec: &VersionSpec,
     source: KubernetesSource,
     release_url: &str,
@@ -212,6 +215,7 @@ pub async fn resolve_version(
                 .env("GOTOOLCHAIN", "local")
                 .env("GOFLAGS", "");
             let out = process::output(
+                ui,
                 cmd,
                 "Install the Go toolchain to build Kubernetes from its Go module.",
             )

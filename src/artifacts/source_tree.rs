@@ -6,7 +6,7 @@ use tokio::process::Command;
 
 use super::ArtifactError;
 use crate::process;
-use crate::ui::ui;
+use crate::ui::Ui;
 
 /// `make WHAT="cmd/a cmd/b" KUBE_BUILD_PLATFORMS=linux/<arch>` in `dir`;
 /// returns the built files under `_output/local/bin/linux/<arch>/`.
@@ -14,6 +14,7 @@ use crate::ui::ui;
 /// make is incremental, so nothing is cached here: the tree changes between
 /// runs and Go's own build cache keeps rebuilds short.
 pub async fn build(
+    ui: &Ui,
     dir: &Path,
     names: &[&str],
     arch: &str,
@@ -29,8 +30,9 @@ pub async fn build(
         .arg(format!("WHAT={what}"))
         .arg(format!("KUBE_BUILD_PLATFORMS=linux/{arch}"))
         .env("GOTOOLCHAIN", "local");
-    let bar = ui().count_bar(&format!("make {what}"), names.len() as u64);
+    let bar = ui.count_bar(&format!("make {what}"), names.len() as u64);
     process::run(
+        ui,
         cmd,
         "Building from a Kubernetes source tree needs make, bash and a Go toolchain matching the tree's go.mod.",
         |line| {
@@ -40,9 +42,9 @@ pub async fn build(
         },
     )
     .await
-    .map_err(|e| ArtifactError::Build {
+    .map_err(|source| ArtifactError::Build {
         what: format!("{what} in {}", dir.display()),
-        source: Box::new(e),
+        source,
     })?;
     bar.finish_and_clear();
     let out = dir.join("_output/local/bin/linux").join(arch);

@@ -2,10 +2,7 @@
 //! known manifest URL; URLs are downloaded here (not in the nodes, which may
 //! have no route out); files are read from this machine.
 
-use anyhow::{Context, Result};
-
-use super::kubectl::Kubectl;
-use super::plan::ClusterPlan;
+use super::{ClusterError, Ctx, Result};
 use crate::artifacts::download::fetch_text;
 use crate::engine::Engine;
 use crate::settings::Addon;
@@ -21,26 +18,30 @@ fn named_url(name: &str) -> Option<&'static str> {
     }
 }
 
-pub async fn install(engine: &Engine, plan: &ClusterPlan) -> Result<()> {
-    let kubectl = Kubectl::new(engine, &plan.master().container);
-    for addon in &plan.addons {
+pub async fn install<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    let kubectl = cx.kubectl();
+    for addon in &cx.plan.addons {
+        let fetch_error = |source| ClusterError::AddonFetch {
+            addon: addon.to_string(),
+            source: Box::new(source),
+        };
         let manifest = match addon {
-            Addon::Named(name) => {
-                let url = named_url(name).with_context(|| format!("unknown addon {name}"))?;
-                fetch_text(url)
-                    .await
-                    .with_context(|| format!("fetching addon {name}"))?
+            Addon::Named(name) => match named_url(name) {
+                Some(url) => fetch_text(url).await.map_err(fetch_error)?,
+                None => return Err(ClusterError::UnknownAddon(name.clone())),
+            },
+            Addon::Url(url) => fetch_text(url).await.map_err(fetch_error)?,
+            Addon::File(path) => {
+                std::fs::read_to_string(path).map_err(ClusterError::io("reading addon", path))?
             }
-            Addon::Url(url) => fetch_text(url)
-                .await
-                .with_context(|| format!("fetching addon {url}"))?,
-            Addon::File(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("reading addon {}", path.display()))?,
         };
         kubectl
             .apply(&manifest)
             .await
-            .with_context(|| format!("applying addon {addon}"))?;
+            .map_err(|e| ClusterError::AddonApply {
+                addon: addon.to_string(),
+                source: Box::new(e),
+            })?;
     }
     Ok(())
 }

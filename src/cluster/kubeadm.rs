@@ -4,7 +4,11 @@
 
 use std::fmt::Write as _;
 
+use futures_util::future::try_join_all;
+
 use super::plan::{ClusterPlan, NodePlan};
+use super::{ClusterError, Ctx, Result};
+use crate::engine::{Engine, EngineError, ExecRequest};
 
 /// Where the configuration is written inside a node.
 pub const CONFIG_PATH: &str = "/etc/kubeadm-local-cluster/kubeadm.yaml";
@@ -176,26 +180,88 @@ pub fn join_config(plan: &ClusterPlan, node: &NodePlan) -> String {
     out
 }
 
+/// Run a long kubeadm command, its output shown at `--v 2`.
+async fn run_kubeadm<E: Engine>(
+    cx: Ctx<'_, E>,
+    node: &NodePlan,
+    args: &[&str],
+) -> std::result::Result<(), EngineError> {
+    let mut argv = vec!["kubeadm"];
+    argv.extend_from_slice(args);
+    let verbose = format!("--v={}", if cx.ui.verbosity() >= 3 { 5 } else { 1 });
+    argv.push(&verbose);
+    let mut show = |line: &str| cx.ui.detail(format!("[{}] {line}", node.name));
+    cx.engine
+        .run_with(
+            &node.container,
+            &argv,
+            ExecRequest {
+                on_line: Some(&mut show),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Write the master's configuration and run `kubeadm init`.
+pub async fn init<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    let master = cx.plan.master();
+    let config = init_config(cx.plan, &cx.engine.endpoint().published_address());
+    async {
+        cx.engine
+            .write_file(&master.container, CONFIG_PATH, 0o600, config.as_bytes())
+            .await?;
+        run_kubeadm(cx, master, &["init", "--config", CONFIG_PATH]).await
+    }
+    .await
+    .map_err(ClusterError::KubeadmInit)
+}
+
+/// Write each worker's configuration and run `kubeadm join`, concurrently.
+pub async fn join<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    try_join_all(cx.plan.workers().map(|node| async move {
+        let config = join_config(cx.plan, node);
+        async {
+            cx.engine
+                .write_file(&node.container, CONFIG_PATH, 0o600, config.as_bytes())
+                .await?;
+            run_kubeadm(cx, node, &["join", "--config", CONFIG_PATH]).await
+        }
+        .await
+        .map_err(|source| ClusterError::KubeadmJoin {
+            node: node.name.clone(),
+            source,
+        })
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Adjust what kubeadm deployed where a local cluster wants otherwise:
+/// CoreDNS's readiness probe every second instead of 10, so that DNS is back
+/// within seconds of a snapshot restore (restarted CoreDNS pods only serve
+/// through the Service once a probe has passed).
+pub async fn tune_system_pods<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    cx.kubectl()
+        .run(&[
+            "-n",
+            "kube-system",
+            "patch",
+            "deployment",
+            "coredns",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/template/spec/containers/0/readinessProbe/periodSeconds","value":1}]"#,
+        ])
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{Flags, Inputs};
-
-    fn plan(env: &[(&str, &str)]) -> ClusterPlan {
-        let dir = tempfile::tempdir().unwrap();
-        let inputs = Inputs {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            cwd: dir.path().to_path_buf(),
-            home: dir.path().to_path_buf(),
-        };
-        let settings = crate::settings::resolve(&inputs, &Flags::default())
-            .unwrap()
-            .settings;
-        ClusterPlan::new(&settings, "v1.37.2".parse().unwrap())
-    }
+    use crate::cluster::tests::plan;
 
     #[test]
     fn init_config_describes_the_master() {

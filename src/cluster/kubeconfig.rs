@@ -5,10 +5,8 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use anyhow::{Context, Result};
-
 use super::kubectl::ADMIN_CONF;
-use super::plan::ClusterPlan;
+use super::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// Point every `server:` line of a kubeconfig at `server`.
@@ -31,39 +29,41 @@ pub fn rewrite_server(kubeconfig: &str, server: &str) -> String {
 
 /// Write `content` to `path` atomically with the given mode.
 pub fn write_private(path: &Path, content: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().context("kubeconfig path has no directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(ClusterError::io("creating", dir))?;
     let tmp = dir.join(format!(
         ".{}.tmp{}",
         path.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(content)?;
-    f.sync_all()?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(content)?;
+        f.sync_all()?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+    };
+    write().map_err(ClusterError::io("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(ClusterError::io("writing", path))
 }
 
 /// Fetch admin.conf from the master and write it for the host.
-pub async fn export_admin_conf(engine: &Engine, plan: &ClusterPlan, api_port: u16) -> Result<()> {
-    let raw = engine
-        .read_file(&plan.master().container, ADMIN_CONF)
+pub async fn export_admin_conf<E: Engine>(cx: Ctx<'_, E>, api_port: u16) -> Result<()> {
+    let raw = cx
+        .engine
+        .read_file(&cx.plan.master().container, ADMIN_CONF)
         .await?;
-    let text = String::from_utf8(raw).context("admin.conf is not UTF-8")?;
+    let text = String::from_utf8(raw).map_err(ClusterError::AdminConfNotText)?;
     let server = format!(
         "https://{}:{api_port}",
-        engine.endpoint().published_address()
+        cx.engine.endpoint().published_address()
     );
     write_private(
-        &plan.admin_conf(),
+        &cx.plan.admin_conf(),
         rewrite_server(&text, &server).as_bytes(),
         0o600,
     )
@@ -71,10 +71,11 @@ pub async fn export_admin_conf(engine: &Engine, plan: &ClusterPlan, api_port: u1
 
 /// Put a kubectl of the cluster's version next to admin.conf. The node's own
 /// kubectl serves when this machine is Linux on the node's architecture.
-pub async fn export_kubectl(engine: &Engine, plan: &ClusterPlan, node_arch: &str) -> Result<()> {
+pub async fn export_kubectl<E: Engine>(cx: Ctx<'_, E>, node_arch: &str) -> Result<()> {
+    let plan = cx.plan;
     let host_arch = crate::engine::go_arch(std::env::consts::ARCH);
     if std::env::consts::OS != "linux" || host_arch != node_arch {
-        crate::ui::ui().warn(format!(
+        cx.ui.warn(format!(
             "no kubectl for {}/{host_arch} is provided yet; use a kubectl {} of your own",
             std::env::consts::OS,
             plan.kubernetes_version
@@ -88,12 +89,12 @@ pub async fn export_kubectl(engine: &Engine, plan: &ClusterPlan, node_arch: &str
     {
         return Ok(());
     }
-    let binary = engine
+    let binary = cx
+        .engine
         .read_file(&plan.master().container, "/usr/bin/kubectl")
         .await?;
     write_private(&plan.kubectl_path(), &binary, 0o755)?;
-    std::fs::write(&stamp, &want)?;
-    Ok(())
+    std::fs::write(&stamp, &want).map_err(ClusterError::io("writing", &stamp))
 }
 
 #[cfg(test)]

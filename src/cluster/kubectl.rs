@@ -1,24 +1,26 @@
 //! Talking to the cluster with the kubectl inside the master node: no
 //! host-side Kubernetes client to build, and it always matches the cluster.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+// tokio's clock, which tests can pause and advance.
+use tokio::time::Instant;
+
 use serde::Deserialize;
 
-use crate::engine::exec::ExecRequest;
-use crate::engine::Engine;
+use super::{ClusterError, Result};
+use crate::engine::{Engine, ExecRequest};
 use crate::ui::Step;
 
 pub const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
 
-pub struct Kubectl<'a> {
-    engine: &'a Engine,
+pub struct Kubectl<'a, E> {
+    engine: &'a E,
     container: String,
 }
 
-impl<'a> Kubectl<'a> {
-    pub fn new(engine: &'a Engine, master_container: &str) -> Kubectl<'a> {
+impl<'a, E: Engine> Kubectl<'a, E> {
+    pub fn new(engine: &'a E, master_container: &str) -> Kubectl<'a, E> {
         Kubectl {
             engine,
             container: master_container.to_string(),
@@ -31,33 +33,42 @@ impl<'a> Kubectl<'a> {
         argv
     }
 
+    async fn run_with(&self, args: &[&str], request: ExecRequest<'_>) -> Result<String> {
+        self.engine
+            .run_with(&self.container, &self.argv(args), request)
+            .await
+            .map(|out| out.stdout_text())
+            .map_err(|source| ClusterError::Kubectl {
+                args: args.join(" "),
+                source,
+            })
+    }
+
     /// Run kubectl; fails (with its output) on a non-zero exit.
     pub async fn run(&self, args: &[&str]) -> Result<String> {
-        Ok(self.engine.exec(&self.container, &self.argv(args)).await?)
+        self.run_with(args, ExecRequest::default()).await
     }
 
     pub async fn json<T: for<'de> Deserialize<'de>>(&self, args: &[&str]) -> Result<T> {
         let mut all = args.to_vec();
         all.extend_from_slice(&["-o", "json"]);
         let out = self.run(&all).await?;
-        serde_json::from_str(&out)
-            .with_context(|| format!("unexpected output of kubectl {}", args.join(" ")))
+        serde_json::from_str(&out).map_err(|source| ClusterError::KubectlOutput {
+            args: args.join(" "),
+            source,
+        })
     }
 
     /// `kubectl apply -f -` with the manifest on stdin.
     pub async fn apply(&self, manifest: &str) -> Result<String> {
-        let out = self
-            .engine
-            .exec_with(
-                &self.container,
-                &self.argv(&["apply", "-f", "-"]),
-                ExecRequest {
-                    stdin: Some(manifest.as_bytes()),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        Ok(out.stdout)
+        self.run_with(
+            &["apply", "-f", "-"],
+            ExecRequest {
+                stdin: Some(manifest.as_bytes()),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     pub async fn nodes(&self) -> Result<Vec<NodeStatus>> {
@@ -74,7 +85,7 @@ impl<'a> Kubectl<'a> {
         expected: usize,
         timeout: Duration,
         since: Option<&str>,
-        step: &Step,
+        step: &Step<'_>,
     ) -> Result<()> {
         let start = Instant::now();
         let mut last = String::from("the API server did not answer");
@@ -89,15 +100,15 @@ impl<'a> Kubectl<'a> {
                     None => return Ok(()),
                     Some(waiting_for) => last = waiting_for,
                 },
-                Err(e) => last = format!("{e:#}"),
+                Err(e) => last = crate::error::chain(&e),
             }
             step.set_message(&last);
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        bail!(
-            "the cluster was not ready after {}s: {last}",
-            timeout.as_secs()
-        )
+        Err(ClusterError::NotReady {
+            secs: timeout.as_secs(),
+            last,
+        })
     }
 }
 

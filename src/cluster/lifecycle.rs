@@ -1,17 +1,17 @@
-//! `up`, `down` and `clean` as sequences of the named steps in this module's
-//! parent, with snapshot reuse: restore when the snapshot matches the plan,
-//! rebuild (saying why) when it is stale or damaged.
+//! `up`, `down` and `clean` as sequences of named steps, with snapshot
+//! reuse: restore when the snapshot matches the plan, make a new cluster
+//! (saying why) when it is stale or damaged or the restore fails.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
-
-use super::kubectl::Kubectl;
-use super::plan::{ClusterPlan, RunMode};
+use super::decide::{self, CreateReason, UpPath};
+use super::node::{self, Launch};
+use super::plan::{NodePlan, RunMode};
 use super::snapshot::{self, SnapshotState};
-use super::{kubeconfig, node, Launch};
+use super::{kubeadm, kubeconfig, network, plural, pod_network, wait, ClusterError, Ctx, Result};
 use crate::engine::Engine;
-use crate::ui::{seconds, ui};
+use crate::settings::NodeRunMode;
+use crate::ui::seconds;
 
 /// How `up` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,7 @@ pub enum UpOutcome {
 }
 
 /// The node image a cluster is made from.
+#[derive(Debug, Clone)]
 pub struct NodeImageRef {
     pub reference: String,
     pub id: String,
@@ -29,318 +30,273 @@ pub struct NodeImageRef {
 }
 
 /// Are all of the cluster's node containers running?
-pub async fn is_running(engine: &Engine, plan: &ClusterPlan) -> Result<bool> {
-    let nodes = super::node_containers(engine, plan).await?;
+pub async fn is_running<E: Engine>(cx: Ctx<'_, E>) -> Result<bool> {
+    let nodes = cx.node_containers().await?;
     Ok(!nodes.is_empty() && nodes.values().all(|r| *r))
 }
 
-pub fn say_running(plan: &ClusterPlan) {
-    ui().info(format!(
+pub fn say_running<E>(cx: Ctx<'_, E>) {
+    cx.ui.info(format!(
         "Cluster {:?} is already running; nothing changed. \
          To start it with other settings, run `local-cluster down` first.",
-        plan.name
+        cx.plan.name
     ));
 }
 
-pub async fn up(engine: &Engine, plan: &ClusterPlan, image: &NodeImageRef) -> Result<UpOutcome> {
-    if is_running(engine, plan).await? {
-        say_running(plan);
+pub async fn up<E: Engine>(cx: Ctx<'_, E>, image: &NodeImageRef) -> Result<UpOutcome> {
+    let plan = cx.plan;
+    let fields = plan.snapshot_fields(&image.id);
+    let nodes = cx.node_containers().await?;
+    let snapshot = snapshot::state(cx).await?;
+    let decision = decide::up_path(&nodes, &snapshot, &fields);
+    if decision.path == UpPath::AlreadyRunning {
+        say_running(cx);
         return Ok(UpOutcome::AlreadyRunning);
     }
-    if !super::node_containers(engine, plan).await?.is_empty() {
-        // Stopped nodes (an engine restart) are replaced from the snapshot.
-        super::remove_containers(engine, plan).await?;
+    if decision.remove_stopped_nodes {
+        cx.ui
+            .note("some node containers are stopped (an engine restart?): replacing them");
+        node::remove_all(cx).await?;
     }
-
-    let fingerprint = plan.fingerprint(&image.id);
-    let fields = plan.fingerprint_fields(&image.id);
-    match snapshot::state(engine, plan).await? {
-        SnapshotState::Complete {
-            fingerprint: found,
-            api_port,
-            run_mode,
-            ..
-        } if found == fingerprint => {
-            match restore(engine, plan, image, &fingerprint, api_port, run_mode).await {
+    match decision.path {
+        UpPath::Restore { api_port, run_mode } => {
+            match restore(cx, image, &fields.fingerprint(), api_port, run_mode).await {
                 Ok(()) => return Ok(UpOutcome::Restored),
-                Err(e) => {
-                    ui().warn(format!(
-                        "restoring cluster {:?} from its snapshot failed ({e:#}); making a new cluster",
-                        plan.name
-                    ));
-                }
+                Err(e) => cx.ui.warn(format!(
+                    "restoring cluster {:?} from its snapshot failed ({}); making a new cluster",
+                    plan.name,
+                    crate::error::chain(&e)
+                )),
             }
         }
-        SnapshotState::Complete { fields: old, .. } => {
-            ui().info(format!(
-                "The snapshot of cluster {:?} was made for other settings ({}); making a new one.",
-                plan.name,
-                snapshot::describe_difference(&old, &fields)
-            ));
-        }
-        SnapshotState::Damaged(why) => {
-            ui().warn(format!(
-                "the snapshot of cluster {:?} is damaged ({why}); making a new cluster",
-                plan.name
-            ));
-        }
-        SnapshotState::None => {}
+        UpPath::Create(CreateReason::Stale(difference)) => cx.ui.info(format!(
+            "The snapshot of cluster {:?} was made for other settings ({difference}); making a new one.",
+            plan.name
+        )),
+        UpPath::Create(CreateReason::Damaged(why)) => cx.ui.warn(format!(
+            "the snapshot of cluster {:?} is damaged ({why}); making a new cluster",
+            plan.name
+        )),
+        UpPath::Create(CreateReason::NoSnapshot) | UpPath::AlreadyRunning => {}
     }
-    remove_all(engine, plan).await?;
-    let mode = create(engine, plan, image, &fingerprint).await?;
+    remove_all(cx).await?;
+    let mode = create(cx, image, &fields.fingerprint()).await?;
 
-    let step = ui().step("Saving a snapshot for fast restarts");
-    let port = node::published_api_port(engine, plan.master()).await?;
-    snapshot::take(engine, plan, &fingerprint, &fields, port, mode).await?;
+    let step = cx.ui.step("Saving a snapshot for fast restarts");
+    let port = node::published_api_port(cx).await?;
+    snapshot::take(cx, &fields, port, mode).await?;
     step.done();
     Ok(UpOutcome::Created)
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// A new cluster, from kubeadm init onwards. Returns how the nodes run.
-async fn create(
-    engine: &Engine,
-    plan: &ClusterPlan,
+/// A new cluster, from the network to the files users get. Returns how the
+/// nodes run.
+async fn create<E: Engine>(
+    cx: Ctx<'_, E>,
     image: &NodeImageRef,
     fingerprint: &str,
 ) -> Result<RunMode> {
-    let launch = Launch {
-        engine,
-        plan,
+    let plan = cx.plan;
+    let start = Start {
         images: plan.nodes.iter().map(|_| image.reference.clone()).collect(),
-        fingerprint: fingerprint.to_string(),
+        fingerprint,
         api_port: plan.apiserver_port,
+        probe_image: &image.reference,
+        known_mode: None,
+        wait_boot: true,
     };
-    let mode = start_nodes(&launch, &image.reference, None, true).await?;
-    node::check_inotify_limit(engine, plan.master(), plan.nodes.len()).await?;
+    let mode = start_nodes(cx, &start).await?;
+    node::check_inotify_limit(cx).await?;
 
-    let step = ui().step(format!(
+    let step = cx.ui.step(format!(
         "Initializing the control plane on {} (kubeadm init)",
         plan.master().name
     ));
-    super::kubeadm_init(engine, plan).await?;
-    super::tune_system_pods(engine, plan).await?;
+    kubeadm::init(cx).await?;
+    kubeadm::tune_system_pods(cx).await?;
     step.done();
 
-    let step = ui().step(format!(
+    let step = cx.ui.step(format!(
         "Installing the pod network ({})",
         plan.cni.as_str()
     ));
-    super::install_pod_network(engine, plan, &[plan.master()]).await?;
+    pod_network::install(cx, &[plan.master()]).await?;
     step.done();
 
-    let workers: Vec<_> = plan.workers().collect();
+    let workers: Vec<&NodePlan> = plan.workers().collect();
     if !workers.is_empty() {
-        let step = ui().step(format!(
+        let step = cx.ui.step(format!(
             "Joining {} worker{} (kubeadm join)",
             workers.len(),
             plural(workers.len())
         ));
-        super::kubeadm_join(engine, plan).await?;
-        super::install_pod_network(engine, plan, &workers).await?;
+        kubeadm::join(cx).await?;
+        pod_network::install(cx, &workers).await?;
         step.done();
     }
 
-    wait_ready(engine, plan, None).await?;
+    wait::ready(cx, None).await?;
     if !plan.addons.is_empty() {
-        let step = ui().step(format!(
-            "Installing addons: {}",
-            plan.addons
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        super::addons::install(engine, plan).await?;
+        let names: Vec<String> = plan.addons.iter().map(|a| a.to_string()).collect();
+        let step = cx
+            .ui
+            .step(format!("Installing addons: {}", names.join(", ")));
+        super::addons::install(cx).await?;
         step.done();
     }
-    export_files(engine, plan, &image.arch).await?;
+    export_files(cx, &image.arch).await?;
     Ok(mode)
 }
 
-/// Network, node containers, boot: shared by creation and restore. A known
-/// run mode (from the snapshot) skips the probe; `wait_boot` waits for
-/// systemd and containerd (a restore need not: the readiness wait covers it).
-async fn start_nodes(
-    launch: &Launch<'_>,
-    probe_image: &str,
+/// How to start the node containers.
+struct Start<'a> {
+    /// One image per node, in plan order (the node image, or snapshots).
+    images: Vec<String>,
+    fingerprint: &'a str,
+    api_port: Option<u16>,
+    /// Runs the privileged probe when the run mode is not known.
+    probe_image: &'a str,
+    /// From the snapshot: a restore on the same engine need not probe again.
     known_mode: Option<RunMode>,
+    /// Wait for systemd and containerd (a restore need not: the readiness
+    /// wait covers it).
     wait_boot: bool,
-) -> Result<RunMode> {
-    let plan = launch.plan;
-    let step = ui().step(format!(
+}
+
+/// Network, node containers, boot: shared by creation and restore.
+async fn start_nodes<E: Engine>(cx: Ctx<'_, E>, start: &Start<'_>) -> Result<RunMode> {
+    let plan = cx.plan;
+    let step = cx.ui.step(format!(
         "Preparing network {} ({})",
         plan.network, plan.subnet
     ));
-    super::ensure_network(launch.engine, plan).await?;
+    network::ensure(cx).await?;
     step.done();
 
-    let mode = match known_mode {
-        Some(mode) if plan.run_mode == crate::settings::NodeRunMode::Auto => mode,
-        _ => {
-            node::detect_run_mode(
-                launch.engine,
-                probe_image,
-                &plan.name,
-                plan.run_mode,
-                plan.node_runtime.as_deref(),
-            )
-            .await?
-        }
+    let mode = match start.known_mode {
+        Some(mode) if plan.run_mode == NodeRunMode::Auto => mode,
+        _ => node::detect_run_mode(cx, start.probe_image).await?,
     };
-    ui().note(match mode {
+    cx.ui.note(match mode {
         RunMode::Privileged => "nodes run as privileged containers",
         RunMode::Capabilities => {
             "nodes run with explicit capabilities (this engine refuses --privileged)"
         }
     });
 
-    let step = ui().step(format!(
+    let step = cx.ui.step(format!(
         "Starting {} node container{}",
         plan.nodes.len(),
         plural(plan.nodes.len())
     ));
-    super::create_nodes(launch, mode).await?;
-    if wait_boot {
-        node::while_nodes_run(
-            launch.engine,
-            &plan.nodes,
-            super::wait_booted(launch.engine, plan),
-        )
-        .await?;
+    let launch = Launch {
+        images: start.images.clone(),
+        fingerprint: start.fingerprint.to_string(),
+        api_port: start.api_port,
+        mode,
+    };
+    node::create_all(cx, &launch).await?;
+    if start.wait_boot {
+        wait::while_nodes_run(cx, wait::booted(cx, Duration::from_secs(120))).await?;
     }
     step.done();
     Ok(mode)
 }
 
-async fn restore(
-    engine: &Engine,
-    plan: &ClusterPlan,
+async fn restore<E: Engine>(
+    cx: Ctx<'_, E>,
     image: &NodeImageRef,
     fingerprint: &str,
     snapshot_port: Option<u16>,
     snapshot_mode: Option<RunMode>,
 ) -> Result<()> {
-    ui().info(format!(
+    let plan = cx.plan;
+    cx.ui.info(format!(
         "Restoring cluster {:?} from its snapshot.",
         plan.name
     ));
     let since = rfc3339(SystemTime::now());
-    let launch = Launch {
-        engine,
-        plan,
+    let mut start = Start {
         images: plan
             .nodes
             .iter()
             .map(|n| snapshot::image_reference(plan, &n.name))
             .collect(),
-        fingerprint: fingerprint.to_string(),
+        fingerprint,
         // Keep the port admin.conf already names, unless the settings say otherwise.
         api_port: plan.apiserver_port.or(snapshot_port),
+        probe_image: &image.reference,
+        known_mode: snapshot_mode,
+        wait_boot: false,
     };
-    let started = start_nodes(&launch, &image.reference, snapshot_mode, false).await;
-    let started = match started {
-        // The old port may be taken by now: let the engine choose one.
-        Err(e) if plan.apiserver_port.is_none() && snapshot_port.is_some() => {
-            ui().note(format!("restarting with a new API server port ({e:#})"));
-            super::remove_containers(engine, plan).await?;
-            start_nodes(
-                &Launch {
-                    api_port: None,
-                    ..launch
-                },
-                &image.reference,
-                snapshot_mode,
-                false,
-            )
-            .await
+    match start_nodes(cx, &start).await {
+        // The snapshot's port was free when it was made; another program
+        // may hold it now. Unless the settings name a port, take any.
+        Err(e @ ClusterError::ApiPortTaken { .. }) if plan.apiserver_port.is_none() => {
+            cx.ui.note(format!(
+                "{}; starting with a new API server port",
+                crate::error::chain(&e)
+            ));
+            node::remove_all(cx).await?;
+            start.api_port = None;
+            start_nodes(cx, &start).await?;
         }
-        other => other,
-    };
-    started?;
-    wait_ready(engine, plan, Some(&since)).await?;
-    export_files(engine, plan, &image.arch).await
+        other => {
+            other?;
+        }
+    }
+    wait::ready(cx, Some(&since)).await?;
+    export_files(cx, &image.arch).await
 }
 
-async fn wait_ready(engine: &Engine, plan: &ClusterPlan, since: Option<&str>) -> Result<()> {
-    let step = ui().step("Waiting for nodes, kube-proxy and CoreDNS");
-    let timeout = Duration::from_secs(300);
-    let kubectl = Kubectl::new(engine, &plan.master().container);
-    // A Running kube-proxy pod may still fail to program its rules (it has
-    // no readiness probe); its health endpoint says whether it synced.
-    // Asked alongside the API, as kube-proxy is usually ready well before CoreDNS.
-    let proxies = futures_util::future::try_join_all(
-        plan.nodes
-            .iter()
-            .map(|n| node::wait_kube_proxy(engine, n, timeout)),
-    );
-    node::while_nodes_run(engine, &plan.nodes, async {
-        tokio::try_join!(
-            kubectl.wait_ready(plan.nodes.len(), timeout, since, &step),
-            proxies
-        )
-    })
-    .await?;
-    step.done();
-    Ok(())
-}
-
-async fn export_files(engine: &Engine, plan: &ClusterPlan, arch: &str) -> Result<()> {
-    let step = ui().step("Writing admin.conf and kubectl");
-    let port = node::published_api_port(engine, plan.master()).await?;
-    kubeconfig::export_admin_conf(engine, plan, port).await?;
-    kubeconfig::export_kubectl(engine, plan, arch).await?;
+async fn export_files<E: Engine>(cx: Ctx<'_, E>, arch: &str) -> Result<()> {
+    let step = cx.ui.step("Writing admin.conf and kubectl");
+    let port = node::published_api_port(cx).await?;
+    kubeconfig::export_admin_conf(cx, port).await?;
+    kubeconfig::export_kubectl(cx, arch).await?;
     step.done();
     Ok(())
 }
 
 /// Remove the node containers; keep the volumes when a snapshot can use them.
-pub async fn down(engine: &Engine, plan: &ClusterPlan) -> Result<bool> {
-    let nodes = super::node_containers(engine, plan).await?;
+/// Returns whether there was anything to remove.
+pub async fn down<E: Engine>(cx: Ctx<'_, E>) -> Result<bool> {
+    let nodes = cx.node_containers().await?;
     if nodes.is_empty() {
-        ui().info(format!(
+        cx.ui.info(format!(
             "Cluster {:?} is not running; nothing to do.",
-            plan.name
+            cx.plan.name
         ));
         return Ok(false);
     }
-    let keep = matches!(
-        snapshot::state(engine, plan).await?,
-        SnapshotState::Complete { .. }
-    );
-    let step = ui().step(format!(
+    let keep = matches!(snapshot::state(cx).await?, SnapshotState::Complete { .. });
+    let step = cx.ui.step(format!(
         "Stopping and removing {} node container{}{}",
         nodes.len(),
         plural(nodes.len()),
         if keep { " (the snapshot stays)" } else { "" }
     ));
-    super::remove_containers(engine, plan).await?;
+    node::remove_all(cx).await?;
     if !keep {
-        super::remove_volumes(engine, plan).await?;
+        node::remove_volumes(cx).await?;
     }
     step.done();
     Ok(true)
 }
 
 /// Containers, volumes, snapshot images.
-async fn remove_all(engine: &Engine, plan: &ClusterPlan) -> Result<()> {
-    super::remove_containers(engine, plan).await?;
-    super::remove_volumes(engine, plan).await?;
-    snapshot::remove_images(engine, plan).await
+async fn remove_all<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    node::remove_all(cx).await?;
+    node::remove_volumes(cx).await?;
+    snapshot::remove_images(cx).await
 }
 
 /// `down` plus the snapshot, the network and the files in the home directory.
-pub async fn clean(engine: &Engine, plan: &ClusterPlan) -> Result<()> {
+pub async fn clean<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
     let start = Instant::now();
-    remove_all(engine, plan).await?;
-    super::remove_network(engine, plan).await?;
+    remove_all(cx).await?;
+    network::remove(cx).await?;
+    let plan = cx.plan;
     for path in [
         plan.admin_conf(),
         plan.kubectl_path(),
@@ -348,12 +304,13 @@ pub async fn clean(engine: &Engine, plan: &ClusterPlan) -> Result<()> {
     ] {
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("removing {}", path.display()))
+                return Err(ClusterError::io("removing", &path)(e))
             }
             _ => {}
         }
     }
-    ui().note(format!("cleaned in {}", seconds(start.elapsed())));
+    cx.ui
+        .note(format!("cleaned in {}", seconds(start.elapsed())));
     Ok(())
 }
 

@@ -3,12 +3,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
-
-use super::plan::ClusterPlan;
+use super::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
-/// (file name, shell command run in each node)
+/// What is collected from each node: (file name, shell command).
 const COLLECT: &[(&str, &str)] = &[
     ("journal.log", "journalctl --no-pager -o short-precise"),
     (
@@ -31,37 +29,40 @@ const COLLECT: &[(&str, &str)] = &[
         "cat /etc/resolv.conf /etc/kubeadm-local-cluster/resolv.conf",
     ),
     ("network.txt", "ip addr; ip route; iptables-save"),
+    // Binary (rotated logs are gzipped): written byte for byte.
     (
         "pods.tar",
         "tar -C /var/log -cf - pods containers 2>/dev/null",
     ),
 ];
 
-/// Write the logs of every node of the cluster under `dir/<node>/`.
-pub async fn export(engine: &Engine, plan: &ClusterPlan, dir: &Path) -> Result<usize> {
-    let nodes = super::node_containers(engine, plan).await?;
+/// Write the logs of every node of the cluster under `dir/<node>/`; returns
+/// how many files were written.
+pub async fn export<E: Engine>(cx: Ctx<'_, E>, dir: &Path) -> Result<usize> {
+    let nodes = cx.node_containers().await?;
     let mut count = 0;
     for (node, running) in &nodes {
         let node_dir = dir.join(node);
-        std::fs::create_dir_all(&node_dir)
-            .with_context(|| format!("creating {}", node_dir.display()))?;
+        std::fs::create_dir_all(&node_dir).map_err(ClusterError::io("creating", &node_dir))?;
         if !running {
-            std::fs::write(
-                node_dir.join("NOT-RUNNING"),
-                "the node container was stopped\n",
-            )?;
+            let path = node_dir.join("NOT-RUNNING");
+            std::fs::write(&path, "the node container was stopped\n")
+                .map_err(ClusterError::io("writing", &path))?;
             continue;
         }
         for (file, command) in COLLECT {
-            let out = engine
-                .exec_raw(node, &["sh", "-c", command], Default::default())
+            let out = cx
+                .engine
+                .exec(node, &["sh", "-c", command], Default::default())
                 .await?;
-            let content = if file.ends_with(".tar") {
-                out.stdout.into_bytes()
-            } else {
-                out.combined().into_bytes()
-            };
-            std::fs::write(node_dir.join(file), content)?;
+            // Kept as bytes; archives without stderr (tar's warnings),
+            // which would corrupt them.
+            let mut content = out.stdout;
+            if !file.ends_with(".tar") {
+                content.extend_from_slice(&out.stderr);
+            }
+            let path = node_dir.join(file);
+            std::fs::write(&path, content).map_err(ClusterError::io("writing", &path))?;
             count += 1;
         }
     }

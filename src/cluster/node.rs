@@ -1,59 +1,50 @@
-//! Node containers: how they are created, in which run mode, and when they
-//! count as booted.
+//! Node containers: how they are created, in which run mode, and removed.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use futures_util::future::try_join_all;
 
 use super::kubeadm::API_PORT;
 use super::plan::{
     ClusterPlan, NodePlan, Role, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE,
 };
+use super::{cluster_labels, ClusterError, Ctx, Result};
 use crate::engine::{
-    ContainerSpec, Engine, NetworkAttachment, PublishedPort, LABEL_CLUSTER, LABEL_ROLE,
+    ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort, LABEL_CLUSTER,
+    LABEL_ROLE,
 };
 use crate::settings::NodeRunMode;
-use crate::ui::ui;
 
 /// Decide how node containers run: privileged where the engine allows it,
 /// otherwise with explicit capabilities. Probed with a throwaway container.
-pub async fn detect_run_mode(
-    engine: &Engine,
-    image: &str,
-    cluster: &str,
-    setting: NodeRunMode,
-    runtime: Option<&str>,
-) -> Result<RunMode> {
-    match setting {
+pub async fn detect_run_mode<E: Engine>(cx: Ctx<'_, E>, image: &str) -> Result<RunMode> {
+    let plan = cx.plan;
+    match plan.run_mode {
         NodeRunMode::Privileged => return Ok(RunMode::Privileged),
         NodeRunMode::Capabilities => return Ok(RunMode::Capabilities),
         NodeRunMode::Auto => {}
     }
-    let name = format!("local-cluster-probe-{cluster}-{}", std::process::id());
+    let name = format!("local-cluster-probe-{}-{}", plan.name, std::process::id());
     let spec = ContainerSpec {
         name: name.clone(),
         image: image.to_string(),
         entrypoint: Some(vec!["true".to_string()]),
         cmd: Some(vec![]),
         privileged: true,
-        runtime: runtime.map(str::to_string),
-        labels: BTreeMap::from([
-            (LABEL_CLUSTER.to_string(), cluster.to_string()),
-            (LABEL_ROLE.to_string(), "probe".to_string()),
-        ]),
+        runtime: plan.node_runtime.clone(),
+        labels: cluster_labels(plan, "probe"),
         ..Default::default()
     };
-    engine.remove_container(&name).await?;
-    engine.create_container(&spec).await?;
-    let started = engine.start_container(&name).await;
-    engine.remove_container(&name).await?;
+    cx.engine.remove_container(&name).await?;
+    cx.engine.create_container(&spec).await?;
+    let started = cx.engine.start_container(&name).await;
+    cx.engine.remove_container(&name).await?;
     Ok(match started {
         Ok(()) => RunMode::Privileged,
         Err(e) => {
-            ui().note(format!(
+            cx.ui.note(format!(
                 "privileged containers are refused here ({}); using explicit capabilities",
-                crate::engine::error_chain(&e)
+                crate::error::chain(&e)
             ));
             RunMode::Capabilities
         }
@@ -126,150 +117,142 @@ pub fn container_spec(
     spec
 }
 
-/// Wait until systemd has finished booting and containerd answers.
-pub async fn wait_booted(engine: &Engine, node: &NodePlan, timeout: Duration) -> Result<()> {
-    let start = Instant::now();
-    let script = "state=$(systemctl is-system-running 2>/dev/null || true); \
-                  case $state in running|degraded) ;; *) echo \"systemd: $state\"; exit 1;; esac; \
-                  ctr --namespace k8s.io version >/dev/null 2>&1 || { echo 'containerd: not answering'; exit 1; }";
-    let mut last = String::new();
-    while start.elapsed() < timeout {
-        match engine
-            .exec_raw(&node.container, &["sh", "-c", script], Default::default())
-            .await
-        {
-            Ok(out) if out.exit_code == 0 => return Ok(()),
-            Ok(out) => last = out.combined().trim().to_string(),
-            Err(e) => last = format!("{e:#}"),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let failed = engine
-        .exec_raw(
-            &node.container,
-            &["systemctl", "--failed", "--no-legend", "--plain"],
-            Default::default(),
-        )
-        .await
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    bail!(
-        "node {} did not finish booting within {}s (last state: {last}); failed units: {}",
-        node.name,
-        timeout.as_secs(),
-        if failed.trim().is_empty() {
-            "none"
-        } else {
-            failed.trim()
-        }
+/// What starting node containers needs besides the plan.
+pub struct Launch {
+    /// One image per node, in plan order (the node image, or snapshots).
+    pub images: Vec<String>,
+    pub fingerprint: String,
+    /// Host port for the API server; None lets the engine choose.
+    pub api_port: Option<u16>,
+    pub mode: RunMode,
+}
+
+/// Create and start every node container (in parallel), with its /var volume.
+pub async fn create_all<E: Engine>(cx: Ctx<'_, E>, launch: &Launch) -> Result<()> {
+    let (engine, plan) = (cx.engine, cx.plan);
+    // A remote engine's port must be reachable from this machine.
+    let bind_ip = if engine.endpoint().is_remote() {
+        "0.0.0.0"
+    } else {
+        "127.0.0.1"
+    };
+    try_join_all(
+        plan.nodes
+            .iter()
+            .zip(&launch.images)
+            .map(|(node, image)| async move {
+                if !engine.volume_exists(&node.var_volume).await? {
+                    engine
+                        .create_volume(&node.var_volume, &cluster_labels(plan, "node-var"))
+                        .await?;
+                }
+                let spec = container_spec(
+                    plan,
+                    node,
+                    image,
+                    launch.mode,
+                    bind_ip,
+                    launch.api_port,
+                    &launch.fingerprint,
+                );
+                engine.create_container(&spec).await.map_err(|source| {
+                    ClusterError::CreateNode {
+                        node: node.name.clone(),
+                        source,
+                    }
+                })?;
+                engine
+                    .start_container(&node.container)
+                    .await
+                    .map_err(|source| match launch.api_port {
+                        Some(port)
+                            if node.role == Role::ControlPlane && source.is_port_in_use() =>
+                        {
+                            ClusterError::ApiPortTaken {
+                                address: bind_ip.to_string(),
+                                port,
+                                source,
+                            }
+                        }
+                        _ => ClusterError::CreateNode {
+                            node: node.name.clone(),
+                            source,
+                        },
+                    })
+            }),
     )
+    .await?;
+    Ok(())
 }
 
-/// Runs `work`, abandoning it with an error as soon as a node container
-/// stops: when a node dies while the cluster starts, waiting on for it would
-/// only end in a timeout.
-pub async fn while_nodes_run<T>(
-    engine: &Engine,
-    nodes: &[NodePlan],
-    work: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    tokio::select! {
-        done = work => done,
-        stopped = first_node_stop(engine, nodes) => Err(stopped),
-    }
-}
-
-/// Waits until a node container stops, and describes it with its last output.
-async fn first_node_stop(engine: &Engine, nodes: &[NodePlan]) -> anyhow::Error {
-    loop {
-        for node in nodes {
-            let status = match engine.inspect_container(&node.container).await {
-                Ok(Some(d)) if d.running => continue,
-                Ok(Some(d)) => d.status,
-                Ok(None) => "removed".to_string(),
-                Err(e) => return e.into(),
-            };
-            let log = engine
-                .log_tail(&node.container, 20)
-                .await
-                .unwrap_or_default();
-            return anyhow::anyhow!(
-                "node container {} stopped ({status}) while the cluster was starting; its last output:\n{}",
-                node.container,
-                log.trim_end()
-            );
+/// Stop (cleanly: systemd shuts down in order on SIGRTMIN+3, so etcd and the
+/// kubelet stop before the container does) and remove every container of the
+/// cluster.
+pub async fn remove_all<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    let engine = cx.engine;
+    let containers = engine
+        .list_containers(&[(LABEL_CLUSTER, &cx.plan.name)])
+        .await?;
+    try_join_all(containers.iter().map(|c| async move {
+        if c.state == ContainerState::Running {
+            engine.stop_container(&c.name, 30).await?;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        engine.remove_container(&c.name).await
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Remove the cluster's volumes (the nodes' /var).
+pub async fn remove_volumes<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    for volume in cx
+        .engine
+        .list_volumes(&[(LABEL_CLUSTER, &cx.plan.name)])
+        .await?
+    {
+        cx.engine.remove_volume(&volume).await?;
     }
+    Ok(())
+}
+
+/// The host port the API server is published on.
+pub async fn published_api_port<E: Engine>(cx: Ctx<'_, E>) -> Result<u16> {
+    let master = &cx.plan.master().container;
+    let details = cx
+        .engine
+        .inspect_container(master)
+        .await?
+        .ok_or_else(|| ClusterError::Vanished(master.clone()))?;
+    details
+        .host_ports
+        .get(&API_PORT)
+        .copied()
+        .ok_or_else(|| ClusterError::NoApiPort(master.clone()))
 }
 
 /// The inotify limits are the host's and shared by every node (all run as
 /// the same root user): the kubelet, containerd and systemd of each node
 /// take instances, and once they run out kube-proxy and the kubelet fail
 /// with "too many open files". Warn when the limit is low for the cluster.
-pub async fn check_inotify_limit(engine: &Engine, node: &NodePlan, nodes: usize) -> Result<()> {
-    let text = engine
-        .exec(
-            &node.container,
+pub async fn check_inotify_limit<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    let text = cx
+        .engine
+        .run(
+            &cx.plan.master().container,
             &["cat", "/proc/sys/fs/inotify/max_user_instances"],
         )
-        .await?;
+        .await?
+        .stdout_text();
     let limit: usize = text.trim().parse().unwrap_or(usize::MAX);
+    let nodes = cx.plan.nodes.len();
     // About 40 instances per node, with room for the host's own users.
     let wanted = (nodes * 40 + 256).max(512);
     if limit < wanted {
-        ui().warn(format!(
+        cx.ui.warn(format!(
             "the host allows {limit} inotify instances per user (fs.inotify.max_user_instances), \
              shared by all nodes; {nodes} nodes want about {wanted}. If pods fail with \
              \"too many open files\", raise it: sudo sysctl -w fs.inotify.max_user_instances={wanted}"
         ));
     }
     Ok(())
-}
-
-/// The host port the API server is published on.
-pub async fn published_api_port(engine: &Engine, master: &NodePlan) -> Result<u16> {
-    let details = engine
-        .inspect_container(&master.container)
-        .await?
-        .with_context(|| format!("container {} disappeared", master.container))?;
-    details
-        .host_ports
-        .get(&API_PORT)
-        .copied()
-        .with_context(|| format!("{} publishes no port for the API server", master.container))
-}
-
-/// Wait until kube-proxy on `node` reports that it has synced its rules.
-pub async fn wait_kube_proxy(engine: &Engine, node: &NodePlan, timeout: Duration) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        let out = engine
-            .exec_raw(
-                &node.container,
-                &[
-                    "curl",
-                    "-sSf",
-                    "--max-time",
-                    "2",
-                    "http://127.0.0.1:10256/healthz",
-                ],
-                Default::default(),
-            )
-            .await;
-        // A node that is still booting may refuse the exec itself.
-        let last = match out {
-            Ok(out) if out.exit_code == 0 && out.stdout.contains("lastUpdated") => return Ok(()),
-            Ok(out) => out.combined().trim().to_string(),
-            Err(e) => format!("{e:#}"),
-        };
-        if start.elapsed() >= timeout {
-            bail!(
-                "kube-proxy on {} is not healthy after {}s: {last}",
-                node.name,
-                timeout.as_secs(),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }

@@ -1,16 +1,15 @@
 //! The resolved plan of a cluster: names, addresses, versions and choices,
 //! computed once from the settings. Steps act on the plan, never on settings.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
-use crate::artifacts::CacheKey;
+use super::snapshot::SnapshotFields;
 use crate::settings::{Addon, CniPlugin, KubeVersion, NodeRunMode, Settings};
 
-/// Network name of the default cluster (the proposal's name).
+/// Network name of the default cluster (kubeadm-dind-cluster's name, kept).
 pub const DEFAULT_NETWORK: &str = "k8s-kubeadm-local-cluster";
 pub const DEFAULT_CLUSTER: &str = "default";
 pub const MASTER: &str = "kube-master";
@@ -60,11 +59,17 @@ pub enum RunMode {
 }
 
 impl RunMode {
+    const ALL: [RunMode; 2] = [RunMode::Privileged, RunMode::Capabilities];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             RunMode::Privileged => "privileged",
             RunMode::Capabilities => "capabilities",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<RunMode> {
+        RunMode::ALL.into_iter().find(|m| m.as_str() == name)
     }
 }
 
@@ -89,36 +94,40 @@ pub struct ClusterPlan {
     pub node_runtime: Option<String>,
     /// Where admin.conf and kubectl go.
     pub home_dir: PathBuf,
-    pub verbose: u8,
+}
+
+/// The nodes of cluster `cluster` with `workers` workers, master first, at
+/// fixed addresses from the start of `subnet` (its gateway is `.1`).
+pub fn node_plans(cluster: &str, subnet: Ipv4Net, workers: u32) -> Vec<NodePlan> {
+    let prefix = if cluster == DEFAULT_CLUSTER {
+        String::new()
+    } else {
+        format!("{cluster}-")
+    };
+    let base = u32::from(subnet.network());
+    (0..=workers)
+        .map(|i| {
+            let (name, role) = if i == 0 {
+                (MASTER.to_string(), Role::ControlPlane)
+            } else {
+                (format!("kube-node-{i}"), Role::Worker)
+            };
+            NodePlan {
+                container: format!("{prefix}{name}"),
+                var_volume: format!("{prefix}{name}-var"),
+                ip: Ipv4Addr::from(base + 2 + i),
+                name,
+                role,
+            }
+        })
+        .collect()
 }
 
 impl ClusterPlan {
     pub fn new(settings: &Settings, kubernetes_version: KubeVersion) -> ClusterPlan {
         let name = settings.cluster_name.clone();
         let default = name == DEFAULT_CLUSTER;
-        let prefix = if default {
-            String::new()
-        } else {
-            format!("{name}-")
-        };
-        let base = u32::from(settings.dind_subnet.network());
-        let mut nodes = vec![NodePlan {
-            name: MASTER.to_string(),
-            container: format!("{prefix}{MASTER}"),
-            var_volume: format!("{prefix}{MASTER}-var"),
-            ip: Ipv4Addr::from(base + 2),
-            role: Role::ControlPlane,
-        }];
-        for i in 1..=settings.num_nodes {
-            let node = format!("kube-node-{i}");
-            nodes.push(NodePlan {
-                container: format!("{prefix}{node}"),
-                var_volume: format!("{prefix}{node}-var"),
-                name: node,
-                ip: Ipv4Addr::from(base + 2 + i),
-                role: Role::Worker,
-            });
-        }
+        let nodes = node_plans(&name, settings.dind_subnet, settings.num_nodes);
         ClusterPlan {
             network: if default {
                 DEFAULT_NETWORK.to_string()
@@ -127,7 +136,7 @@ impl ClusterPlan {
             },
             name,
             subnet: settings.dind_subnet,
-            gateway: Ipv4Addr::from(base + 1),
+            gateway: Ipv4Addr::from(u32::from(settings.dind_subnet.network()) + 1),
             nodes,
             pod_subnet: settings.pod_subnet,
             service_subnet: settings.service_subnet,
@@ -147,7 +156,6 @@ impl ClusterPlan {
                     .join("clusters")
                     .join(&settings.cluster_name)
             },
-            verbose: settings.verbose,
         }
     }
 
@@ -176,36 +184,26 @@ impl ClusterPlan {
         self.home_dir.join("kubectl")
     }
 
-    /// Everything a snapshot depends on. A snapshot made for another
-    /// fingerprint is stale; `describe` says what differs.
-    pub fn fingerprint_fields(&self, node_image_id: &str) -> BTreeMap<&'static str, String> {
-        BTreeMap::from([
-            ("kubernetesVersion", self.kubernetes_version.to_string()),
-            ("nodeImage", node_image_id.to_string()),
-            ("numNodes", (self.nodes.len() - 1).to_string()),
-            ("dindSubnet", self.subnet.to_string()),
-            ("podSubnet", self.pod_subnet.to_string()),
-            ("serviceSubnet", self.service_subnet.to_string()),
-            ("cniPlugin", self.cni.as_str().to_string()),
-            ("untaintedMaster", self.untainted_master.to_string()),
-            ("imageRepository", self.image_repository.clone()),
-            ("nodeRuntime", self.node_runtime.clone().unwrap_or_default()),
-            (
-                "addons",
-                self.addons
-                    .iter()
-                    .map(|a| format!("{a:?}"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ])
-    }
-
-    pub fn fingerprint(&self, node_image_id: &str) -> String {
-        let mut key = CacheKey::new();
-        for (k, v) in self.fingerprint_fields(node_image_id) {
-            key = key.with(k, v);
+    /// Everything a snapshot depends on: a snapshot made for other fields
+    /// is stale.
+    pub fn snapshot_fields(&self, node_image_id: &str) -> SnapshotFields {
+        SnapshotFields {
+            kubernetes_version: self.kubernetes_version.to_string(),
+            node_image: node_image_id.to_string(),
+            num_nodes: self.workers().count() as u32,
+            dind_subnet: self.subnet.to_string(),
+            pod_subnet: self.pod_subnet.to_string(),
+            service_subnet: self.service_subnet.to_string(),
+            cni_plugin: self.cni.as_str().to_string(),
+            untainted_master: self.untainted_master,
+            image_repository: self.image_repository.clone(),
+            node_runtime: self.node_runtime.clone().unwrap_or_default(),
+            addons: self
+                .addons
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(","),
         }
-        key.hash()[..24].to_string()
     }
 }

@@ -3,39 +3,186 @@
 //! containers and keeps both; `up` starts new containers from them with the
 //! same addresses and hostnames, so certificates and etcd stay valid.
 //!
-//! A snapshot records the fingerprint of the settings it was made for (and
-//! the fields behind it, to say what changed). State lives only in image and
-//! volume labels: nothing to go stale on disk.
+//! A snapshot records, in its image labels, the settings it was made for
+//! ([`SnapshotFields`]), the API server's port and how the nodes ran
+//! ([`SnapshotLabels`] writes and reads them all). State lives only in image
+//! and volume labels: nothing to go stale on disk. Whether a snapshot can be
+//! used is judged by [`judge`] from what the engine holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use anyhow::{Context, Result};
 use futures_util::future::try_join_all;
+use serde::{Deserialize, Serialize};
 
-use super::plan::{ClusterPlan, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME};
-use crate::engine::{CommitConfig, Engine, LABEL_CLUSTER, LABEL_ROLE};
+use super::plan::{node_plans, ClusterPlan, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME};
+use super::{ClusterError, Ctx, Result};
+use crate::artifacts::CacheKey;
+use crate::engine::{Engine, ImageConfig, RemoveImage, LABEL_CLUSTER, LABEL_ROLE};
 
-/// JSON of the fingerprint's fields, kept to explain a mismatch.
-pub const LABEL_FINGERPRINT_FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
+/// JSON of the snapshot's [`SnapshotFields`], kept to explain a mismatch.
+const LABEL_FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
 /// The host port the API server was published on.
-pub const LABEL_API_PORT: &str = "io.kubeadm-local-cluster.apiserver-port";
+const LABEL_API_PORT: &str = "io.kubeadm-local-cluster.apiserver-port";
 /// How the nodes ran (so a restore on the same engine need not probe again).
-pub const LABEL_RUN_MODE: &str = "io.kubeadm-local-cluster.run-mode";
+const LABEL_RUN_MODE: &str = "io.kubeadm-local-cluster.run-mode";
 const ROLE_SNAPSHOT: &str = "snapshot";
 
 pub fn image_reference(plan: &ClusterPlan, node: &str) -> String {
     format!("kubeadm-local-cluster/snapshot-{}:{node}", plan.name)
 }
 
+/// Everything a snapshot depends on. Stored as JSON with every value a
+/// string (numbers and booleans too), the form snapshots have always used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SnapshotFields {
+    pub addons: String,
+    pub cni_plugin: String,
+    pub dind_subnet: String,
+    pub image_repository: String,
+    pub kubernetes_version: String,
+    pub node_image: String,
+    pub node_runtime: String,
+    #[serde(with = "as_text")]
+    pub num_nodes: u32,
+    pub pod_subnet: String,
+    pub service_subnet: String,
+    #[serde(with = "as_text")]
+    pub untainted_master: bool,
+}
+
+/// Numbers and booleans stored as strings.
+mod as_text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl SnapshotFields {
+    /// Field name → value, in name order.
+    fn entries(&self) -> BTreeMap<String, String> {
+        let value = serde_json::to_value(self).expect("serializable");
+        value
+            .as_object()
+            .expect("a struct serializes to an object")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect()
+    }
+
+    /// A short hash of every field: equal fingerprints, usable snapshot.
+    pub fn fingerprint(&self) -> String {
+        let mut key = CacheKey::new();
+        for (k, v) in self.entries() {
+            key = key.with(&k, v);
+        }
+        key.hash()[..24].to_string()
+    }
+
+    /// What differs from `wanted`, for people: `numNodes 2 → 3, ...`.
+    pub fn describe_difference(&self, wanted: &SnapshotFields) -> String {
+        let have = self.entries();
+        let short = |v: &str| {
+            if v.len() > 24 && v.starts_with("sha256:") {
+                v[7..19].to_string()
+            } else if v.is_empty() {
+                "(none)".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let diffs: Vec<String> = wanted
+            .entries()
+            .into_iter()
+            .filter(|(k, v)| have.get(k) != Some(v))
+            .map(|(k, v)| {
+                let old = have.get(&k).map(String::as_str).unwrap_or_default();
+                format!("{k} {} → {}", short(old), short(&v))
+            })
+            .collect();
+        if diffs.is_empty() {
+            "its fingerprint differs".to_string()
+        } else {
+            diffs.join(", ")
+        }
+    }
+}
+
+/// What one snapshot image says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotLabels {
+    pub node: String,
+    pub fingerprint: String,
+    /// None when the record is missing or unreadable.
+    pub fields: Option<SnapshotFields>,
+    pub api_port: Option<u16>,
+    pub run_mode: Option<RunMode>,
+}
+
+impl SnapshotLabels {
+    fn to_labels(&self, cluster: &str) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::from([
+            (LABEL_CLUSTER.to_string(), cluster.to_string()),
+            (LABEL_ROLE.to_string(), ROLE_SNAPSHOT.to_string()),
+            (LABEL_NODE_NAME.to_string(), self.node.clone()),
+            (LABEL_FINGERPRINT.to_string(), self.fingerprint.clone()),
+        ]);
+        if let Some(fields) = &self.fields {
+            labels.insert(
+                LABEL_FIELDS.to_string(),
+                serde_json::to_string(fields).expect("serializable"),
+            );
+        }
+        if let Some(port) = self.api_port {
+            labels.insert(LABEL_API_PORT.to_string(), port.to_string());
+        }
+        if let Some(mode) = self.run_mode {
+            labels.insert(LABEL_RUN_MODE.to_string(), mode.as_str().to_string());
+        }
+        labels
+    }
+
+    fn from_labels(labels: &HashMap<String, String>) -> SnapshotLabels {
+        let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+        SnapshotLabels {
+            node: get(LABEL_NODE_NAME),
+            fingerprint: get(LABEL_FINGERPRINT),
+            fields: labels
+                .get(LABEL_FIELDS)
+                .and_then(|json| serde_json::from_str(json).ok()),
+            api_port: labels.get(LABEL_API_PORT).and_then(|p| p.parse().ok()),
+            run_mode: labels
+                .get(LABEL_RUN_MODE)
+                .and_then(|m| RunMode::from_name(m)),
+        }
+    }
+}
+
 /// What the engine holds of a cluster's snapshot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotState {
     /// No snapshot at all.
     None,
     /// Every image and volume is there, made for `fingerprint`.
     Complete {
         fingerprint: String,
-        fields: BTreeMap<String, String>,
+        fields: Box<SnapshotFields>,
         api_port: Option<u16>,
         run_mode: Option<RunMode>,
     },
@@ -43,199 +190,243 @@ pub enum SnapshotState {
     Damaged(String),
 }
 
-/// Inspect the snapshot of `plan`'s cluster. Node names come from the plan
-/// (a snapshot for a different node count shows up as damaged or stale).
-pub async fn state(engine: &Engine, plan: &ClusterPlan) -> Result<SnapshotState> {
-    let images = engine
+/// Judge a snapshot of `plan`'s cluster from its images' labels and the
+/// cluster's volumes. A snapshot for another node count is judged by its
+/// own nodes, so that it shows up as stale rather than damaged.
+pub fn judge(plan: &ClusterPlan, images: &[SnapshotLabels], volumes: &[String]) -> SnapshotState {
+    if images.is_empty() && volumes.is_empty() {
+        return SnapshotState::None;
+    }
+    let fingerprints: BTreeSet<&str> = images.iter().map(|i| i.fingerprint.as_str()).collect();
+    if fingerprints.len() > 1 {
+        return SnapshotState::Damaged(
+            "its node images were made for different settings".to_string(),
+        );
+    }
+    let Some(fields) = images.iter().find_map(|i| i.fields.clone()) else {
+        return SnapshotState::Damaged(match images.first() {
+            Some(_) => "its images do not record the settings they were made for".to_string(),
+            None => format!(
+                "the image {} is missing",
+                image_reference(plan, &plan.master().name)
+            ),
+        });
+    };
+    for node in node_plans(&plan.name, plan.subnet, fields.num_nodes) {
+        if !images.iter().any(|i| i.node == node.name) {
+            return SnapshotState::Damaged(format!(
+                "the image {} is missing",
+                image_reference(plan, &node.name)
+            ));
+        }
+        if !volumes.contains(&node.var_volume) {
+            return SnapshotState::Damaged(format!("the volume {} is missing", node.var_volume));
+        }
+    }
+    let first = &images[0];
+    SnapshotState::Complete {
+        fingerprint: first.fingerprint.clone(),
+        fields: Box::new(fields),
+        api_port: images.iter().find_map(|i| i.api_port),
+        run_mode: images.iter().find_map(|i| i.run_mode),
+    }
+}
+
+/// Inspect the snapshot of the context's cluster.
+pub async fn state<E: Engine>(cx: Ctx<'_, E>) -> Result<SnapshotState> {
+    let plan = cx.plan;
+    let images = cx
+        .engine
         .list_images(&[(LABEL_CLUSTER, &plan.name), (LABEL_ROLE, ROLE_SNAPSHOT)])
         .await?;
-    let volumes = engine.list_volumes(&[(LABEL_CLUSTER, &plan.name)]).await?;
-    if images.is_empty() && volumes.is_empty() {
-        return Ok(SnapshotState::None);
-    }
-    let mut fingerprints = BTreeMap::new();
-    let mut fields: BTreeMap<String, String> = BTreeMap::new();
-    let mut api_port = None;
-    let mut run_mode = None;
-    let mut nodes_in_snapshot = Vec::new();
-    for (id, _) in &images {
-        let Some(details) = engine.inspect_image(id).await? else {
-            continue;
-        };
-        let node = details
-            .labels
-            .get(LABEL_NODE_NAME)
-            .cloned()
-            .unwrap_or_default();
-        fingerprints.insert(
-            node.clone(),
-            details
-                .labels
-                .get(LABEL_FINGERPRINT)
-                .cloned()
-                .unwrap_or_default(),
-        );
-        if let Some(json) = details.labels.get(LABEL_FINGERPRINT_FIELDS) {
-            fields = serde_json::from_str(json).unwrap_or_default();
-        }
-        if let Some(port) = details.labels.get(LABEL_API_PORT) {
-            api_port = port.parse().ok();
-        }
-        run_mode = match details.labels.get(LABEL_RUN_MODE).map(String::as_str) {
-            Some("privileged") => Some(RunMode::Privileged),
-            Some("capabilities") => Some(RunMode::Capabilities),
-            _ => run_mode,
-        };
-        nodes_in_snapshot.push(node);
-    }
-    let distinct: std::collections::BTreeSet<&String> = fingerprints.values().collect();
-    if distinct.len() > 1 {
-        return Ok(SnapshotState::Damaged(
-            "its node images were made for different settings".to_string(),
-        ));
-    }
-    let fingerprint = distinct.into_iter().next().cloned().unwrap_or_default();
-    // A snapshot for another node count is complete in itself: judge it by
-    // its own nodes, so the caller reports "stale" rather than "damaged".
-    let snapshot_nodes: usize = fields
-        .get("numNodes")
-        .and_then(|n| n.parse::<usize>().ok())
-        .map(|n| n + 1)
-        .unwrap_or(plan.nodes.len());
-    let expected: Vec<(String, String)> = (0..snapshot_nodes)
-        .map(|i| {
-            let name = if i == 0 {
-                super::plan::MASTER.to_string()
-            } else {
-                format!("kube-node-{i}")
-            };
-            let volume = if plan.name == super::plan::DEFAULT_CLUSTER {
-                format!("{name}-var")
-            } else {
-                format!("{}-{name}-var", plan.name)
-            };
-            (name, volume)
-        })
-        .collect();
-    for (name, volume) in &expected {
-        if !nodes_in_snapshot.contains(name) {
-            return Ok(SnapshotState::Damaged(format!(
-                "the image {} is missing",
-                image_reference(plan, name)
-            )));
-        }
-        if !volumes.contains(volume) {
-            return Ok(SnapshotState::Damaged(format!(
-                "the volume {volume} is missing"
-            )));
+    let mut labels = Vec::new();
+    for image in &images {
+        if let Some(details) = cx.engine.inspect_image(&image.id).await? {
+            labels.push(SnapshotLabels::from_labels(&details.labels));
         }
     }
-    Ok(SnapshotState::Complete {
-        fingerprint,
-        fields,
-        api_port,
-        run_mode,
-    })
+    let volumes = cx
+        .engine
+        .list_volumes(&[(LABEL_CLUSTER, &plan.name)])
+        .await?;
+    Ok(judge(plan, &labels, &volumes))
 }
 
 /// Commit every node (they keep running) as the cluster's snapshot.
-pub async fn take(
-    engine: &Engine,
-    plan: &ClusterPlan,
-    fingerprint: &str,
-    fields: &BTreeMap<&'static str, String>,
+pub async fn take<E: Engine>(
+    cx: Ctx<'_, E>,
+    fields: &SnapshotFields,
     api_port: u16,
     run_mode: RunMode,
 ) -> Result<()> {
-    let fields_json = serde_json::to_string(fields).expect("serializable");
-    try_join_all(plan.nodes.iter().map(|node| {
-        let fields_json = fields_json.clone();
-        async move {
-            let labels = BTreeMap::from([
-                (LABEL_CLUSTER.to_string(), plan.name.clone()),
-                (LABEL_ROLE.to_string(), ROLE_SNAPSHOT.to_string()),
-                (LABEL_NODE_NAME.to_string(), node.name.clone()),
-                (LABEL_FINGERPRINT.to_string(), fingerprint.to_string()),
-                (LABEL_FINGERPRINT_FIELDS.to_string(), fields_json),
-                (LABEL_API_PORT.to_string(), api_port.to_string()),
-                (LABEL_RUN_MODE.to_string(), run_mode.as_str().to_string()),
-            ]);
-            engine
-                .commit_container(
-                    &node.container,
-                    &image_reference(plan, &node.name),
-                    &CommitConfig {
-                        labels,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .with_context(|| format!("snapshotting {}", node.name))
-        }
+    let plan = cx.plan;
+    try_join_all(plan.nodes.iter().map(|node| async move {
+        let labels = SnapshotLabels {
+            node: node.name.clone(),
+            fingerprint: fields.fingerprint(),
+            fields: Some(fields.clone()),
+            api_port: Some(api_port),
+            run_mode: Some(run_mode),
+        };
+        let config = ImageConfig {
+            labels: labels.to_labels(&plan.name),
+            ..Default::default()
+        };
+        cx.engine
+            .commit_container(&node.container, &image_reference(plan, &node.name), &config)
+            .await
+            .map_err(|source| ClusterError::Snapshot {
+                node: node.name.clone(),
+                source,
+            })
     }))
     .await?;
     Ok(())
 }
 
 /// Delete the snapshot images (volumes go with the nodes' removal).
-pub async fn remove_images(engine: &Engine, plan: &ClusterPlan) -> Result<()> {
-    for (id, _) in engine
-        .list_images(&[(LABEL_CLUSTER, &plan.name), (LABEL_ROLE, ROLE_SNAPSHOT)])
+pub async fn remove_images<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    for image in cx
+        .engine
+        .list_images(&[(LABEL_CLUSTER, &cx.plan.name), (LABEL_ROLE, ROLE_SNAPSHOT)])
         .await?
     {
-        engine.remove_image(&id).await?;
+        cx.engine
+            .remove_image(&image.id, RemoveImage::Force)
+            .await?;
     }
     Ok(())
-}
-
-/// Human-readable differences between a snapshot's fields and the plan's.
-pub fn describe_difference(
-    snapshot: &BTreeMap<String, String>,
-    wanted: &BTreeMap<&'static str, String>,
-) -> String {
-    let mut diffs = Vec::new();
-    for (key, want) in wanted {
-        let have = snapshot.get(*key).map(String::as_str).unwrap_or("(none)");
-        if have != want {
-            let short = |v: &str| {
-                if v.len() > 24 && v.starts_with("sha256:") {
-                    v[7..19].to_string()
-                } else {
-                    v.to_string()
-                }
-            };
-            diffs.push(format!("{key} {} → {}", short(have), short(want)));
-        }
-    }
-    if diffs.is_empty() {
-        "its fingerprint differs".to_string()
-    } else {
-        diffs.join(", ")
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::tests::cluster_c as plan;
+
+    fn fields(num_nodes: u32) -> SnapshotFields {
+        SnapshotFields {
+            kubernetes_version: "v1.37.2".into(),
+            node_image: "sha256:0123456789abcdef0123".into(),
+            num_nodes,
+            ..Default::default()
+        }
+    }
+
+    fn image(node: &str, f: &SnapshotFields) -> SnapshotLabels {
+        SnapshotLabels {
+            node: node.into(),
+            fingerprint: f.fingerprint(),
+            fields: Some(f.clone()),
+            api_port: Some(40123),
+            run_mode: Some(RunMode::Capabilities),
+        }
+    }
 
     #[test]
     fn differences_name_the_changed_settings() {
-        let snapshot = BTreeMap::from([
-            ("numNodes".to_string(), "2".to_string()),
-            ("kubernetesVersion".to_string(), "v1.37.2".to_string()),
-            (
-                "nodeImage".to_string(),
-                "sha256:0123456789abcdef0123".to_string(),
-            ),
-        ]);
-        let wanted = BTreeMap::from([
-            ("numNodes", "3".to_string()),
-            ("kubernetesVersion", "v1.37.2".to_string()),
-            ("nodeImage", "sha256:fedcba9876543210fedc".to_string()),
-        ]);
-        let d = describe_difference(&snapshot, &wanted);
+        let old = fields(2);
+        let new = SnapshotFields {
+            num_nodes: 3,
+            node_image: "sha256:fedcba9876543210fedc".into(),
+            ..old.clone()
+        };
+        let d = old.describe_difference(&new);
         assert!(d.contains("numNodes 2 → 3"), "{d}");
         assert!(d.contains("nodeImage 0123456789ab → fedcba987654"), "{d}");
         assert!(!d.contains("kubernetesVersion"), "{d}");
+    }
+
+    #[test]
+    fn the_record_reads_back_as_written_and_in_the_old_string_form() {
+        let f = fields(2);
+        let labels = image("kube-master", &f).to_labels("c");
+        let json = &labels[LABEL_FIELDS];
+        assert!(json.contains(r#""numNodes":"2""#), "{json}");
+        assert!(json.contains(r#""untaintedMaster":"false""#), "{json}");
+        let back = SnapshotLabels::from_labels(&labels.into_iter().collect());
+        assert_eq!(back, image("kube-master", &f));
+    }
+
+    #[test]
+    fn fingerprints_are_those_of_earlier_snapshots() {
+        // Computed over the same string fields in name order as before the
+        // record became a type, so existing snapshots stay usable.
+        let mut key = CacheKey::new();
+        for (k, v) in [
+            ("addons", ""),
+            ("cniPlugin", ""),
+            ("dindSubnet", ""),
+            ("imageRepository", ""),
+            ("kubernetesVersion", "v1.37.2"),
+            ("nodeImage", "sha256:0123456789abcdef0123"),
+            ("nodeRuntime", ""),
+            ("numNodes", "2"),
+            ("podSubnet", ""),
+            ("serviceSubnet", ""),
+            ("untaintedMaster", "false"),
+        ] {
+            key = key.with(k, v);
+        }
+        assert_eq!(fields(2).fingerprint(), key.hash()[..24]);
+    }
+
+    #[test]
+    fn judgement_of_each_kind_of_snapshot() {
+        let p = plan(&[("K8S_DIND_NUM_NODES", "1")]);
+        let f = fields(1);
+        let volumes: Vec<String> = p.nodes.iter().map(|n| n.var_volume.clone()).collect();
+        let images = vec![image("kube-master", &f), image("kube-node-1", &f)];
+        assert_eq!(judge(&p, &[], &[]), SnapshotState::None);
+        assert_eq!(
+            judge(&p, &images, &volumes),
+            SnapshotState::Complete {
+                fingerprint: f.fingerprint(),
+                fields: Box::new(f.clone()),
+                api_port: Some(40123),
+                run_mode: Some(RunMode::Capabilities),
+            }
+        );
+        assert_eq!(
+            judge(&p, &images, &volumes[..1]),
+            SnapshotState::Damaged("the volume c-kube-node-1-var is missing".into())
+        );
+        assert_eq!(
+            judge(&p, &images[..1], &volumes),
+            SnapshotState::Damaged(
+                "the image kubeadm-local-cluster/snapshot-c:kube-node-1 is missing".into()
+            )
+        );
+        let mixed = vec![image("kube-master", &f), image("kube-node-1", &fields(3))];
+        assert_eq!(
+            judge(&p, &mixed, &volumes),
+            SnapshotState::Damaged("its node images were made for different settings".into())
+        );
+        assert_eq!(
+            judge(&p, &[], &volumes),
+            SnapshotState::Damaged(
+                "the image kubeadm-local-cluster/snapshot-c:kube-master is missing".into()
+            )
+        );
+        let unrecorded = vec![SnapshotLabels {
+            fields: None,
+            ..image("kube-master", &f)
+        }];
+        assert!(matches!(
+            judge(&p, &unrecorded, &volumes),
+            SnapshotState::Damaged(why) if why.contains("do not record")
+        ));
+        // A snapshot of two workers, judged by its own nodes: complete, so
+        // that the caller calls it stale rather than damaged.
+        let two = fields(2);
+        let p2 = plan(&[("K8S_DIND_NUM_NODES", "2")]);
+        let images2: Vec<_> = ["kube-master", "kube-node-1", "kube-node-2"]
+            .iter()
+            .map(|n| image(n, &two))
+            .collect();
+        let volumes2: Vec<String> = p2.nodes.iter().map(|n| n.var_volume.clone()).collect();
+        assert!(matches!(
+            judge(&p, &images2, &volumes2),
+            SnapshotState::Complete { fields, .. } if fields.num_nodes == 2
+        ));
     }
 }

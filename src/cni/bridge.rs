@@ -5,11 +5,10 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
 use ipnet::Ipv4Net;
 
 use super::NetworkNode;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 
 pub const CONF_PATH: &str = "/etc/cni/net.d/10-local-cluster-bridge.conflist";
 /// Re-applied at every boot (snapshot restores start from a fresh network namespace).
@@ -92,13 +91,13 @@ WantedBy=multi-user.target
 ";
 
 /// Write the node's CNI configuration and route script, and apply it now.
-pub async fn install(
-    engine: &Engine,
+pub async fn install<E: Engine>(
+    engine: &E,
     node: &NetworkNode,
     all: &[NetworkNode],
     pod_subnet: Ipv4Net,
     service_subnet: Ipv4Net,
-) -> Result<()> {
+) -> Result<(), EngineError> {
     let script = routes_script(node, all, pod_subnet, service_subnet);
     engine
         .write_file(&node.container, SCRIPT_PATH, 0o755, script.as_bytes())
@@ -112,8 +111,7 @@ pub async fn install(
             "systemctl daemon-reload && systemctl enable --now local-cluster-pod-routes.service >/dev/null 2>&1 \
              && systemctl restart local-cluster-pod-routes.service",
         )
-        .await
-        .with_context(|| format!("setting up pod routes on {}", node.name))?;
+        .await?;
     // The CNI configuration last: its appearance makes the kubelet report Ready.
     engine
         .write_file(&node.container, CONF_PATH, 0o644, conflist(node).as_bytes())

@@ -42,8 +42,14 @@ pub enum EndpointError {
         origin: String,
         path: String,
     },
-    #[error("cannot read Docker context metadata {path}: {reason}")]
-    BadContext { path: String, reason: String },
+    #[error("cannot read Docker context metadata {path}")]
+    BadContext {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("Docker context metadata {path} has no docker endpoint host")]
+    NoDockerHost { path: String },
 }
 
 /// The variables and files endpoint resolution looks at, injectable for tests.
@@ -157,17 +163,16 @@ fn context_endpoint(
         origin: origin.to_string(),
         path: meta_path.display().to_string(),
     })?;
-    let meta: Meta = serde_json::from_str(&text).map_err(|e| EndpointError::BadContext {
+    let meta: Meta = serde_json::from_str(&text).map_err(|source| EndpointError::BadContext {
         path: meta_path.display().to_string(),
-        reason: e.to_string(),
+        source,
     })?;
     let host = meta
         .endpoints
         .get("docker")
         .and_then(|e| e.host.clone())
-        .ok_or_else(|| EndpointError::BadContext {
+        .ok_or_else(|| EndpointError::NoDockerHost {
             path: meta_path.display().to_string(),
-            reason: "it has no docker endpoint host".to_string(),
         })?;
     let tls_dir = config_dir
         .join("contexts")

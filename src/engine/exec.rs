@@ -1,30 +1,50 @@
-//! Running commands inside containers. Every command goes through here, so a
-//! failure always carries the command, its exit code and its output.
-
-use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
-
-use super::{api, Engine, EngineError};
+//! Commands run inside containers: what a command is given, what it returns,
+//! and the error a failed command becomes (with its output).
+//!
+//! Output is kept as bytes exactly as the command wrote it: a tar stream of
+//! pod logs or a binary must come out unchanged, and a multi-byte character
+//! may arrive split across two chunks. Text is decoded only when asked for,
+//! from the whole buffer or from whole lines.
 
 /// The captured result of a command.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecOutput {
     pub exit_code: i64,
-    pub stdout: String,
-    pub stderr: String,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
 }
 
 impl ExecOutput {
-    /// stdout and stderr together, in that order.
+    /// A successful command that printed `stdout`.
+    pub fn ok(stdout: impl Into<Vec<u8>>) -> ExecOutput {
+        ExecOutput {
+            exit_code: 0,
+            stdout: stdout.into(),
+            stderr: Vec::new(),
+        }
+    }
+
+    /// A failed command that printed `stderr`.
+    pub fn failed(exit_code: i64, stderr: impl Into<Vec<u8>>) -> ExecOutput {
+        ExecOutput {
+            exit_code,
+            stdout: Vec::new(),
+            stderr: stderr.into(),
+        }
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// stdout and stderr together, in that order, as text.
     pub fn combined(&self) -> String {
-        let mut s = self.stdout.clone();
+        let mut s = self.stdout_text();
         if !self.stderr.is_empty() {
             if !s.is_empty() && !s.ends_with('\n') {
                 s.push('\n');
             }
-            s.push_str(&self.stderr);
+            s.push_str(&String::from_utf8_lossy(&self.stderr));
         }
         s
     }
@@ -67,128 +87,31 @@ pub struct ExecRequest<'a> {
     pub on_line: Option<&'a mut (dyn FnMut(&str) + Send)>,
 }
 
-impl Engine {
-    /// Run a command and return its output whatever the exit code.
-    pub async fn exec_raw(
-        &self,
-        container: &str,
-        argv: &[&str],
-        request: ExecRequest<'_>,
-    ) -> Result<ExecOutput, EngineError> {
-        let command = argv.join(" ");
-        let options = CreateExecOptions::<String> {
-            attach_stdin: Some(request.stdin.is_some()),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            cmd: Some(argv.iter().map(|s| s.to_string()).collect()),
-            env: (!request.env.is_empty()).then(|| request.env.clone()),
-            ..Default::default()
-        };
-        let created = self
-            .docker
-            .create_exec(container, options)
-            .await
-            .map_err(api(format!("run `{command}` in {container}")))?;
-        let started = self
-            .docker
-            .start_exec(
-                &created.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: false,
-                    output_capacity: Some(1 << 20),
-                }),
-            )
-            .await
-            .map_err(api(format!("run `{command}` in {container}")))?;
-        let mut out = ExecOutput::default();
-        if let StartExecResults::Attached {
-            mut output,
-            mut input,
-        } = started
-        {
-            if let Some(stdin) = request.stdin {
-                input
-                    .write_all(stdin)
-                    .await
-                    .and(input.shutdown().await)
-                    .map_err(|err| EngineError::Api {
-                        action: format!("write stdin of `{command}` in {container}"),
-                        source: bollard::errors::Error::IOError { err },
-                    })?;
-            }
-            drop(input);
-            let mut on_line = request.on_line;
-            let mut pending = String::new();
-            while let Some(chunk) = output.next().await {
-                let chunk =
-                    chunk.map_err(api(format!("read output of `{command}` in {container}")))?;
-                let (text, is_err) = match &chunk {
-                    LogOutput::StdErr { message } => (String::from_utf8_lossy(message), true),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                        (String::from_utf8_lossy(message), false)
-                    }
-                    LogOutput::StdIn { .. } => continue,
-                };
-                if is_err {
-                    out.stderr.push_str(&text);
-                } else {
-                    out.stdout.push_str(&text);
-                }
-                if let Some(cb) = on_line.as_deref_mut() {
-                    pending.push_str(&text);
-                    while let Some(pos) = pending.find('\n') {
-                        let line: String = pending.drain(..=pos).collect();
-                        cb(line.trim_end_matches('\n'));
-                    }
-                }
-            }
-            if let Some(cb) = on_line {
-                if !pending.is_empty() {
-                    cb(&pending);
-                }
-            }
+/// Cuts a byte stream into lines. Bytes are kept until their line is
+/// complete, so a character split across chunks is decoded whole.
+#[derive(Default)]
+pub struct Lines {
+    pending: Vec<u8>,
+}
+
+impl Lines {
+    /// Feed a chunk; `emit` gets each line it completes (without the newline).
+    pub fn feed(&mut self, chunk: &[u8], mut emit: impl FnMut(&str)) {
+        self.pending.extend_from_slice(chunk);
+        let mut start = 0;
+        while let Some(pos) = self.pending[start..].iter().position(|b| *b == b'\n') {
+            let end = start + pos;
+            emit(&String::from_utf8_lossy(&self.pending[start..end]));
+            start = end + 1;
         }
-        let inspected = self
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(api(format!("inspect `{command}` in {container}")))?;
-        out.exit_code = inspected.exit_code.unwrap_or(-1);
-        Ok(out)
+        self.pending.drain(..start);
     }
 
-    /// Run a command; a non-zero exit is an [`ExecError`] with its output.
-    pub async fn exec_with(
-        &self,
-        container: &str,
-        argv: &[&str],
-        request: ExecRequest<'_>,
-    ) -> Result<ExecOutput, EngineError> {
-        let out = self.exec_raw(container, argv, request).await?;
-        if out.exit_code != 0 {
-            return Err(ExecError {
-                container: container.to_string(),
-                command: argv.join(" "),
-                exit_code: out.exit_code,
-                output: out.combined(),
-            }
-            .into());
+    /// The last line, if the stream did not end with a newline.
+    pub fn finish(self, mut emit: impl FnMut(&str)) {
+        if !self.pending.is_empty() {
+            emit(&String::from_utf8_lossy(&self.pending));
         }
-        Ok(out)
-    }
-
-    /// Run a command and return its stdout; fails on a non-zero exit.
-    pub async fn exec(&self, container: &str, argv: &[&str]) -> Result<String, EngineError> {
-        Ok(self
-            .exec_with(container, argv, ExecRequest::default())
-            .await?
-            .stdout)
-    }
-
-    /// Run `sh -c script` in a container.
-    pub async fn sh(&self, container: &str, script: &str) -> Result<String, EngineError> {
-        self.exec(container, &["sh", "-c", script]).await
     }
 }
 
@@ -206,5 +129,21 @@ mod tests {
         assert!(t.contains("(27 earlier lines)"));
         assert!(t.ends_with("line 28\n    line 29\n    line 30"));
         assert_eq!(tail("", 3), "");
+    }
+
+    #[test]
+    fn lines_survive_characters_split_across_chunks() {
+        let text = "grüße\nzweite Zeile ✓\nohne Ende";
+        let bytes = text.as_bytes();
+        // Split inside the two-byte 'ü' and inside the three-byte '✓'.
+        let ue = text.find('ü').unwrap() + 1;
+        let check = text.find('✓').unwrap() + 2;
+        let mut lines = Lines::default();
+        let mut got = Vec::new();
+        for chunk in [&bytes[..ue], &bytes[ue..check], &bytes[check..]] {
+            lines.feed(chunk, |l| got.push(l.to_string()));
+        }
+        lines.finish(|l| got.push(l.to_string()));
+        assert_eq!(got, ["grüße", "zweite Zeile ✓", "ohne Ende"]);
     }
 }

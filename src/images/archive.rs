@@ -3,7 +3,6 @@
 //! `ctr images import` read it, so one writer serves the node image and the
 //! images preloaded inside nodes.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -12,28 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::layer::LayerBlob;
-
-/// The runtime configuration of an image (the parts we use).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RuntimeConfig {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cmd: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub volumes: BTreeMap<String, serde_json::Value>,
-}
+use crate::engine::ImageConfig;
 
 /// Everything needed to write one image.
 #[derive(Debug, Clone)]
@@ -42,7 +20,7 @@ pub struct ImageSpec {
     pub references: Vec<String>,
     /// Go architecture name.
     pub arch: String,
-    pub config: RuntimeConfig,
+    pub config: ImageConfig,
     /// Bottom layer first.
     pub layers: Vec<LayerBlob>,
 }
@@ -54,7 +32,7 @@ struct ConfigFile<'a> {
     variant: Option<&'a str>,
     os: &'static str,
     created: &'static str,
-    config: &'a RuntimeConfig,
+    config: &'a ImageConfig,
     rootfs: RootFs<'a>,
     history: Vec<History>,
 }
@@ -178,7 +156,7 @@ mod tests {
         let spec = ImageSpec {
             references: vec!["registry.k8s.io/pause:3.10.2".into()],
             arch: "amd64".into(),
-            config: RuntimeConfig {
+            config: ImageConfig {
                 entrypoint: Some(vec!["/pause".into()]),
                 ..Default::default()
             },

@@ -10,19 +10,16 @@
 
 use std::path::{Path, PathBuf};
 
-use futures_util::TryStreamExt;
-use tokio::io::AsyncWriteExt;
-
-use super::archive::{ImageSpec, RuntimeConfig};
+use super::archive::ImageSpec;
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
-use super::rootfs;
+use super::{rootfs, ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
 use crate::artifacts::gomod::{self, GoModuleBuild};
-use crate::artifacts::{ArtifactError, Binaries};
-use crate::engine::Engine;
+use crate::artifacts::Binaries;
+use crate::engine::{Engine, ImageConfig};
 use crate::process;
 use crate::settings::ImageSource;
-use crate::ui::ui;
+use crate::ui::Ui;
 
 /// What kind of image a reference from kubeadm's list is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +40,7 @@ pub struct WantedImage {
 }
 
 /// Parse `kubeadm config images list` output.
-pub fn parse_image_list(text: &str) -> Result<Vec<WantedImage>, ArtifactError> {
+pub fn parse_image_list(text: &str) -> Result<Vec<WantedImage>> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (repo, tag) = crate::engine::split_reference(line);
@@ -56,9 +53,10 @@ pub fn parse_image_list(text: &str) -> Result<Vec<WantedImage>, ArtifactError> {
             "coredns" => Component::CoreDns,
             "pause" => Component::Pause,
             other => {
-                return Err(ArtifactError::Invalid(format!(
-                    "kubeadm wants an image this tool cannot make: {line} ({other})"
-                )))
+                return Err(ImageError::UnknownComponent {
+                    reference: line.to_string(),
+                    name: other.to_string(),
+                })
             }
         };
         out.push(WantedImage {
@@ -68,28 +66,27 @@ pub fn parse_image_list(text: &str) -> Result<Vec<WantedImage>, ArtifactError> {
         });
     }
     if out.is_empty() {
-        return Err(ArtifactError::Invalid(
-            "`kubeadm config images list` printed no images".to_string(),
-        ));
+        return Err(ImageError::NoImagesListed);
     }
     Ok(out)
 }
 
 /// Inputs shared by every component image.
-pub struct ComponentInputs<'a> {
+pub struct ComponentInputs<'a, E> {
     pub arch: &'a str,
     pub base: &'a Entry,
     pub binaries: &'a Binaries,
     pub image_source: ImageSource,
     pub cache: &'a Cache,
-    pub engine: &'a Engine,
+    pub engine: &'a E,
+    pub ui: &'a Ui,
 }
 
 /// Make every wanted image as a `docker save` archive; returns their paths.
-pub async fn make_images(
+pub async fn make_images<E: Engine>(
     wanted: &[WantedImage],
-    inputs: &ComponentInputs<'_>,
-) -> Result<Vec<PathBuf>, ArtifactError> {
+    inputs: &ComponentInputs<'_, E>,
+) -> Result<Vec<PathBuf>> {
     let common = common_layer(inputs)?;
     let mut archives = Vec::new();
     for image in wanted {
@@ -105,7 +102,7 @@ pub async fn make_images(
                     image,
                     layers,
                     &[(format!("usr/local/bin/{name}"), binary.to_path_buf())],
-                    RuntimeConfig {
+                    ImageConfig {
                         entrypoint: Some(vec![format!("/usr/local/bin/{name}")]),
                         ..base_config()
                     },
@@ -125,7 +122,7 @@ pub async fn make_images(
                     arch: inputs.arch.to_string(),
                     sibling_version: gomod::same_version,
                 }
-                .build(inputs.cache, &format!("etcd {version}"))
+                .build(inputs.ui, inputs.cache, &format!("etcd {version}"))
                 .await?;
                 assemble(
                     inputs,
@@ -157,14 +154,14 @@ pub async fn make_images(
                     arch: inputs.arch.to_string(),
                     sibling_version: gomod::same_version,
                 }
-                .build(inputs.cache, &format!("CoreDNS {version}"))
+                .build(inputs.ui, inputs.cache, &format!("CoreDNS {version}"))
                 .await?;
                 assemble(
                     inputs,
                     image,
                     vec![common.clone()],
                     &[("coredns".to_string(), built.path("bin").join("coredns"))],
-                    RuntimeConfig {
+                    ImageConfig {
                         entrypoint: Some(vec!["/coredns".to_string()]),
                         ..base_config()
                     },
@@ -178,7 +175,7 @@ pub async fn make_images(
                     image,
                     vec![common.clone()],
                     &[("pause".to_string(), pause)],
-                    RuntimeConfig {
+                    ImageConfig {
                         entrypoint: Some(vec!["/pause".to_string()]),
                         user: Some("65535:65535".to_string()),
                         ..base_config()
@@ -192,8 +189,8 @@ pub async fn make_images(
     Ok(archives)
 }
 
-fn base_config() -> RuntimeConfig {
-    RuntimeConfig {
+fn base_config() -> ImageConfig {
+    ImageConfig {
         env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()],
         labels: [(
             "io.kubeadm-local-cluster.assembled".to_string(),
@@ -204,15 +201,15 @@ fn base_config() -> RuntimeConfig {
     }
 }
 
-fn describe_cached(path: &Path) -> Result<LayerBlob, ArtifactError> {
-    describe_gzip_layer(path).map_err(|e| ArtifactError::io(path, e))
+fn describe_cached(path: &Path) -> Result<LayerBlob> {
+    describe_gzip_layer(path).map_err(ImageError::io("reading", path))
 }
 
 /// The files every assembled image shares: users, name service config,
 /// CA certificates, /tmp. Identical bytes everywhere, so stored once.
-fn common_layer(inputs: &ComponentInputs<'_>) -> Result<LayerBlob, ArtifactError> {
-    let ca = std::fs::read(inputs.base.path(rootfs::CA_BUNDLE))
-        .map_err(|e| ArtifactError::io(inputs.base.dir(), e))?;
+fn common_layer<E>(inputs: &ComponentInputs<'_, E>) -> Result<LayerBlob> {
+    let bundle = inputs.base.path(rootfs::CA_BUNDLE);
+    let ca = std::fs::read(&bundle).map_err(ImageError::io("reading", &bundle))?;
     let key = CacheKey::new().with("format", 1).with(
         "ca",
         hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&ca)),
@@ -221,8 +218,12 @@ fn common_layer(inputs: &ComponentInputs<'_>) -> Result<LayerBlob, ArtifactError
     if !entry.is_complete() {
         let staging = entry
             .stage()
-            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
-        let io = |e| ArtifactError::io(staging.dir(), e);
+            .map_err(ImageError::io("creating", entry.dir()))?;
+        let io = |source| ImageError::Io {
+            action: "writing",
+            path: staging.dir().to_path_buf(),
+            source,
+        };
         let mut l = LayerBuilder::create(&staging.path("layer.tar.gz")).map_err(io)?;
         l.file(
             "etc/passwd",
@@ -245,20 +246,20 @@ fn common_layer(inputs: &ComponentInputs<'_>) -> Result<LayerBlob, ArtifactError
         l.finish().map_err(io)?;
         staging
             .commit(&key)
-            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+            .map_err(ImageError::io("creating", entry.dir()))?;
     }
     describe_cached(&entry.path("layer.tar.gz"))
 }
 
 /// Write an image archive from shared layers plus one layer of `files`
 /// (path in image, file on host); cached by the files' identity.
-async fn assemble(
-    inputs: &ComponentInputs<'_>,
+async fn assemble<E>(
+    inputs: &ComponentInputs<'_, E>,
     image: &WantedImage,
     mut layers: Vec<LayerBlob>,
     files: &[(String, PathBuf)],
-    config: RuntimeConfig,
-) -> Result<PathBuf, ArtifactError> {
+    config: ImageConfig,
+) -> Result<PathBuf> {
     let mut key = CacheKey::new()
         .with("format", 1)
         .with("reference", &image.reference)
@@ -275,7 +276,7 @@ async fn assemble(
             "file",
             format!(
                 "{path} {}",
-                cache::file_identity(source).map_err(|e| ArtifactError::io(source, e))?
+                cache::file_identity(source).map_err(ImageError::io("reading", source))?
             ),
         );
     }
@@ -294,7 +295,7 @@ async fn assemble(
     }
     let staging = entry
         .stage()
-        .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        .map_err(ImageError::io("creating", entry.dir()))?;
     let layer_path = staging.path("top.tar.gz");
     let files = files.to_vec();
     let top = tokio::task::spawn_blocking(move || -> std::io::Result<LayerBlob> {
@@ -306,7 +307,7 @@ async fn assemble(
     })
     .await
     .expect("layer task panicked")
-    .map_err(|e| ArtifactError::io(staging.dir(), e))?;
+    .map_err(ImageError::io("writing a layer in", staging.dir()))?;
     layers.push(top);
     let spec = ImageSpec {
         references: vec![image.reference.clone()],
@@ -316,23 +317,23 @@ async fn assemble(
     };
     let out = staging.path("image.tar");
     spec.write_archive(&out)
-        .map_err(|e| ArtifactError::io(&out, e))?;
+        .map_err(ImageError::io("writing", &out))?;
     // The top layer now lives inside the archive.
     let _ = std::fs::remove_file(staging.path("top.tar.gz"));
     staging
         .commit(&key)
-        .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        .map_err(ImageError::io("creating", entry.dir()))?;
     Ok(archive)
 }
 
 /// Pull through the engine and save as an archive.
-async fn pull_and_save(
-    inputs: &ComponentInputs<'_>,
+async fn pull_and_save<E: Engine>(
+    inputs: &ComponentInputs<'_, E>,
     image: &WantedImage,
-) -> Result<PathBuf, ArtifactError> {
-    let engine_err = |e: crate::engine::EngineError| ArtifactError::Build {
-        what: format!("image {}", image.reference),
-        source: Box::new(e),
+) -> Result<PathBuf> {
+    let engine_err = |e| ImageError::Engine {
+        action: format!("image {}", image.reference),
+        source: e,
     };
     if inputs
         .engine
@@ -341,17 +342,15 @@ async fn pull_and_save(
         .map_err(engine_err)?
         .is_none()
     {
-        ui().note(format!("pulling {}", image.reference));
+        let ui = inputs.ui;
+        ui.note(format!("pulling {}", image.reference));
         inputs
             .engine
-            .pull_image(&image.reference, |s| ui().detail(s))
+            .pull_image(&image.reference, &mut |s| ui.detail(s))
             .await
-            .map_err(|e| ArtifactError::Build {
-                what: format!(
-                    "pull {} (set --image-source build to build it locally instead)",
-                    image.reference
-                ),
-                source: Box::new(e),
+            .map_err(|source| ImageError::Pull {
+                image: image.reference.clone(),
+                source,
             })?;
     }
     let id = inputs
@@ -369,30 +368,24 @@ async fn pull_and_save(
     if !entry.is_complete() {
         let staging = entry
             .stage()
-            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
-        let path = staging.path("image.tar");
-        let mut file = tokio::fs::File::create(&path)
-            .await
-            .map_err(|e| ArtifactError::io(&path, e))?;
-        let mut stream = inputs.engine.save_images(&[image.reference.as_str()]);
-        while let Some(chunk) = stream.try_next().await.map_err(engine_err)? {
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| ArtifactError::io(&path, e))?;
-        }
-        file.flush()
-            .await
-            .map_err(|e| ArtifactError::io(&path, e))?;
+            .map_err(ImageError::io("creating", entry.dir()))?;
+        crate::engine::save_images_to(
+            inputs.engine,
+            &[image.reference.as_str()],
+            &staging.path("image.tar"),
+        )
+        .await
+        .map_err(engine_err)?;
         staging
             .commit(&key)
-            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+            .map_err(ImageError::io("completing", entry.dir()))?;
     }
     Ok(entry.path("image.tar"))
 }
 
 /// Compile Kubernetes' pause (build/pause/linux/pause.c from the Go module
 /// of the Kubernetes version) statically, as its own Makefile does.
-async fn build_pause(inputs: &ComponentInputs<'_>, tag: &str) -> Result<PathBuf, ArtifactError> {
+async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<PathBuf> {
     let version = inputs.binaries.version.to_string();
     let compiler = match (
         crate::engine::go_arch(std::env::consts::ARCH).as_str(),
@@ -404,11 +397,7 @@ async fn build_pause(inputs: &ComponentInputs<'_>, tag: &str) -> Result<PathBuf,
         (_, "arm") => "arm-linux-gnueabihf-gcc".to_string(),
         (_, "ppc64le") => "powerpc64le-linux-gnu-gcc".to_string(),
         (_, "s390x") => "s390x-linux-gnu-gcc".to_string(),
-        (_, other) => {
-            return Err(ArtifactError::Invalid(format!(
-                "no known cross compiler for pause on {other}"
-            )))
-        }
+        (_, other) => return Err(ImageError::NoCrossCompiler(other.to_string())),
     };
     let key = CacheKey::new()
         .with("tag", tag)
@@ -419,11 +408,11 @@ async fn build_pause(inputs: &ComponentInputs<'_>, tag: &str) -> Result<PathBuf,
         .cache
         .entry("pause", &format!("pause-{tag}-{}", inputs.arch), &key);
     if !entry.is_complete() {
-        let module_dir = gomod::module_dir("k8s.io/kubernetes", &version).await?;
+        let module_dir = gomod::module_dir(inputs.ui, "k8s.io/kubernetes", &version).await?;
         let source = module_dir.join("build/pause/linux/pause.c");
         let staging = entry
             .stage()
-            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+            .map_err(ImageError::io("creating", entry.dir()))?;
         let mut cmd = tokio::process::Command::new(&compiler);
         cmd.args(["-Os", "-Wall", "-Werror", "-static"])
             .arg(format!("-DVERSION=v{tag}"))
@@ -431,6 +420,7 @@ async fn build_pause(inputs: &ComponentInputs<'_>, tag: &str) -> Result<PathBuf,
             .arg(staging.path("pause"))
             .arg(&source);
         process::run(
+            inputs.ui,
             cmd,
             &format!("Building the pause image needs a C compiler with static libc ({compiler}; Debian: gcc libc6-dev), or use --image-source registry."),
             |_| {},
@@ -438,7 +428,7 @@ async fn build_pause(inputs: &ComponentInputs<'_>, tag: &str) -> Result<PathBuf,
         .await?;
         staging
             .commit(&key)
-            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+            .map_err(ImageError::io("creating", entry.dir()))?;
     }
     Ok(entry.path("pause"))
 }

@@ -4,6 +4,9 @@
 pub mod archive;
 pub mod components;
 pub mod dpkg;
+mod error;
 pub mod layer;
 pub mod node;
 pub mod rootfs;
+
+pub use error::{ImageError, Result};

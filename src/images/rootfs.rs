@@ -15,10 +15,10 @@ use tokio::process::Command;
 
 use super::dpkg;
 use super::layer::LayerBuilder;
+use super::{ImageError, Result};
 use crate::artifacts::cache::{Cache, CacheKey, Entry};
-use crate::artifacts::ArtifactError;
 use crate::process;
-use crate::ui::ui;
+use crate::ui::Ui;
 
 /// What the base system is made of.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ dpkg-query -W -f '${Package} ${Version}\n' > /packages.txt
 "#;
 
 /// Build the base system (or take it from the cache).
-pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactError> {
+pub async fn build(ui: &Ui, base: &BaseSystem, cache: &Cache) -> Result<Entry> {
     let key = base.key();
     let entry = cache.entry(
         "base",
@@ -126,10 +126,10 @@ pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactEr
     check_host_can_debootstrap(&base.arch)?;
     let staging = entry
         .stage()
-        .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        .map_err(ImageError::io("creating", entry.dir()))?;
     let root = staging.path("rootfs");
 
-    let step = ui().step(format!(
+    let step = ui.step(format!(
         "Installing Debian {} ({}) with debootstrap",
         base.suite, base.arch
     ));
@@ -139,15 +139,16 @@ pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactEr
         .arg(&base.suite)
         .arg(&root)
         .arg(&base.mirror);
-    process::run(cmd, DEBOOTSTRAP_MISSING, |_| {}).await?;
+    process::run(ui, cmd, DEBOOTSTRAP_MISSING, |_| {}).await?;
     step.done();
 
-    let step = ui().step(format!(
+    let step = ui.step(format!(
         "Installing node packages, {} from {}",
         base.runtime_packages.join(", "),
         base.runtime_suite
     ));
-    std::fs::write(root.join("setup.sh"), SETUP_SCRIPT).map_err(|e| ArtifactError::io(&root, e))?;
+    let setup = root.join("setup.sh");
+    std::fs::write(&setup, SETUP_SCRIPT).map_err(ImageError::io("writing", &setup))?;
     let proc_dir = root.join("proc");
     let mounted = Command::new("mount")
         .args(["-t", "proc", "proc"])
@@ -163,7 +164,7 @@ pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactEr
         .env("RUNTIME_SUITE", &base.runtime_suite)
         .env("RUNTIME_PACKAGES", base.runtime_packages.join(" "))
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    let result = process::run(cmd, "", |_| {}).await;
+    let result = process::run(ui, cmd, "chroot is part of coreutils.", |_| {}).await;
     if mounted {
         let _ = Command::new("umount")
             .arg("-l")
@@ -173,20 +174,17 @@ pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactEr
     }
     result?;
     let _ = std::fs::remove_file(root.join("setup.sh"));
-    std::fs::rename(root.join("packages.txt"), staging.path(PACKAGE_LIST))
-        .map_err(|e| ArtifactError::io(&root, e))?;
+    let list = root.join("packages.txt");
+    std::fs::rename(&list, staging.path(PACKAGE_LIST)).map_err(ImageError::io("moving", &list))?;
     step.done();
 
-    let step = ui().step("Extracting kube-proxy's netfilter tools and the CA bundle");
-    std::fs::copy(
-        root.join("etc/ssl/certs/ca-certificates.crt"),
-        staging.path(CA_BUNDLE),
-    )
-    .map_err(|e| ArtifactError::io(&root, e))?;
+    let step = ui.step("Extracting kube-proxy's netfilter tools and the CA bundle");
+    let bundle = root.join("etc/ssl/certs/ca-certificates.crt");
+    std::fs::copy(&bundle, staging.path(CA_BUNDLE)).map_err(ImageError::io("copying", &bundle))?;
     netfilter_layer(&root, &staging.path(NETFILTER_LAYER))?;
     step.done();
 
-    let step = ui().step("Packing the root filesystem");
+    let step = ui.step("Packing the root filesystem");
     let mut cmd = Command::new("tar");
     cmd.arg("--numeric-owner")
         .arg("--xattrs")
@@ -204,32 +202,33 @@ pub async fn build(base: &BaseSystem, cache: &Cache) -> Result<Entry, ArtifactEr
         .arg(staging.path(ROOTFS_TARBALL))
         .arg(".");
     process::run(
+        ui,
         cmd,
         "GNU tar is needed to pack the node's root filesystem.",
         |_| {},
     )
     .await?;
-    std::fs::remove_dir_all(&root).map_err(|e| ArtifactError::io(&root, e))?;
+    std::fs::remove_dir_all(&root).map_err(ImageError::io("removing", &root))?;
     step.done();
 
     staging
         .commit(&key)
-        .map_err(|e| ArtifactError::io(entry.dir(), e))
+        .map_err(ImageError::io("completing", entry.dir()))
 }
 
 const DEBOOTSTRAP_MISSING: &str =
     "Building the node's base system needs debootstrap (Debian/Ubuntu: `apt-get install debootstrap`).";
 
-fn check_host_can_debootstrap(arch: &str) -> Result<(), ArtifactError> {
+fn check_host_can_debootstrap(arch: &str) -> Result<()> {
     if !cfg!(target_os = "linux") {
-        return Err(ArtifactError::Invalid(
+        return Err(ImageError::HostCannotBuild(
             "building the node base system runs debootstrap and needs a Linux host; \
              build the node image on a Linux machine (or a Linux VM) and load it into this engine"
                 .to_string(),
         ));
     }
     if !running_as_root() {
-        return Err(ArtifactError::Invalid(
+        return Err(ImageError::HostCannotBuild(
             "building the node base system runs debootstrap and chroot, which need root; \
              run `sudo local-cluster build node-image` once (the result is cached)"
                 .to_string(),
@@ -237,7 +236,7 @@ fn check_host_can_debootstrap(arch: &str) -> Result<(), ArtifactError> {
     }
     let host = crate::engine::go_arch(std::env::consts::ARCH);
     if host != arch {
-        return Err(ArtifactError::Invalid(format!(
+        return Err(ImageError::HostCannotBuild(format!(
             "building a node base system for {arch} on this {host} host needs that architecture's \
              emulation (qemu-user-static with binfmt_misc), which this tool does not drive yet; \
              build the {arch} node image on a {arch} machine"
@@ -283,17 +282,21 @@ const ALTERNATIVES: [&str; 6] = [
 ];
 
 /// A layer with iptables, nft and their libraries from the base system.
-fn netfilter_layer(root: &Path, out: &Path) -> Result<(), ArtifactError> {
-    let io = |e| ArtifactError::io(root, e);
+fn netfilter_layer(root: &Path, out: &Path) -> Result<()> {
+    let io = |source| ImageError::Io {
+        action: "collecting netfilter tools from",
+        path: root.to_path_buf(),
+        source,
+    };
     let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).map_err(io)?;
     let packages = dpkg::installed_packages(&status);
-    let wanted = dpkg::closure(&packages, &NETFILTER_PACKAGES, &NOT_NEEDED)
-        .map_err(ArtifactError::Invalid)?;
+    let wanted =
+        dpkg::closure(&packages, &NETFILTER_PACKAGES, &NOT_NEEDED).map_err(ImageError::Packages)?;
     let mut files = std::collections::BTreeSet::new();
     for name in &wanted {
         files.extend(dpkg::package_files(root, &packages[name]).map_err(io)?);
     }
-    let mut layer = LayerBuilder::create(out).map_err(|e| ArtifactError::io(out, e))?;
+    let mut layer = LayerBuilder::create(out).map_err(ImageError::io("writing", out))?;
     for file in &files {
         let rel = file.strip_prefix("/").unwrap_or(file);
         let on_disk = root.join(rel);

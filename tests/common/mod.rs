@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use local_cluster::engine::{Engine, LABEL_CLUSTER};
+use local_cluster::engine::{Containers, Docker, Images, Networks, Volumes, LABEL_CLUSTER};
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_local-cluster"))
@@ -31,12 +31,51 @@ pub fn text(out: &Output) -> (String, String) {
     )
 }
 
+/// A Docker endpoint nobody serves: a socket that only notes whether the
+/// tool connected. Commands that must refuse their input before touching an
+/// engine run against it, so those tests need no Docker engine at all.
+pub struct NoEngine {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    contacted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl NoEngine {
+    pub fn new() -> NoEngine {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let contacted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = contacted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        NoEngine {
+            _dir: dir,
+            socket,
+            contacted,
+        }
+    }
+
+    /// The value for DOCKER_HOST.
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    pub fn was_contacted(&self) -> bool {
+        self.contacted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Everything the engine holds for a cluster name: containers, volumes,
 /// networks and images carrying its label.
 pub fn engine_objects(cluster: &str) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let engine = Engine::connect()
+        let engine = Docker::connect()
             .await
             .expect("a Docker engine for the tests");
         let labels = [(LABEL_CLUSTER, cluster)];
@@ -52,8 +91,8 @@ pub fn engine_objects(cluster: &str) -> Vec<String> {
                 found.push(format!("network {}", n.name));
             }
         }
-        for (id, tags) in engine.list_images(&labels).await.unwrap() {
-            found.push(format!("image {id} {tags:?}"));
+        for image in engine.list_images(&labels).await.unwrap() {
+            found.push(format!("image {} {:?}", image.id, image.tags));
         }
         found
     })

@@ -1,0 +1,165 @@
+//! What can go wrong bringing a cluster up or down, each with what was being
+//! done and, through `#[source]`, why.
+
+use std::path::PathBuf;
+
+use crate::artifacts::ArtifactError;
+use crate::engine::EngineError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+
+    #[error(
+        "a Docker network named {network} exists but was not made by local-cluster for cluster \
+         {cluster:?}; remove it (`docker network rm {network}`) or choose another --cluster-name"
+    )]
+    ForeignNetwork { network: String, cluster: String },
+    #[error(
+        "dind.subnet {subnet} overlaps the subnet {other_subnet} of the Docker network \
+         {other:?}; choose another --dind-subnet"
+    )]
+    SubnetOverlap {
+        subnet: String,
+        other_subnet: String,
+        other: String,
+    },
+
+    #[error(
+        "host port {address}:{port} for the API server is taken by another program; set another \
+         cluster.apiServerPort, or none to get a free one"
+    )]
+    ApiPortTaken {
+        address: String,
+        port: u16,
+        #[source]
+        source: EngineError,
+    },
+    #[error("creating node {node}")]
+    CreateNode {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error(
+        "node {node} did not finish booting within {secs}s (last state: {last}); failed units: {failed}"
+    )]
+    BootTimeout {
+        node: String,
+        secs: u64,
+        last: String,
+        failed: String,
+    },
+    #[error(
+        "node container {container} stopped ({status}) while the cluster was starting; its last output:\n{log}"
+    )]
+    NodeStopped {
+        container: String,
+        status: String,
+        log: String,
+    },
+    #[error("container {0} disappeared")]
+    Vanished(String),
+    #[error("{0} publishes no port for the API server")]
+    NoApiPort(String),
+
+    #[error("kubeadm init failed")]
+    KubeadmInit(#[source] EngineError),
+    #[error("kubeadm join of {node} failed")]
+    KubeadmJoin {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error("kubectl {args} failed")]
+    Kubectl {
+        args: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error("unexpected output of kubectl {args}")]
+    KubectlOutput {
+        args: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("the {plugin} pod network is not available yet; use --cni-plugin bridge")]
+    PodNetworkUnavailable { plugin: &'static str },
+    #[error(
+        "nodes registered without pod ranges (spec.podCIDR); is the controller manager running?"
+    )]
+    NoPodRanges,
+    #[error("setting up the pod network on {node}")]
+    PodNetwork {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+
+    #[error("the cluster was not ready after {secs}s: {last}")]
+    NotReady { secs: u64, last: String },
+    #[error("kube-proxy on {node} is not healthy after {secs}s: {last}")]
+    KubeProxyNotHealthy {
+        node: String,
+        secs: u64,
+        last: String,
+    },
+
+    #[error("snapshotting {node}")]
+    Snapshot {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+
+    #[error("fetching addon {addon}")]
+    AddonFetch {
+        addon: String,
+        #[source]
+        source: Box<ArtifactError>,
+    },
+    #[error("no manifest is known for the addon {0}")]
+    UnknownAddon(String),
+    #[error("applying addon {addon}")]
+    AddonApply {
+        addon: String,
+        #[source]
+        source: Box<ClusterError>,
+    },
+
+    #[error("image {0} is not in the Docker engine; build or pull it first")]
+    ImageMissing(String),
+    #[error("cluster {0:?} is not running; run `local-cluster up` first")]
+    NotRunning(String),
+    #[error("importing images into {node}")]
+    ImportImages {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error("admin.conf of the cluster is not text")]
+    AdminConfNotText(#[source] std::string::FromUtf8Error),
+
+    #[error("{action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ClusterError {
+    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| ClusterError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = ClusterError> = std::result::Result<T, E>;

@@ -1,0 +1,511 @@
+//! Helpers for the cluster module's unit tests.
+
+use super::plan::ClusterPlan;
+use crate::settings::{Flags, Inputs, Settings};
+
+/// Settings from the defaults and `env`, with a home directory of their own.
+pub fn settings(env: &[(&str, &str)]) -> Settings {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = Inputs {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cwd: dir.path().to_path_buf(),
+        home: dir.path().to_path_buf(),
+    };
+    crate::settings::resolve(&inputs, &Flags::default())
+        .unwrap()
+        .settings
+}
+
+/// The plan for Kubernetes v1.37.2 with `env` on top of the defaults.
+pub fn plan(env: &[(&str, &str)]) -> ClusterPlan {
+    ClusterPlan::new(&settings(env), "v1.37.2".parse().unwrap())
+}
+
+/// The plan of cluster `c` on 10.250.0.0/24 without addons (which would
+/// be fetched from the network), with `env` on top.
+pub fn cluster_c(env: &[(&str, &str)]) -> ClusterPlan {
+    let mut all = vec![
+        ("K8S_DIND_CLUSTER_NAME", "c"),
+        ("K8S_DIND_DIND_SUBNET", "10.250.0.0/24"),
+        ("K8S_DIND_ADDONS", ""),
+    ];
+    all.extend_from_slice(env);
+    plan(&all)
+}
+
+// ---- `up`, `down` and `clean` against the fake engine -----------------------
+
+use super::lifecycle::{self, NodeImageRef, UpOutcome};
+use super::{ClusterError, Ctx};
+use crate::engine::fake::{FakeEngine, FileTree, Op};
+use crate::engine::{ApiErrorKind, ExecOutput, Images, LABEL_CLUSTER, LABEL_ROLE};
+use crate::ui::{Event, Ui};
+
+const NODE_IMAGE: &str = "kubeadm-local-cluster/node:v1.37.2-amd64";
+/// Later than any restore: node heartbeats and pod starts all count.
+const FRESH: &str = "2999-01-01T00:00:00Z";
+
+/// A fake engine holding a node image, whose nodes answer like a healthy
+/// cluster, and a plan with its own home directory.
+struct Scene {
+    fake: FakeEngine,
+    plan: ClusterPlan,
+    image: NodeImageRef,
+    _home: tempfile::TempDir,
+}
+
+fn scene(env: &[(&str, &str)]) -> Scene {
+    let home = tempfile::tempdir().unwrap();
+    let mut all = vec![
+        ("K8S_DIND_CLUSTER_NAME", "c"),
+        ("K8S_DIND_DIND_SUBNET", "10.250.0.0/24"),
+        ("K8S_DIND_ADDONS", ""),
+    ];
+    all.extend_from_slice(env);
+    let inputs = Inputs {
+        env: all
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cwd: home.path().to_path_buf(),
+        home: home.path().to_path_buf(),
+    };
+    let settings = crate::settings::resolve(&inputs, &Flags::default())
+        .unwrap()
+        .settings;
+    let plan = ClusterPlan::new(&settings, "v1.37.2".parse().unwrap());
+    let fake = FakeEngine::new();
+    let files = FileTree::from([
+        (
+            "/etc/kubernetes/admin.conf".to_string(),
+            (
+                0o600,
+                b"clusters:\n- cluster:\n    server: https://kube-master:6443\n".to_vec(),
+            ),
+        ),
+        ("/usr/bin/kubectl".to_string(), (0o755, b"\x7fELF".to_vec())),
+    ]);
+    let id = fake.add_image(&[NODE_IMAGE], &[(LABEL_ROLE, "node-image")], files);
+    answer_like_a_healthy_cluster(&fake, &plan);
+    Scene {
+        fake,
+        image: NodeImageRef {
+            reference: NODE_IMAGE.to_string(),
+            id,
+            arch: "amd64".to_string(),
+        },
+        plan,
+        _home: home,
+    }
+}
+
+fn answer_like_a_healthy_cluster(fake: &FakeEngine, plan: &ClusterPlan) {
+    let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
+    fake.on_exec(move |_, argv| {
+        let has = |word: &str| argv.iter().any(|a| a == word);
+        let reply = if has("nodes,pods,deployments") {
+            let mut items: Vec<String> = Vec::new();
+            for name in &names {
+                items.push(format!(
+                    r#"{{"kind":"Node","metadata":{{"name":"{name}"}},"status":{{"conditions":[{{"type":"Ready","status":"True","lastHeartbeatTime":"{FRESH}"}}]}}}}"#
+                ));
+            }
+            let pod = |app: &str| {
+                format!(
+                    r#"{{"kind":"Pod","metadata":{{"name":"{app}","labels":{{"k8s-app":"{app}"}}}},"status":{{"conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"state":{{"running":{{"startedAt":"{FRESH}"}}}}}}]}}}}"#
+                )
+            };
+            items.extend(names.iter().map(|_| pod("kube-proxy")));
+            items.extend([pod("kube-dns"), pod("kube-dns")]);
+            items.push(
+                r#"{"kind":"Deployment","metadata":{"name":"coredns"},"spec":{"replicas":2}}"#
+                    .to_string(),
+            );
+            format!(r#"{{"items":[{}]}}"#, items.join(","))
+        } else if argv.first().is_some_and(|a| a == "kubectl") && has("nodes") {
+            let items: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    format!(
+                        r#"{{"metadata":{{"name":"{name}"}},"spec":{{"podCIDR":"10.244.{i}.0/24"}}}}"#
+                    )
+                })
+                .collect();
+            format!(r#"{{"items":[{}]}}"#, items.join(","))
+        } else if has("http://127.0.0.1:10256/healthz") {
+            r#"{"lastUpdated": "now"}"#.to_string()
+        } else if has("/proc/sys/fs/inotify/max_user_instances") {
+            "1000000\n".to_string()
+        } else {
+            return None;
+        };
+        Some(ExecOutput::ok(reply))
+    });
+}
+
+impl Scene {
+    async fn up(&self, ui: &Ui) -> Result<UpOutcome, ClusterError> {
+        lifecycle::up(Ctx::new(&self.fake, &self.plan, ui), &self.image).await
+    }
+
+    async fn down(&self) {
+        let ui = Ui::recording(1);
+        lifecycle::down(Ctx::new(&self.fake, &self.plan, &ui))
+            .await
+            .unwrap();
+    }
+
+    fn snapshot_images(&self) -> Vec<String> {
+        self.fake
+            .images()
+            .into_iter()
+            .filter(|i| i.labels.get(LABEL_ROLE).map(String::as_str) == Some("snapshot"))
+            .flat_map(|i| i.tags)
+            .collect()
+    }
+
+    fn master_port(&self) -> u16 {
+        self.fake.containers()["c-kube-master"].host_ports[&6443]
+    }
+
+    fn admin_conf(&self) -> String {
+        std::fs::read_to_string(self.plan.admin_conf()).unwrap()
+    }
+
+    /// How many times a command with this word ran.
+    fn ran(&self, word: &str) -> usize {
+        self.fake
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("exec ") && c.split_whitespace().any(|w| w == word))
+            .count()
+    }
+
+    /// A cluster made, then taken down with its snapshot kept.
+    async fn made_and_down(env: &[(&str, &str)]) -> Scene {
+        let s = scene(env);
+        assert_eq!(s.up(&Ui::recording(1)).await.unwrap(), UpOutcome::Created);
+        s.down().await;
+        s
+    }
+}
+
+fn has(events: &[Event], wanted: &Event) -> bool {
+    events.contains(wanted)
+}
+
+fn texts(events: &[Event]) -> String {
+    format!("{events:#?}")
+}
+
+const NODES: [&str; 3] = ["c-kube-master", "c-kube-node-1", "c-kube-node-2"];
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_cluster_is_made_step_by_step_and_snapshotted() {
+    let s = scene(&[]);
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Created);
+    let steps: Vec<String> = ui
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::StepDone(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "Preparing network k8s-kubeadm-local-cluster-c (10.250.0.0/24)",
+            "Starting 3 node containers",
+            "Initializing the control plane on kube-master (kubeadm init)",
+            "Installing the pod network (bridge)",
+            "Joining 2 workers (kubeadm join)",
+            "Waiting for nodes, kube-proxy and CoreDNS",
+            "Writing admin.conf and kubectl",
+            "Saving a snapshot for fast restarts",
+        ]
+    );
+    assert_eq!(s.fake.container_names(), NODES);
+    assert_eq!(
+        s.fake.volume_names(),
+        NODES.map(|n| format!("{n}-var")).to_vec()
+    );
+    assert_eq!(s.fake.network_names(), ["k8s-kubeadm-local-cluster-c"]);
+    assert_eq!(s.ran("init"), 1);
+    assert_eq!(s.ran("join"), 2);
+    // The engine refused nothing: the nodes run privileged.
+    assert!(s.fake.containers()["c-kube-master"].spec.privileged);
+    let master = &s.fake.containers()["c-kube-master"];
+    assert!(master
+        .files
+        .contains_key("/etc/kubeadm-local-cluster/kubeadm.yaml"));
+    assert_eq!(s.snapshot_images().len(), 3);
+    let port = s.master_port();
+    assert!(
+        s.admin_conf()
+            .contains(&format!("server: https://127.0.0.1:{port}")),
+        "{}",
+        s.admin_conf()
+    );
+    assert!(s.plan.kubectl_path().exists());
+    // Up again: nothing changes.
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::AlreadyRunning);
+    assert!(texts(&ui.events()).contains("already running"));
+    assert_eq!(s.ran("init"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn engines_that_refuse_privileged_get_capability_nodes() {
+    let s = scene(&[]);
+    s.fake.refuse_privileged();
+    s.up(&Ui::recording(1)).await.unwrap();
+    let master = &s.fake.containers()["c-kube-master"];
+    assert!(!master.spec.privileged);
+    assert_eq!(master.spec.cap_drop, ["SYS_RESOURCE"]);
+    // The probe container is gone.
+    assert_eq!(s.fake.container_names(), NODES);
+}
+
+#[tokio::test(start_paused = true)]
+async fn down_keeps_the_snapshot_and_up_restores_it() {
+    let s = Scene::made_and_down(&[]).await;
+    assert!(s.fake.container_names().is_empty());
+    assert_eq!(s.fake.volume_names().len(), 3);
+    let port = s.master_port_from_snapshot();
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Restored);
+    let events = ui.events();
+    assert!(
+        has(
+            &events,
+            &Event::Info("Restoring cluster \"c\" from its snapshot.".into())
+        ),
+        "{}",
+        texts(&events)
+    );
+    // Nothing was installed again; each node runs its snapshot, on the
+    // port admin.conf already names.
+    assert_eq!(s.ran("init"), 1);
+    for node in ["kube-master", "kube-node-1", "kube-node-2"] {
+        assert_eq!(
+            s.fake.containers()[&format!("c-{node}")].spec.image,
+            format!("kubeadm-local-cluster/snapshot-c:{node}")
+        );
+    }
+    assert_eq!(s.master_port(), port);
+    assert!(s.admin_conf().contains(&format!(":{port}\n")));
+}
+
+impl Scene {
+    fn master_port_from_snapshot(&self) -> u16 {
+        let image = self
+            .fake
+            .images()
+            .into_iter()
+            .find(|i| i.tags.iter().any(|t| t.ends_with(":kube-master")))
+            .unwrap();
+        image.labels["io.kubeadm-local-cluster.apiserver-port"]
+            .parse()
+            .unwrap()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_restore_makes_a_new_cluster() {
+    let s = Scene::made_and_down(&[]).await;
+    s.fake
+        .refuse(Op::StartContainer, "c-kube-node-2", ApiErrorKind::Other, 1);
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Created);
+    let events = texts(&ui.events());
+    assert!(
+        events.contains("restoring cluster \\\"c\\\" from its snapshot failed")
+            && events.contains("making a new cluster"),
+        "{events}"
+    );
+    assert_eq!(s.ran("init"), 2);
+    assert_eq!(s.fake.containers()["c-kube-master"].spec.image, NODE_IMAGE);
+    assert_eq!(s.snapshot_images().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_for_other_settings_is_replaced_saying_why() {
+    let s = Scene::made_and_down(&[]).await;
+    let fewer = Scene {
+        plan: cluster_c_with_home(&s, &[("K8S_DIND_NUM_NODES", "1")]),
+        ..s
+    };
+    let ui = Ui::recording(1);
+    assert_eq!(fewer.up(&ui).await.unwrap(), UpOutcome::Created);
+    assert!(has(
+        &ui.events(),
+        &Event::Info(
+            "The snapshot of cluster \"c\" was made for other settings (numNodes 2 → 1); making a new one."
+                .into()
+        )
+    ));
+    assert_eq!(fewer.fake.container_names(), NODES[..2]);
+    assert_eq!(fewer.snapshot_images().len(), 2);
+    assert_eq!(fewer.fake.volume_names().len(), 2);
+}
+
+/// The plan of `scene`'s cluster with other settings, same home.
+fn cluster_c_with_home(s: &Scene, env: &[(&str, &str)]) -> ClusterPlan {
+    let mut plan = cluster_c(env);
+    plan.home_dir = s.plan.home_dir.clone();
+    plan
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_damaged_snapshot_is_replaced_saying_what_is_missing() {
+    let s = Scene::made_and_down(&[]).await;
+    s.fake.remove_volume_now("c-kube-node-1-var");
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Created);
+    assert!(has(
+        &ui.events(),
+        &Event::Warning(
+            "the snapshot of cluster \"c\" is damaged (the volume c-kube-node-1-var is missing); making a new cluster"
+                .into()
+        )
+    ));
+    assert_eq!(s.fake.volume_names().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_taken_snapshot_port_gives_way_to_a_free_one() {
+    let s = Scene::made_and_down(&[]).await;
+    let old = s.master_port_from_snapshot();
+    s.fake.take_port(old);
+    let ui = Ui::recording(2);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Restored);
+    let new = s.master_port();
+    assert_ne!(new, old);
+    assert!(s.admin_conf().contains(&format!(":{new}\n")));
+    assert!(texts(&ui.events()).contains("starting with a new API server port"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_port_the_settings_name_is_not_swapped_for_another() {
+    let s = scene(&[("K8S_DIND_APISERVER_PORT", "45678")]);
+    s.fake.take_port(45678);
+    let err = s.up(&Ui::recording(1)).await.unwrap_err();
+    assert!(
+        matches!(err, ClusterError::ApiPortTaken { port: 45678, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "host port 127.0.0.1:45678 for the API server is taken by another program; set another \
+         cluster.apiServerPort, or none to get a free one"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopped_nodes_after_an_engine_restart_are_restored() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    for node in NODES {
+        s.fake.stop(node);
+    }
+    let ui = Ui::recording(2);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Restored);
+    assert!(texts(&ui.events()).contains("some node containers are stopped"));
+    assert!(s.fake.containers().values().all(|c| c.running));
+    assert_eq!(s.ran("init"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_foreign_network_of_the_same_name_is_refused_before_anything_is_made() {
+    let s = scene(&[]);
+    s.fake
+        .add_network("k8s-kubeadm-local-cluster-c", "10.250.0.0/24", &[]);
+    let err = s.up(&Ui::recording(1)).await.unwrap_err();
+    assert!(
+        matches!(err, ClusterError::ForeignNetwork { .. }),
+        "{err:?}"
+    );
+    assert!(s.fake.container_names().is_empty());
+    assert!(s.fake.volume_names().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overlapping_subnet_is_refused_before_anything_is_made() {
+    let s = scene(&[]);
+    s.fake
+        .add_network("lab", "10.250.0.0/16", &[(LABEL_CLUSTER, "other")]);
+    let err = s.up(&Ui::recording(1)).await.unwrap_err();
+    assert!(matches!(err, ClusterError::SubnetOverlap { .. }), "{err:?}");
+    assert!(err
+        .to_string()
+        .contains("overlaps the subnet 10.250.0.0/16"));
+    assert!(s.fake.container_names().is_empty());
+    assert_eq!(s.fake.network_names(), ["lab"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_that_stops_while_booting_fails_up_at_once_with_its_log() {
+    let s = scene(&[]);
+    // The boot check never succeeds; the node's container exits meanwhile.
+    s.fake.on_exec(|_, argv| {
+        argv.iter()
+            .any(|a| a.contains("is-system-running"))
+            .then(|| ExecOutput::failed(1, "systemd: starting"))
+    });
+    let stopper = async {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        s.fake.stop("c-kube-node-1");
+    };
+    let ui = Ui::recording(1);
+    let (result, ()) = tokio::join!(s.up(&ui), stopper);
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, ClusterError::NodeStopped { container, .. } if container == "c-kube-node-1"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("(log of c-kube-node-1)"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn down_without_a_snapshot_removes_the_volumes_too_and_clean_everything() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    // With the snapshot complete, down keeps the volumes.
+    s.down().await;
+    assert_eq!(s.fake.volume_names().len(), 3);
+    let ui = Ui::recording(1);
+    lifecycle::down(Ctx::new(&s.fake, &s.plan, &ui))
+        .await
+        .unwrap();
+    assert!(texts(&ui.events()).contains("is not running; nothing to do"));
+
+    // Without the snapshot's images the volumes are of no use.
+    s.up(&Ui::recording(1)).await.unwrap();
+    for image in s.snapshot_images() {
+        s.fake
+            .remove_image(&image, crate::engine::RemoveImage::Force)
+            .await
+            .unwrap();
+    }
+    s.down().await;
+    assert!(s.fake.volume_names().is_empty());
+
+    s.up(&Ui::recording(1)).await.unwrap();
+    lifecycle::clean(Ctx::new(&s.fake, &s.plan, &Ui::recording(1)))
+        .await
+        .unwrap();
+    assert!(s.fake.container_names().is_empty());
+    assert!(s.fake.volume_names().is_empty());
+    assert!(s.fake.network_names().is_empty());
+    assert!(s.snapshot_images().is_empty());
+    assert!(!s.plan.admin_conf().exists());
+    assert!(!s.plan.kubectl_path().exists());
+    // The node image stays.
+    assert_eq!(s.fake.images().len(), 1);
+}

@@ -1,0 +1,160 @@
+//! Waiting for the cluster: nodes booted, kube-proxy synced, nodes and
+//! CoreDNS Ready; and giving up at once when a node container stops.
+
+use std::future::Future;
+use std::time::Duration;
+
+// tokio's clock, which tests can pause and advance.
+use tokio::time::Instant;
+
+use futures_util::future::try_join_all;
+
+use super::plan::NodePlan;
+use super::{ClusterError, Ctx, Result};
+use crate::engine::Engine;
+
+/// Wait until systemd has finished booting and containerd answers, on every node.
+pub async fn booted<E: Engine>(cx: Ctx<'_, E>, timeout: Duration) -> Result<()> {
+    try_join_all(cx.plan.nodes.iter().map(|n| node_booted(cx, n, timeout))).await?;
+    Ok(())
+}
+
+async fn node_booted<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    let script = "state=$(systemctl is-system-running 2>/dev/null || true); \
+                  case $state in running|degraded) ;; *) echo \"systemd: $state\"; exit 1;; esac; \
+                  ctr --namespace k8s.io version >/dev/null 2>&1 || { echo 'containerd: not answering'; exit 1; }";
+    let mut last = String::new();
+    while start.elapsed() < timeout {
+        match cx
+            .engine
+            .exec(&node.container, &["sh", "-c", script], Default::default())
+            .await
+        {
+            Ok(out) if out.exit_code == 0 => return Ok(()),
+            Ok(out) => last = out.combined().trim().to_string(),
+            Err(e) => last = crate::error::chain(&e),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let failed = cx
+        .engine
+        .exec(
+            &node.container,
+            &["systemctl", "--failed", "--no-legend", "--plain"],
+            Default::default(),
+        )
+        .await
+        .map(|o| o.stdout_text().trim().to_string())
+        .unwrap_or_default();
+    Err(ClusterError::BootTimeout {
+        node: node.name.clone(),
+        secs: timeout.as_secs(),
+        last,
+        failed: if failed.is_empty() {
+            "none".to_string()
+        } else {
+            failed
+        },
+    })
+}
+
+/// Runs `work`, abandoning it with an error as soon as a node container
+/// stops: when a node dies while the cluster starts, waiting on for it would
+/// only end in a timeout.
+pub async fn while_nodes_run<E: Engine, T>(
+    cx: Ctx<'_, E>,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        done = work => done,
+        stopped = first_node_stop(cx) => Err(stopped),
+    }
+}
+
+/// Waits until a node container stops, and describes it with its last output.
+async fn first_node_stop<E: Engine>(cx: Ctx<'_, E>) -> ClusterError {
+    loop {
+        for node in &cx.plan.nodes {
+            let status = match cx.engine.inspect_container(&node.container).await {
+                Ok(Some(d)) if d.running => continue,
+                Ok(Some(d)) => d.status,
+                Ok(None) => "removed".to_string(),
+                Err(e) => return e.into(),
+            };
+            let log = cx
+                .engine
+                .log_tail(&node.container, 20)
+                .await
+                .unwrap_or_default();
+            return ClusterError::NodeStopped {
+                container: node.container.clone(),
+                status,
+                log: log.trim_end().to_string(),
+            };
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Wait until kube-proxy on `node` reports that it has synced its rules.
+pub async fn kube_proxy<E: Engine>(
+    cx: Ctx<'_, E>,
+    node: &NodePlan,
+    timeout: Duration,
+) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let out = cx
+            .engine
+            .exec(
+                &node.container,
+                &[
+                    "curl",
+                    "-sSf",
+                    "--max-time",
+                    "2",
+                    "http://127.0.0.1:10256/healthz",
+                ],
+                Default::default(),
+            )
+            .await;
+        // A node that is still booting may refuse the exec itself.
+        let last = match out {
+            Ok(out) if out.exit_code == 0 && out.stdout_text().contains("lastUpdated") => {
+                return Ok(())
+            }
+            Ok(out) => out.combined().trim().to_string(),
+            Err(e) => crate::error::chain(&e),
+        };
+        if start.elapsed() >= timeout {
+            return Err(ClusterError::KubeProxyNotHealthy {
+                node: node.name.clone(),
+                secs: timeout.as_secs(),
+                last,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Nodes Ready, kube-proxy synced on each, CoreDNS ready. With `since`
+/// (after a restore) only what happened after that time counts.
+pub async fn ready<E: Engine>(cx: Ctx<'_, E>, since: Option<&str>) -> Result<()> {
+    let step = cx.ui.step("Waiting for nodes, kube-proxy and CoreDNS");
+    let timeout = Duration::from_secs(300);
+    // A Running kube-proxy pod may still fail to program its rules (it has
+    // no readiness probe); its health endpoint says whether it synced.
+    // Asked alongside the API, as kube-proxy is usually ready well before CoreDNS.
+    let proxies = try_join_all(cx.plan.nodes.iter().map(|n| kube_proxy(cx, n, timeout)));
+    let kubectl = cx.kubectl();
+    while_nodes_run(cx, async {
+        tokio::try_join!(
+            kubectl.wait_ready(cx.plan.nodes.len(), timeout, since, &step),
+            proxies
+        )
+    })
+    .await?;
+    step.done();
+    Ok(())
+}

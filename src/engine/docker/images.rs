@@ -1,0 +1,103 @@
+//! Images through the Docker API.
+
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, ImportImageOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{api, is_not_found, label_filters, Docker};
+use crate::engine::{
+    split_reference, ApiErrorKind, ByteStream, EngineError, ImageDetails, ImageSummary, Images,
+    Labels, RemoveImage, Result,
+};
+
+impl Images for Docker {
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageDetails>> {
+        match self.api.inspect_image(reference).await {
+            Ok(i) => Ok(Some(ImageDetails {
+                id: i.id.unwrap_or_default(),
+                size: i.size.unwrap_or_default(),
+                arch: i.architecture.unwrap_or_default(),
+                labels: i.config.and_then(|c| c.labels).unwrap_or_default(),
+            })),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(api(format!("inspect image {reference}"))(e)),
+        }
+    }
+
+    async fn list_images(&self, labels: &Labels<'_>) -> Result<Vec<ImageSummary>> {
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&label_filters(labels))
+            .build();
+        let list = self
+            .api
+            .list_images(Some(options))
+            .await
+            .map_err(api("list images"))?;
+        Ok(list
+            .into_iter()
+            .map(|i| ImageSummary {
+                id: i.id,
+                tags: i.repo_tags,
+            })
+            .collect())
+    }
+
+    async fn load_image(&self, archive: ByteStream) -> Result<()> {
+        let options = ImportImageOptionsBuilder::default().quiet(true).build();
+        let mut progress = self.api.import_image_stream(options, archive, None);
+        while let Some(item) = progress.next().await {
+            let info = item.map_err(api("load image archive"))?;
+            if let Some(detail) = info.error_detail {
+                return Err(EngineError::Api {
+                    action: "load image archive".to_string(),
+                    kind: ApiErrorKind::Other,
+                    source: detail.message.unwrap_or_default().into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn save_images(&self, names: &[&str]) -> BoxStream<'static, Result<Bytes>> {
+        let action = format!("save images {}", names.join(" "));
+        self.api
+            .export_images(names)
+            .map_err(move |e| api(action.clone())(e))
+            .boxed()
+    }
+
+    async fn pull_image(
+        &self,
+        reference: &str,
+        on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<()> {
+        let (repo, tag) = split_reference(reference);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.api.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(api(format!("pull image {reference}")))?;
+            if let Some(status) = info.status {
+                on_status(&status);
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_image(&self, reference: &str, how: RemoveImage) -> Result<()> {
+        let options = RemoveImageOptionsBuilder::default()
+            .force(how == RemoveImage::Force)
+            .build();
+        match self.api.remove_image(reference, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api(format!("remove image {reference}"))(e)),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Errors shared across modules: the one formatter of an error's chain.
+//!
+//! Each module has its own typed error with `#[source]` links; messages
+//! never repeat their source's text, so walking the chain says everything
+//! once.
+
+/// An error and its causes on one line (`outer: cause: root cause`), for
+/// warnings and notes that must not stop the command.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Some libraries repeat their source in their own message.
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_is_joined_once() {
+        let e = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(chain(&e), "outer: disk on fire");
+    }
+}
