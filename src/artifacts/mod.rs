@@ -99,8 +99,30 @@ pub enum ArtifactError {
     },
     #[error(transparent)]
     Process(#[from] ProcessError),
-    #[error("{0}")]
-    Invalid(String),
+    #[error(
+        "source.{setting} {url}: expected a kubernetes-server-linux-<arch>.tar.gz or one of the \
+         binaries {expected}, named by the URL's last path segment"
+    )]
+    UnexpectedDownload {
+        setting: String,
+        url: String,
+        expected: String,
+    },
+    #[error(
+        "{url} holds none of {expected} under kubernetes/*/bin/; is it a \
+         kubernetes-server-linux-<arch>.tar.gz?"
+    )]
+    NotInTarball { url: String, expected: String },
+    #[error("no published k8s.io/kubernetes version matches {0} in the Go module proxy")]
+    NoModuleVersion(String),
+    #[error("cannot resolve Kubernetes version {spec}: got {text:?}: {reason}")]
+    BadVersion {
+        spec: String,
+        text: String,
+        reason: String,
+    },
+    #[error("make finished but {} is missing", .0.display())]
+    NotBuilt(PathBuf),
 }
 
 impl ArtifactError {

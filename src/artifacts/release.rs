@@ -74,11 +74,11 @@ pub async fn from_url(
     } else if group.contains(&file_name.as_str()) {
         Some(file_name.clone())
     } else {
-        return Err(ArtifactError::Invalid(format!(
-            "source.{setting} {url}: expected a kubernetes-server-linux-<arch>.tar.gz or one of the binaries {}, \
-             named by the URL's last path segment",
-            group.join(", ")
-        )));
+        return Err(ArtifactError::UnexpectedDownload {
+            setting: setting.to_string(),
+            url: url.clone(),
+            expected: group.join(", "),
+        });
     };
     let key = CacheKey::new()
         .with("url", url)
@@ -152,16 +152,23 @@ async fn extract_from_tarball(
         let file = std::fs::File::open(&tarball).map_err(|e| ArtifactError::io(&tarball, e))?;
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
         let mut found = Vec::new();
-        let entries = archive.entries().map_err(|e| ArtifactError::io(&tarball, e))?;
+        let entries = archive
+            .entries()
+            .map_err(|e| ArtifactError::io(&tarball, e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| ArtifactError::io(&tarball, e))?;
-            let path = entry.path().map_err(|e| ArtifactError::io(&tarball, e))?.into_owned();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            let path = entry
+                .path()
+                .map_err(|e| ArtifactError::io(&tarball, e))?
+                .into_owned();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
-            let in_bin = path
-                .parent()
-                .is_some_and(|p| p.ends_with("bin"));
+            let in_bin = path.parent().is_some_and(|p| p.ends_with("bin"));
             if in_bin && group.contains(&name) && entry.header().entry_type().is_file() {
                 let out = dest.join(&name);
                 entry.unpack(&out).map_err(|e| ArtifactError::io(&out, e))?;
@@ -170,10 +177,10 @@ async fn extract_from_tarball(
             }
         }
         if found.is_empty() {
-            return Err(ArtifactError::Invalid(format!(
-                "{url} holds none of {} under kubernetes/*/bin/; is it a kubernetes-server-linux-<arch>.tar.gz?",
-                group.join(", ")
-            )));
+            return Err(ArtifactError::NotInTarball {
+                url,
+                expected: group.join(", "),
+            });
         }
         Ok(())
     })
@@ -236,18 +243,15 @@ pub async fn resolve_version(
             });
             match chosen {
                 Some(v) => v.to_string(),
-                None => {
-                    return Err(ArtifactError::Invalid(format!(
-                    "no published k8s.io/kubernetes version matches {spec} in the Go module proxy"
-                )))
-                }
+                None => return Err(ArtifactError::NoModuleVersion(spec.to_string())),
             }
         }
     };
-    text.trim().parse().map_err(|e| {
-        ArtifactError::Invalid(format!(
-            "cannot resolve Kubernetes version {spec}: got {:?}: {e}",
-            text.trim()
-        ))
-    })
+    text.trim()
+        .parse()
+        .map_err(|reason| ArtifactError::BadVersion {
+            spec: spec.to_string(),
+            text: text.trim().to_string(),
+            reason,
+        })
 }

@@ -55,10 +55,7 @@ pub async fn build(
             if path.is_file() {
                 Ok((n.to_string(), path))
             } else {
-                Err(ArtifactError::Invalid(format!(
-                    "make finished but {} is missing",
-                    path.display()
-                )))
+                Err(ArtifactError::NotBuilt(path))
             }
         })
         .collect()

@@ -5,14 +5,18 @@ use crate::settings::{Flags, Inputs, Settings};
 
 /// Settings from the defaults and `env`, with a home directory of their own.
 pub fn settings(env: &[(&str, &str)]) -> Settings {
-    let dir = tempfile::tempdir().unwrap();
+    settings_at(tempfile::tempdir().unwrap().path(), env)
+}
+
+/// Settings from the defaults and `env`, for a user whose home is `home`.
+fn settings_at(home: &std::path::Path, env: &[(&str, &str)]) -> Settings {
     let inputs = Inputs {
         env: env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        cwd: dir.path().to_path_buf(),
-        home: dir.path().to_path_buf(),
+        cwd: home.to_path_buf(),
+        home: home.to_path_buf(),
     };
     crate::settings::resolve(&inputs, &Flags::default())
         .unwrap()
@@ -24,16 +28,21 @@ pub fn plan(env: &[(&str, &str)]) -> ClusterPlan {
     ClusterPlan::new(&settings(env), "v1.37.2".parse().unwrap())
 }
 
-/// The plan of cluster `c` on 10.250.0.0/24 without addons (which would
-/// be fetched from the network), with `env` on top.
-pub fn cluster_c(env: &[(&str, &str)]) -> ClusterPlan {
+/// Cluster `c` on 10.250.0.0/24 without addons (which would be fetched
+/// from the network), with `env` on top.
+fn cluster_c_env<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut all = vec![
         ("K8S_DIND_CLUSTER_NAME", "c"),
         ("K8S_DIND_DIND_SUBNET", "10.250.0.0/24"),
         ("K8S_DIND_ADDONS", ""),
     ];
     all.extend_from_slice(env);
-    plan(&all)
+    all
+}
+
+/// The plan of cluster `c` (see [`cluster_c_env`]).
+pub fn cluster_c(env: &[(&str, &str)]) -> ClusterPlan {
+    plan(&cluster_c_env(env))
 }
 
 // ---- `up`, `down` and `clean` against the fake engine -----------------------
@@ -59,23 +68,7 @@ struct Scene {
 
 fn scene(env: &[(&str, &str)]) -> Scene {
     let home = tempfile::tempdir().unwrap();
-    let mut all = vec![
-        ("K8S_DIND_CLUSTER_NAME", "c"),
-        ("K8S_DIND_DIND_SUBNET", "10.250.0.0/24"),
-        ("K8S_DIND_ADDONS", ""),
-    ];
-    all.extend_from_slice(env);
-    let inputs = Inputs {
-        env: all
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        cwd: home.path().to_path_buf(),
-        home: home.path().to_path_buf(),
-    };
-    let settings = crate::settings::resolve(&inputs, &Flags::default())
-        .unwrap()
-        .settings;
+    let settings = settings_at(home.path(), &cluster_c_env(env));
     let plan = ClusterPlan::new(&settings, "v1.37.2".parse().unwrap());
     let fake = FakeEngine::new();
     let files = FileTree::from([
