@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::app::{self, NodeImageKind};
+use crate::e2e::{Selection, Suite};
 use crate::settings::{self, Flags, Inputs, Kind, Settings, SETTINGS};
 use crate::ui::Ui;
 
@@ -61,7 +62,16 @@ pub fn command() -> Command {
         )
         .subcommand(
             Command::new("reup")
-                .about("Rebuild Kubernetes from source and bring the cluster up with it"),
+                .about("Rebuild Kubernetes from the source tree and swap it into the running cluster")
+                .long_about(
+                    "Rebuild what --build-hyperkube (kubelet, control plane, kube-proxy), \
+                     --build-kubeadm and --build-kubectl select in the source tree (--k8s-dir) \
+                     and swap what changed into the running cluster without re-creating it: \
+                     binaries replaced in the nodes, kubelets restarted, the control plane and \
+                     kube-proxy run from images of the new binaries. A failed build changes \
+                     nothing. Not running: the snapshot is restored and the build swapped in \
+                     (or, without a snapshot, the cluster is brought up with the build).",
+                ),
         )
         .subcommand(Command::new("down").about("Remove the node containers, keeping the snapshot"))
         .subcommand(
@@ -74,17 +84,15 @@ pub fn command() -> Command {
                         .help("Also remove node images and the build cache"),
                 ),
         )
-        .subcommand(
-            Command::new("e2e")
-                .about("Run the non-serial conformance tests in parallel")
-                .arg(Arg::new("substring").help("Only tests whose name contains this")),
-        )
-        .subcommand(
-            Command::new("e2e-serial")
-                .about("Run the serial conformance tests")
-                .arg(Arg::new("substring").help("Only tests whose name contains this")),
-        )
-        .subcommand(Command::new("status").about("Show the cluster's nodes and snapshot"))
+        .subcommand(e2e_command(
+            "e2e",
+            "Run the conformance tests not marked Serial, in parallel, against the running cluster",
+        ))
+        .subcommand(e2e_command(
+            "e2e-serial",
+            "Run the serial conformance tests, one at a time, against the running cluster",
+        ))
+        .subcommand(Command::new("status").about("Show the cluster's nodes, snapshot and registry"))
         .subcommand(
             Command::new("logs")
                 .about("Collect node, kubelet, containerd and pod logs")
@@ -106,6 +114,39 @@ pub fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("registry")
+                .about("Start the cluster's local image registry (localhost:<port>) and configure the nodes for it")
+                .arg(
+                    Arg::new("mirror")
+                        .long("mirror")
+                        .value_name("HOST")
+                        .action(ArgAction::Append)
+                        .help("Also let nodes look in it first for images of this registry (e.g. registry.k8s.io)"),
+                ),
+        )
+        .subcommand(
+            Command::new("push")
+                .about("Push images from the Docker engine (or a `docker save` archive) into the cluster's registry")
+                .long_about(
+                    "Push images from the Docker engine into the cluster's registry, each under \
+                     its name without registry host: myapp:dev as localhost:<port>/myapp:dev, \
+                     registry.k8s.io/pause:3.10 as localhost:<port>/pause:3.10 (which a \
+                     `registry --mirror registry.k8s.io` serves). Prints the stored names.",
+                )
+                .arg(
+                    Arg::new("archive")
+                        .long("archive")
+                        .value_name("FILE")
+                        .help("Take the images from this `docker save` archive (IMAGE names select some; all without)"),
+                )
+                .arg(
+                    Arg::new("images")
+                        .required_unless_present("archive")
+                        .num_args(1..)
+                        .value_name("IMAGE"),
+                ),
+        )
+        .subcommand(
             Command::new("build")
                 .about("Build images")
                 .subcommand_required(true)
@@ -118,6 +159,23 @@ pub fn command() -> Command {
                                 .action(ArgAction::SetTrue)
                                 .help("Without Kubernetes, for source builds"),
                         ),
+                ),
+        )
+        .subcommand(
+            Command::new("source")
+                .about("Put a Kubernetes source tree together from the Go module proxy (no git access needed)")
+                .long_about(
+                    "Put the source tree of the configured Kubernetes version together in DIR \
+                     from the Go module proxy: k8s.io/kubernetes with its staging modules, \
+                     build scripts made executable, the modules its binaries need downloaded. \
+                     With git installed it is committed and tagged with its version, so builds \
+                     from it say which version they are and whether it was changed.",
+                )
+                .arg(
+                    Arg::new("dir")
+                        .required(true)
+                        .value_name("DIR")
+                        .help("A new or empty directory"),
                 ),
         )
         .subcommand(
@@ -159,7 +217,7 @@ fn flags(matches: &ArgMatches) -> Flags {
         for m in all.iter().rev() {
             if m.value_source(d.key) == Some(clap::parser::ValueSource::CommandLine) {
                 if let Some(v) = m.get_one::<String>(d.key) {
-                    values.insert(d.key, v.clone());
+                    values.insert(d.id, v.clone());
                 }
                 break;
             }
@@ -243,42 +301,70 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn e2e_command(name: &'static str, about: &'static str) -> Command {
+    Command::new(name)
+        .about(about)
+        .arg(Arg::new("substring").help(
+            "Instead of the conformance tests, the tests whose full name contains this text \
+             (not a regular expression)",
+        ))
+        .arg(
+            Arg::new("passthrough")
+                .last(true)
+                .num_args(0..)
+                .allow_hyphen_values(true)
+                .value_name("ARGS")
+                .help(
+                    "After --: arguments for the tests: --ginkgo.X=V goes to ginkgo as --X=V \
+                     (e.g. --ginkgo.procs=2, --ginkgo.skip=Slow), anything else to e2e.test",
+                ),
+        )
+        .after_help(
+            "Results (JUnit XML, ginkgo's JSON report, one log per failed test) go to a new \
+             folder under the cluster's directory, printed at the end. The exit status is 0 \
+             only when no test failed.",
+        )
+}
+
+fn selection(suite: Suite, m: &ArgMatches) -> Selection {
+    Selection {
+        suite,
+        substring: m.get_one::<String>("substring").cloned(),
+        passthrough: strings(m, "passthrough"),
+    }
+}
+
+/// Every value of a repeatable argument, in order.
+fn strings(m: &ArgMatches, id: &str) -> Vec<String> {
+    m.get_many::<String>(id)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+}
+
 async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow::Result<()> {
     match matches.subcommand() {
         None | Some(("up", _)) => app::up(settings, ui).await,
         Some(("reup", _)) => app::reup(settings, ui).await,
+        Some(("source", m)) => {
+            let dir = m.get_one::<String>("dir").expect("required");
+            app::source_tree(settings, ui, std::path::Path::new(dir)).await
+        }
         Some(("down", _)) => app::down(settings, ui).await,
         Some(("clean", m)) => app::clean(settings, ui, m.get_flag("all")).await,
-        Some(("e2e", m)) => {
-            app::e2e(
-                settings,
-                ui,
-                false,
-                m.get_one::<String>("substring").cloned(),
-            )
-            .await
-        }
-        Some(("e2e-serial", m)) => {
-            app::e2e(
-                settings,
-                ui,
-                true,
-                m.get_one::<String>("substring").cloned(),
-            )
-            .await
-        }
+        Some(("e2e", m)) => app::e2e(settings, ui, selection(Suite::Parallel, m)).await,
+        Some(("e2e-serial", m)) => app::e2e(settings, ui, selection(Suite::Serial, m)).await,
         Some(("status", _)) => app::status(settings, ui).await,
         Some(("logs", m)) => {
             app::export_logs(settings, ui, m.get_one::<String>("dir").map(Into::into)).await
         }
-        Some(("load", m)) => {
-            let images = m
-                .get_many::<String>("images")
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect();
-            app::load_images(settings, ui, images).await
+        Some(("load", m)) => app::load_images(settings, ui, strings(m, "images")).await,
+        Some(("registry", m)) => app::registry(settings, ui, strings(m, "mirror")).await,
+        Some(("push", m)) => {
+            let images = strings(m, "images");
+            let archive = m.get_one::<String>("archive").map(Into::into);
+            app::push(settings, ui, images, archive).await
         }
         Some(("build", m)) => {
             let bare = m
@@ -306,10 +392,60 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Key;
 
     #[test]
     fn the_command_tree_is_consistent() {
         command().debug_assert();
+    }
+
+    fn e2e_selection(args: &[&str]) -> Selection {
+        let m = command()
+            .try_get_matches_from(std::iter::once("local-cluster").chain(args.iter().copied()))
+            .unwrap();
+        let (name, sub) = m.subcommand().unwrap();
+        let suite = if name == "e2e" {
+            Suite::Parallel
+        } else {
+            Suite::Serial
+        };
+        selection(suite, sub)
+    }
+
+    #[test]
+    fn e2e_takes_a_substring_and_passes_what_follows_the_double_dash() {
+        let s = e2e_selection(&["e2e"]);
+        assert_eq!(
+            (s.suite, s.substring, s.passthrough.len()),
+            (Suite::Parallel, None, 0)
+        );
+        let s = e2e_selection(&[
+            "e2e-serial",
+            "Pods should",
+            "--",
+            "--ginkgo.procs=2",
+            "-v=4",
+            "plain",
+        ]);
+        assert_eq!(s.suite, Suite::Serial);
+        assert_eq!(s.substring.as_deref(), Some("Pods should"));
+        assert_eq!(s.passthrough, ["--ginkgo.procs=2", "-v=4", "plain"]);
+        // Settings flags still work beside it.
+        let s = e2e_selection(&["e2e", "--cluster-name", "x", "--", "--ginkgo.v"]);
+        assert_eq!(
+            (s.substring, s.passthrough),
+            (None, vec!["--ginkgo.v".to_string()])
+        );
+    }
+
+    #[test]
+    fn e2e_refuses_a_second_substring_and_unknown_flags_before_the_double_dash() {
+        for args in [&["e2e", "a", "b"][..], &["e2e", "--ginkgo.procs=2"][..]] {
+            let all: Vec<&str> = std::iter::once("local-cluster")
+                .chain(args.iter().copied())
+                .collect();
+            assert!(command().try_get_matches_from(all).is_err(), "{args:?}");
+        }
     }
 
     #[test]
@@ -325,12 +461,9 @@ mod tests {
             ])
             .unwrap();
         let f = flags(&m);
+        assert_eq!(f.values.get(&Key::NumNodes).map(String::as_str), Some("0"));
         assert_eq!(
-            f.values.get("cluster.numNodes").map(String::as_str),
-            Some("0")
-        );
-        assert_eq!(
-            f.values.get("source.buildKubeadm").map(String::as_str),
+            f.values.get(&Key::BuildKubeadm).map(String::as_str),
             Some("true")
         );
         assert_eq!(f.verbose_count, 2);
@@ -338,12 +471,9 @@ mod tests {
             .try_get_matches_from(["local-cluster", "--no-dedicated=false"])
             .unwrap();
         assert_eq!(
-            flags(&m)
-                .values
-                .get("cluster.noDedicated")
-                .map(String::as_str),
+            flags(&m).values.get(&Key::NoDedicated).map(String::as_str),
             Some("false")
         );
-        assert!(!flags(&m).values.contains_key("cluster.numNodes"));
+        assert!(!flags(&m).values.contains_key(&Key::NumNodes));
     }
 }

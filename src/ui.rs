@@ -170,6 +170,7 @@ impl Ui {
             start: Instant::now(),
             bar,
             finished: false,
+            last_progress: Mutex::new(None),
         }
     }
 
@@ -219,13 +220,38 @@ pub struct Step<'a> {
     start: Instant,
     bar: Option<ProgressBar>,
     finished: bool,
+    /// When [`Step::progress`] last printed a line (non-interactive output).
+    last_progress: Mutex<Option<(Instant, String)>>,
 }
+
+/// How often a long step repeats its progress where nothing is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
 
 impl Step<'_> {
     /// Change the text shown while the step runs (terminal only).
     pub fn set_message(&self, text: impl AsRef<str>) {
         if let Some(pb) = &self.bar {
             pb.set_message(format!("{} — {}", self.title, text.as_ref()));
+        }
+    }
+
+    /// Progress of a long step. On a terminal it is shown on the step's line;
+    /// in logs a line is printed when the text changes, at most once a minute,
+    /// so a long run shows it is alive without flooding the log.
+    pub fn progress(&self, text: impl AsRef<str>) {
+        let text = text.as_ref();
+        if self.bar.is_some() {
+            self.set_message(text);
+            return;
+        }
+        let mut last = self.last_progress.lock().expect("progress lock");
+        let due = match &*last {
+            None => true,
+            Some((at, shown)) => at.elapsed() >= PROGRESS_EVERY && shown != text,
+        };
+        if due {
+            *last = Some((Instant::now(), text.to_string()));
+            self.ui.info(format!("   {}: {text}", self.title));
         }
     }
 

@@ -16,17 +16,17 @@ struct Case {
 /// Run `up` with bad input; it must fail with exit code 2, say `expect`,
 /// and leave no file in HOME without contacting any engine.
 fn rejected(name: &str, case: &Case) {
-    refused(name, 2, case);
+    refused(name, "up", 2, case);
 }
 
-/// As [`rejected`], with the exit code `code`: 2 for settings errors, 1 for
-/// input refused by the command itself.
-fn refused(name: &str, code: i32, case: &Case) {
+/// As [`rejected`], for `subcommand` and with the exit code `code`: 2 for
+/// settings errors, 1 for input refused by the command itself.
+fn refused(name: &str, subcommand: &str, code: i32, case: &Case) {
     let home = tempfile::tempdir().unwrap();
     let engine = NoEngine::new();
     let mut cmd = command(home.path());
     cmd.env("DOCKER_HOST", engine.docker_host())
-        .arg("up")
+        .arg(subcommand)
         .arg("--cluster-name")
         .arg(format!("clitest-{name}"))
         .args(case.args);
@@ -203,6 +203,7 @@ fn completion_scripts_name_the_commands() {
 fn pod_networks_not_built_yet_are_refused_before_the_engine_is_asked() {
     refused(
         "cni",
+        "up",
         1,
         &Case {
             args: &["--cni-plugin", "flannel"],
@@ -210,5 +211,46 @@ fn pod_networks_not_built_yet_are_refused_before_the_engine_is_asked() {
             file: None,
             expect: &["the flannel pod network (cluster.cniPlugin, from flag --cni-plugin) is not available yet"],
         },
+    );
+}
+
+#[test]
+fn reup_without_a_build_setting_says_what_to_build_before_the_engine_is_asked() {
+    refused(
+        "reup",
+        "reup",
+        1,
+        &Case {
+            args: &[],
+            env: &[],
+            file: None,
+            expect: &[
+                "no build setting says what to build",
+                "--build-hyperkube",
+                "--build-kubeadm",
+            ],
+        },
+    );
+}
+
+#[test]
+fn source_refuses_a_directory_that_is_not_empty() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mine.txt"), "keep me\n").unwrap();
+    let out = command(home.path())
+        .env("K8S_DIND_KUBERNETES_SOURCE", "go-module")
+        .args(["source", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("is not empty; give a new or empty directory"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("mine.txt")).unwrap(),
+        "keep me\n"
     );
 }

@@ -10,224 +10,26 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{bin, engine_objects, text};
+use common::cluster::Cluster;
+use common::{engine_objects, ensure_busybox_image, text, BUSYBOX};
 
-/// A named cluster with its own subnet, built from local sources; removed
-/// (with `clean`) when dropped.
-struct Cluster {
-    name: String,
-    subnet: String,
-    extra: Vec<(String, String)>,
-}
-
-impl Cluster {
-    fn new(name: &str, subnet: &str) -> Cluster {
-        let c = Cluster {
-            name: name.to_string(),
-            subnet: subnet.to_string(),
-            extra: Vec::new(),
-        };
-        // A previous, interrupted run may have left it behind.
-        c.run(&["clean"]);
-        c
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(bin());
-        cmd.args(args)
-            .env("K8S_DIND_CLUSTER_NAME", &self.name)
-            .env("K8S_DIND_DIND_SUBNET", &self.subnet)
-            .env("K8S_DIND_KUBERNETES_SOURCE", "go-module")
-            .env("K8S_DIND_IMAGE_SOURCE", "build")
-            .env("K8S_DIND_ADDONS", "")
-            .env_remove("LOCAL_CLUSTER_CONF");
-        for (k, v) in &self.extra {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    /// Run the tool; returns (stdout, stderr), shown as the test goes.
-    fn run(&self, args: &[&str]) -> (String, String) {
-        let start = Instant::now();
-        let out = self.command(args).output().unwrap();
-        let (stdout, stderr) = text(&out);
-        eprintln!(
-            "--- local-cluster {} ({}: {:.1}s)\n{stderr}{stdout}",
-            args.join(" "),
-            self.name,
-            start.elapsed().as_secs_f64()
-        );
-        assert!(
-            out.status.success(),
-            "local-cluster {} failed",
-            args.join(" ")
-        );
-        (stdout, stderr)
-    }
-
-    fn home(&self) -> PathBuf {
-        dirs::home_dir()
-            .unwrap()
-            .join(".kubeadm-local-cluster/clusters")
-            .join(&self.name)
-    }
-
-    /// The host kubectl the tool exported, with its admin.conf.
-    fn kubectl_output(&self, args: &[&str]) -> Output {
-        Command::new(self.home().join("kubectl"))
-            .env("KUBECONFIG", self.home().join("admin.conf"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn kubectl(&self, args: &[&str]) -> String {
-        let out = self.kubectl_output(args);
-        let (stdout, stderr) = text(&out);
-        assert!(
-            out.status.success(),
-            "kubectl {}: {stdout}{stderr}",
-            args.join(" ")
-        );
-        stdout
-    }
-
-    fn apply(&self, manifest: &str) {
-        let mut child = Command::new(self.home().join("kubectl"))
-            .env("KUBECONFIG", self.home().join("admin.conf"))
-            .args(["apply", "-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(manifest.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "kubectl apply failed");
-    }
-
-    /// `kubectl exec <pod> -- <cmd>`, retried for up to `within` until it
-    /// succeeds and its output contains `want`.
-    fn exec_until(&self, pod: &str, cmd: &[&str], want: &str, within: Duration) -> String {
-        let start = Instant::now();
-        let mut args = vec!["exec", pod, "--"];
-        args.extend_from_slice(cmd);
-        loop {
-            let out = self.kubectl_output(&args);
-            let (stdout, stderr) = text(&out);
-            let all = format!("{stdout}{stderr}");
-            if out.status.success() && all.contains(want) {
-                return all;
-            }
-            if start.elapsed() > within {
-                panic!(
-                    "`{}` in {pod} never gave {want:?}; last: {all}",
-                    cmd.join(" ")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    fn nodes_ready(&self) -> Vec<(String, bool)> {
-        self.kubectl(&["get", "nodes", "--no-headers"])
-            .lines()
-            .map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f[0].to_string(), f[1] == "Ready")
-            })
-            .collect()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.command(&["clean"]).output();
-    }
-}
-
-const BUSYBOX: &str = "local-test/busybox:1";
-
-/// A busybox image from the host's busybox-static (installed by .ci/setup).
-fn ensure_busybox_image() {
-    let exists = Command::new("docker")
-        .args(["image", "inspect", BUSYBOX])
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if exists {
-        return;
-    }
-    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("a static busybox on the host (Debian: apt-get install busybox-static)");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("bin")).unwrap();
-    std::fs::create_dir_all(dir.path().join("www")).unwrap();
-    std::fs::copy(busybox, dir.path().join("bin/busybox")).unwrap();
-    for applet in [
-        "sh", "wget", "nslookup", "sleep", "httpd", "hostname", "cat", "ping", "ip",
-    ] {
-        std::os::unix::fs::symlink("busybox", dir.path().join("bin").join(applet)).unwrap();
-    }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C {} -c . | docker import -c 'ENV PATH=/bin' - {BUSYBOX}",
-            dir.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the busybox test image failed");
-}
-
-const WORKLOAD: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      topologySpreadConstraints:
-      - maxSkew: 1
-        topologyKey: kubernetes.io/hostname
-        whenUnsatisfiable: DoNotSchedule
-        nodeTaintsPolicy: Honor
-        labelSelector: {matchLabels: {app: web}}
-      containers:
-      - name: web
-        image: local-test/busybox:1
-        imagePullPolicy: Never
-        command: [sh, -c, 'hostname > /www/index.html; exec httpd -f -p 8080 -h /www']
-        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
----
+/// The shared web workload plus a client pod to reach it from.
+fn workload() -> String {
+    format!(
+        "{}---
 apiVersion: v1
 kind: Pod
-metadata: {name: client}
+metadata: {{name: client}}
 spec:
   containers:
-  - {name: client, image: "local-test/busybox:1", imagePullPolicy: Never, command: [sleep, "100000"]}
-"#;
+  - {{name: client, image: \"local-test/busybox:1\", imagePullPolicy: Never, command: [sleep, \"100000\"]}}
+",
+        common::web_workload(3)
+    )
+}
 
 /// The workload's pods: (name, IP, node).
 fn web_pods(c: &Cluster) -> Vec<(String, String, String)> {
@@ -463,7 +265,7 @@ fn three_nodes_networking_and_snapshots() {
     }
 
     c.run(&["load", BUSYBOX]);
-    c.apply(WORKLOAD);
+    c.apply(&workload());
     check_networking(&c);
     let spread: std::collections::BTreeSet<String> =
         web_pods(&c).into_iter().map(|p| p.2).collect();
@@ -753,7 +555,7 @@ fn privileged_nodes_where_the_engine_allows_them() {
     assert_kubepods_confined(&format!("{}-kube-master", c.name));
     assert_kubepods_confined(&format!("{}-kube-node-1", c.name));
     c.run(&["load", BUSYBOX]);
-    c.apply(WORKLOAD);
+    c.apply(&workload());
     check_networking(&c);
     c.run(&["clean"]);
     assert_eq!(engine_objects(&c.name), Vec::<String>::new());
@@ -761,7 +563,8 @@ fn privileged_nodes_where_the_engine_allows_them() {
 
 /// What only the engine can tell: a runtime it lacks is refused before
 /// anything is made; `down`, `clean` and `status` of a cluster that does not
-/// exist succeed and make nothing.
+/// exist succeed and make nothing; `e2e` and `e2e-serial` of it are refused,
+/// naming the cluster, before any test binary is fetched.
 #[test]
 #[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
 fn the_engine_refuses_unknown_runtimes_and_absent_clusters_need_nothing() {
@@ -791,5 +594,29 @@ fn the_engine_refuses_unknown_runtimes_and_absent_clusters_need_nothing() {
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{cmd}: {stdout}{stderr}");
     }
+    for cmd in ["e2e", "e2e-serial"] {
+        let out = common::command(home.path())
+            .args([
+                cmd,
+                "DNS",
+                "--cluster-name",
+                "clitest-absent",
+                "--",
+                "--ginkgo.v",
+            ])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(
+                "cluster \"clitest-absent\" is not running; start it with `local-cluster up \
+                 --cluster-name clitest-absent`"
+            ),
+            "{cmd}: {stderr}"
+        );
+        assert!(!stderr.contains("test binaries"), "{cmd}: {stderr}");
+    }
+    assert!(common::files_under(home.path()).is_empty());
     assert!(engine_objects("clitest-absent").is_empty());
 }

@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin, text};
+use common::serve::serve;
+use common::{bin, cache_sharing, docker, shared_cache, text};
 use sha2::{Digest, Sha256};
 
 const VERSION: &str = "v1.37.2";
@@ -29,13 +28,6 @@ fn local_cluster(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) 
     let (stdout, stderr) = text(&out);
     eprintln!("--- local-cluster {}\n{stderr}{stdout}", args.join(" "));
     (out.status.success(), stdout, stderr)
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "docker {}: {stderr}", args.join(" "));
-    stdout
 }
 
 /// Run a script in a throwaway container of the node image, with its
@@ -78,53 +70,6 @@ fn node_image_holds_every_kubeadm_image_and_the_right_versions() {
     );
 }
 
-/// A minimal HTTP/1.1 file server on 127.0.0.1 (GET only), enough for the
-/// tool's downloads; returns the base URL.
-fn serve(root: PathBuf) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let root = root.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    return;
-                }
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                        break;
-                    }
-                }
-                let path = request.split_whitespace().nth(1).unwrap_or("/");
-                let file = root.join(path.trim_start_matches('/'));
-                match std::fs::File::open(&file) {
-                    Ok(mut f) if file.is_file() => {
-                        let len = f.metadata().unwrap().len();
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
-                        );
-                        let mut buf = vec![0u8; 1 << 20];
-                        while let Ok(n) = f.read(&mut buf) {
-                            if n == 0 || stream.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                    _ => {
-                        let _ = write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    }
-                }
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}/release")
-}
-
 /// The Kubernetes binaries the Go-module build cached.
 fn built_binaries(cache: &Path) -> PathBuf {
     let dir = cache.join("go-build");
@@ -132,36 +77,28 @@ fn built_binaries(cache: &Path) -> PathBuf {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| {
+        // Builds of other versions (a conformance run of an older release)
+        // may share the cache: take this version's.
+        .filter(|p| {
             p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&format!("kubernetes-{VERSION}-amd64-"))
-                && p.join(".complete").exists()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(&format!("-{VERSION}-")))
         })
         .map(|p| p.join("bin"))
+        .find(|bin| {
+            // Other builds from the same module (test images) sit beside it.
+            bin.parent().unwrap().join(".complete").exists()
+                && local_cluster::artifacts::ALL_BINARIES
+                    .iter()
+                    .all(|name| bin.join(name).is_file())
+        })
         .expect("the Go-module build of Kubernetes in the cache")
 }
 
-fn shared_cache() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs::home_dir().unwrap().join(".cache"))
-        .join("kubeadm-local-cluster")
-}
-
-/// A cache that shares the slow, download-independent parts (the Debian base,
-/// Go builds of etcd and CoreDNS, pause) with the usual cache, but not the
-/// downloads: they must really come from the server.
+/// Shares the slow, download-independent parts (the Debian base, Go builds
+/// of etcd and CoreDNS, pause) with the usual cache, but not the downloads.
 fn download_test_cache() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for part in ["base", "go-build", "go-wrappers", "pause", "layers"] {
-        let target = shared_cache().join(part);
-        if target.exists() {
-            std::os::unix::fs::symlink(target, dir.path().join(part)).unwrap();
-        }
-    }
-    dir
+    cache_sharing(&["base", "go-build", "go-wrappers", "pause", "layers"])
 }
 
 #[test]

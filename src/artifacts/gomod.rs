@@ -10,7 +10,7 @@
 //! the packages from there.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use tokio::process::Command;
@@ -65,6 +65,7 @@ struct ModFile {
 #[serde(rename_all = "PascalCase")]
 struct Require {
     path: String,
+    version: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +155,35 @@ pub async fn module_dir(ui: &Ui, module: &str, version: &str) -> Result<PathBuf,
     Ok(download_module(ui, module, version).await?.dir)
 }
 
+/// The version of `dependency` that `module@version`'s go.mod requires, if any
+/// (e.g. the ginkgo a Kubernetes release was tested with).
+pub async fn required_version(
+    ui: &Ui,
+    module: &str,
+    version: &str,
+    dependency: &str,
+) -> Result<Option<String>, ArtifactError> {
+    let go_mod = download_module(ui, module, version).await?.go_mod;
+    let parsed = read_go_mod(ui, &go_mod).await?;
+    Ok(parsed
+        .require
+        .into_iter()
+        .flatten()
+        .find(|r| r.path == dependency)
+        .and_then(|r| r.version))
+}
+
+/// `go mod edit -json` of a go.mod file.
+async fn read_go_mod(ui: &Ui, go_mod: &str) -> Result<ModFile, ArtifactError> {
+    let mut cmd = go(&["mod", "edit", "-json", go_mod]);
+    cmd.env("GOFLAGS", "");
+    let json = process::output(ui, cmd, GO_MISSING).await?;
+    serde_json::from_str(&json).map_err(|source| ArtifactError::GoOutput {
+        command: format!("go mod edit -json {go_mod}"),
+        source,
+    })
+}
+
 const GO_MISSING: &str = "Install the Go toolchain (https://go.dev/dl/) and put `go` on PATH, \
      or use --kubernetes-source release / --image-source registry to download instead of building.";
 
@@ -172,6 +202,21 @@ pub async fn go_version(ui: &Ui) -> Result<String, ArtifactError> {
     Ok(process::output(ui, go(&["env", "GOVERSION"]), GO_MISSING).await?)
 }
 
+/// `go env` values, one per name, in order.
+pub async fn go_env(ui: &Ui, names: &[&str]) -> Result<Vec<String>, ArtifactError> {
+    let mut args = vec!["env"];
+    args.extend_from_slice(names);
+    let out = process::output(ui, go(&args), GO_MISSING).await?;
+    let values: Vec<String> = out.lines().map(str::to_string).collect();
+    if values.len() != names.len() {
+        return Err(ArtifactError::GoModule {
+            spec: format!("go env {}", names.join(" ")),
+            reason: format!("printed {out:?}"),
+        });
+    }
+    Ok(values)
+}
+
 /// `1.26.0` ≤ `go1.26.8`?
 fn go_satisfies(required: &str, local: &str) -> bool {
     fn parts(v: &str) -> Vec<u32> {
@@ -187,8 +232,24 @@ fn go_satisfies(required: &str, local: &str) -> bool {
     l >= r
 }
 
+/// `v2`, `v3`, …: the suffix Go puts on a module path for a major version.
+fn is_major_suffix(part: &str) -> bool {
+    part.strip_prefix('v')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What `go` makes of each package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compile {
+    /// `go build` of a `main` package.
+    Program,
+    /// `go test -c`: the package's tests as one binary (how Kubernetes ships
+    /// its e2e suite).
+    Tests,
+}
+
 impl GoModuleBuild {
-    fn key(&self, go_version: &str) -> CacheKey {
+    fn key(&self, go_version: &str, compile: Compile) -> CacheKey {
         let mut key = CacheKey::new()
             .with("format", 1)
             .with("module", &self.module)
@@ -197,20 +258,59 @@ impl GoModuleBuild {
             .with("ldflags", &self.ldflags)
             .with("tags", self.tags.join(","))
             .with("go", go_version);
+        if compile == Compile::Tests {
+            // Only added for test binaries, so keys of programs stay as they were.
+            key = key.with("compile", "test");
+        }
         for (pkg, name) in &self.binaries {
             key = key.with("binary", format!("{pkg} -> {name}"));
         }
         key
     }
 
-    /// Build (or take from the cache) and return the directory holding the binaries.
+    /// What the cache entry is called (before version and architecture): the
+    /// binary when there is one (`agnhost`, `ginkgo`, `e2e.test`), else the
+    /// module's last path element that is not a major-version suffix, so one
+    /// module's builds of different binaries are told apart at a glance.
+    fn entry_name(&self) -> &str {
+        if let [(_, name)] = self.binaries.as_slice() {
+            return name;
+        }
+        self.module
+            .rsplit('/')
+            .find(|part| !is_major_suffix(part))
+            .unwrap_or(&self.module)
+    }
+
+    /// Build (or take from the cache) and return the entry whose `bin`
+    /// directory holds the binaries.
     pub async fn build(&self, ui: &Ui, cache: &Cache, what: &str) -> Result<Entry, ArtifactError> {
+        self.compile(ui, cache, what, Compile::Program).await
+    }
+
+    /// Like [`build`](Self::build), but each package's tests are compiled
+    /// into one binary (`go test -c`) instead.
+    pub async fn build_tests(
+        &self,
+        ui: &Ui,
+        cache: &Cache,
+        what: &str,
+    ) -> Result<Entry, ArtifactError> {
+        self.compile(ui, cache, what, Compile::Tests).await
+    }
+
+    async fn compile(
+        &self,
+        ui: &Ui,
+        cache: &Cache,
+        what: &str,
+        compile: Compile,
+    ) -> Result<Entry, ArtifactError> {
         let go_version = go_version(ui).await?;
-        let short = self.module.rsplit('/').next().unwrap_or(&self.module);
-        let key = self.key(&go_version);
+        let key = self.key(&go_version, compile);
         let entry = cache.entry(
             "go-build",
-            &format!("{short}-{}-{}", self.version, self.arch),
+            &format!("{}-{}-{}", self.entry_name(), self.version, self.arch),
             &key,
         );
         if entry.is_complete() {
@@ -223,47 +323,123 @@ impl GoModuleBuild {
         let out_dir = staging.path("bin");
         std::fs::create_dir_all(&out_dir).map_err(|e| ArtifactError::io(&out_dir, e))?;
         for (pkg, name) in &self.binaries {
-            let out = out_dir.join(name);
-            let mut args = vec![
-                "build".to_string(),
-                "-v".to_string(),
-                "-trimpath".to_string(),
-                format!("-ldflags={}", self.ldflags),
-                "-o".to_string(),
-                out.display().to_string(),
-            ];
-            if !self.tags.is_empty() {
-                args.push(format!("-tags={}", self.tags.join(",")));
-            }
-            args.push(pkg.clone());
-            let mut cmd = go(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            cmd.current_dir(&wrapper)
-                .env("GOOS", "linux")
-                .env("GOARCH", &self.arch)
-                .env("CGO_ENABLED", "0");
-            if self.arch == "arm" {
-                cmd.env("GOARM", "7");
-            }
-            let bar = ui.count_bar(&format!("{what}: {name}"), 0);
-            let mut compiled = 0u64;
-            process::run(ui, cmd, GO_MISSING, |line| {
-                // `go build -v` names each package as it is compiled.
-                if !line.starts_with('#') && !line.contains(' ') {
-                    compiled += 1;
-                    bar.set_length(compiled);
-                    bar.set_position(compiled);
-                }
-            })
-            .await
-            .map_err(|source| ArtifactError::Build {
+            let out = out_dir.join(name).display().to_string();
+            let failed = |source| ArtifactError::Build {
                 what: format!("{name} from {}@{}", self.module, self.version),
                 source,
-            })?;
+            };
+            let bar = ui.count_bar(&format!("{what}: {name}"), 0);
+            match compile {
+                Compile::Program => {
+                    let args = self.args(&["build", "-v", "-o", &out], pkg);
+                    self.run_counting(ui, &wrapper, args, &bar)
+                        .await
+                        .map_err(failed)?;
+                }
+                Compile::Tests => {
+                    // `go test -c` names no packages as it compiles them, so
+                    // compile the dependencies first with `go build -v`
+                    // (counted against their number); the test binary then
+                    // only compiles its own package and links.
+                    let deps = self.test_dependencies(ui, &wrapper, pkg).await?;
+                    bar.set_length(deps.len() as u64);
+                    let mut args = self.args(&["build", "-v"], "");
+                    args.pop();
+                    args.extend(deps);
+                    self.run_counting(ui, &wrapper, args, &bar)
+                        .await
+                        .map_err(failed)?;
+                    let args = self.args(&["test", "-c", "-o", &out], pkg);
+                    self.run_counting(ui, &wrapper, args, &bar)
+                        .await
+                        .map_err(failed)?;
+                }
+            }
             bar.finish_and_clear();
         }
         staging
             .commit(&key)
             .map_err(|e| ArtifactError::io(entry.dir(), e))
+    }
+
+    /// `go <verb...> -trimpath -ldflags=… [-tags=…] <package>`.
+    fn args(&self, verb: &[&str], package: &str) -> Vec<String> {
+        let mut args: Vec<String> = verb.iter().map(|s| s.to_string()).collect();
+        args.push("-trimpath".to_string());
+        args.push(format!("-ldflags={}", self.ldflags));
+        if !self.tags.is_empty() {
+            args.push(format!("-tags={}", self.tags.join(",")));
+        }
+        args.push(package.to_string());
+        args
+    }
+
+    /// The environment every compile of this build shares.
+    fn command(&self, wrapper: &Path, args: &[String]) -> Command {
+        let mut cmd = go(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        cmd.current_dir(wrapper)
+            .env("GOOS", "linux")
+            .env("GOARCH", &self.arch)
+            .env("CGO_ENABLED", "0");
+        if self.arch == "arm" {
+            cmd.env("GOARM", "7");
+        }
+        cmd
+    }
+
+    /// Run go, counting the packages `-v` names on the bar.
+    async fn run_counting(
+        &self,
+        ui: &Ui,
+        wrapper: &Path,
+        args: Vec<String>,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<(), process::ProcessError> {
+        let cmd = self.command(wrapper, &args);
+        process::run(ui, cmd, GO_MISSING, |line| {
+            // `go build -v` names each package as it is compiled.
+            // With no known total the bar grows with the count.
+            if !line.starts_with('#') && !line.contains(' ') {
+                bar.inc(1);
+                if bar.length().is_some_and(|len| bar.position() > len) {
+                    bar.set_length(bar.position());
+                }
+            }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// The non-standard packages a package's test binary is built from,
+    /// without the package itself and its test variants.
+    async fn test_dependencies(
+        &self,
+        ui: &Ui,
+        wrapper: &Path,
+        package: &str,
+    ) -> Result<Vec<String>, ArtifactError> {
+        let args = self.args(
+            &[
+                "list",
+                "-deps",
+                "-test",
+                "-f",
+                "{{if not .Standard}}{{.ImportPath}}{{end}}",
+            ],
+            package,
+        );
+        let listed = process::output(ui, self.command(wrapper, &args), GO_MISSING)
+            .await
+            .map_err(|source| ArtifactError::Build {
+                what: format!("the package list of {package}"),
+                source,
+            })?;
+        Ok(listed
+            .lines()
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && !p.contains(' ') && !p.ends_with(".test") && *p != package)
+            .map(String::from)
+            .collect())
     }
 
     /// Write the wrapper module for this module version; returns its directory.
@@ -277,14 +453,7 @@ impl GoModuleBuild {
         let go_mod = download_module(ui, &self.module, &self.version)
             .await?
             .go_mod;
-        let mut cmd = go(&["mod", "edit", "-json", &go_mod]);
-        cmd.env("GOFLAGS", "");
-        let json = process::output(ui, cmd, GO_MISSING).await?;
-        let upstream: ModFile =
-            serde_json::from_str(&json).map_err(|source| ArtifactError::GoOutput {
-                command: format!("go mod edit -json {go_mod}"),
-                source,
-            })?;
+        let upstream = read_go_mod(ui, &go_mod).await?;
         if let Some(required) = &upstream.go {
             if !go_satisfies(required, go_version) {
                 return Err(ArtifactError::GoTooOld {
@@ -375,6 +544,35 @@ mod tests {
         assert!(go_satisfies("1.26", "go1.26.0"));
         assert!(!go_satisfies("1.27.0", "go1.26.8"));
         assert!(go_satisfies("1.24.0", "go1.26.8"));
+    }
+
+    #[test]
+    fn cache_entries_are_named_after_the_binary_or_the_module() {
+        let build = |module: &str, binaries: &[&str]| GoModuleBuild {
+            module: module.into(),
+            version: "v1.0.0".into(),
+            binaries: binaries
+                .iter()
+                .map(|b| (format!("./cmd/{b}"), b.to_string()))
+                .collect(),
+            ldflags: String::new(),
+            tags: vec![],
+            arch: "amd64".into(),
+            sibling_version: kubernetes_staging_version,
+        };
+        assert_eq!(
+            build("k8s.io/kubernetes", &["agnhost"]).entry_name(),
+            "agnhost"
+        );
+        assert_eq!(
+            build("k8s.io/kubernetes", &["kubeadm", "kubelet"]).entry_name(),
+            "kubernetes"
+        );
+        assert_eq!(
+            build("github.com/onsi/ginkgo/v2", &["ginkgo", "other"]).entry_name(),
+            "ginkgo"
+        );
+        assert!(is_major_suffix("v12") && !is_major_suffix("v") && !is_major_suffix("vx"));
     }
 
     #[test]

@@ -6,8 +6,7 @@
 pub mod cache;
 pub mod download;
 pub mod gomod;
-mod release;
-mod source_tree;
+pub mod release;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,8 +108,8 @@ pub enum ArtifactError {
         expected: String,
     },
     #[error(
-        "{url} holds none of {expected} under kubernetes/*/bin/; is it a \
-         kubernetes-server-linux-<arch>.tar.gz?"
+        "{url} holds none of {expected} under kubernetes/*/bin/; is it the right \
+         kubernetes-*-linux-<arch>.tar.gz?"
     )]
     NotInTarball { url: String, expected: String },
     #[error("no published k8s.io/kubernetes version matches {0} in the Go module proxy")]
@@ -121,8 +120,8 @@ pub enum ArtifactError {
         text: String,
         reason: String,
     },
-    #[error("make finished but {} is missing", .0.display())]
-    NotBuilt(PathBuf),
+    #[error(transparent)]
+    Source(Box<crate::source::SourceError>),
 }
 
 impl ArtifactError {
@@ -154,6 +153,8 @@ pub struct TreeBuild {
     pub kubeadm: bool,
     pub server: bool,
     pub kubectl: bool,
+    /// The tree's version, stamped into what is built.
+    pub stamp: VersionStamp,
 }
 
 /// The binaries for a node image: name → file.
@@ -171,25 +172,102 @@ impl Binaries {
     }
 }
 
-/// The ldflags that make Kubernetes binaries report `version` (without them
-/// kubeadm believes it is v0.0.0-master and refuses to install anything).
-pub fn kubernetes_version_ldflags(version: &KubeVersion, build_date: &str) -> String {
-    let mut flags = vec!["-s".to_string(), "-w".to_string()];
-    for pkg in [
-        "k8s.io/component-base/version",
-        "k8s.io/client-go/pkg/version",
-    ] {
-        for (name, value) in [
-            ("gitVersion", version.to_string()),
-            ("gitMajor", version.major.to_string()),
-            ("gitMinor", version.minor.to_string()),
-            ("gitTreeState", "clean".to_string()),
-            ("buildDate", build_date.to_string()),
-        ] {
-            flags.push(format!("-X {pkg}.{name}={value}"));
+/// What Kubernetes binaries say about themselves (`kubectl version`), set
+/// at link time on `k8s.io/component-base/version` and
+/// `k8s.io/client-go/pkg/version`. Without it kubeadm believes it is
+/// v0.0.0-master and refuses to install anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionStamp {
+    pub version: KubeVersion,
+    pub major: String,
+    /// With `+` after a pre-release or local build, as Kubernetes writes it.
+    pub minor: String,
+    /// Empty when unknown.
+    pub commit: String,
+    /// clean, dirty (or archive).
+    pub tree_state: String,
+    /// Seconds since 1970: the build date (fixed, so builds are reproducible).
+    pub build_epoch: u64,
+}
+
+impl VersionStamp {
+    /// A published release, built from its Go module.
+    pub fn release(version: &KubeVersion) -> VersionStamp {
+        VersionStamp {
+            version: version.clone(),
+            major: version.major.to_string(),
+            minor: version.minor.to_string(),
+            commit: String::new(),
+            tree_state: "clean".to_string(),
+            build_epoch: 0,
         }
     }
-    flags.join(" ")
+
+    /// A build of a tree at `commit`.
+    pub fn tree(version: KubeVersion, commit: &str, state: &str, epoch: u64) -> VersionStamp {
+        let minor = match version.pre {
+            Some(_) => format!("{}+", version.minor),
+            None => version.minor.to_string(),
+        };
+        VersionStamp {
+            major: version.major.to_string(),
+            minor,
+            version,
+            commit: commit.to_string(),
+            tree_state: state.to_string(),
+            build_epoch: epoch,
+        }
+    }
+
+    /// A tree without history, taken to be `configured` with changes.
+    pub fn untracked(configured: &KubeVersion) -> VersionStamp {
+        let mut version = configured.clone();
+        version.pre = Some(match &configured.pre {
+            Some(pre) => format!("{pre}-dirty"),
+            None => "dirty".to_string(),
+        });
+        VersionStamp::tree(version, "", "dirty", 0)
+    }
+
+    pub fn build_date(&self) -> String {
+        crate::time::rfc3339(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.build_epoch),
+        )
+    }
+
+    /// `go build -ldflags` for it (stripped binaries).
+    pub fn ldflags(&self) -> String {
+        let mut flags = vec!["-s".to_string(), "-w".to_string()];
+        let mut values = vec![
+            ("gitVersion", self.version.to_string()),
+            ("gitMajor", self.major.clone()),
+            ("gitMinor", self.minor.clone()),
+            ("gitTreeState", self.tree_state.clone()),
+            ("buildDate", self.build_date()),
+        ];
+        if !self.commit.is_empty() {
+            values.push(("gitCommit", self.commit.clone()));
+        }
+        for pkg in [
+            "k8s.io/component-base/version",
+            "k8s.io/client-go/pkg/version",
+        ] {
+            for (name, value) in &values {
+                flags.push(format!("-X {pkg}.{name}={value}"));
+            }
+        }
+        flags.join(" ")
+    }
+
+    /// The same as the file Kubernetes' `hack/lib/version.sh` reads from
+    /// `KUBE_GIT_VERSION_FILE` (shell assignments), for `make`.
+    pub fn version_file(&self) -> String {
+        format!(
+            "KUBE_GIT_COMMIT='{}'\nKUBE_GIT_TREE_STATE='{}'\nKUBE_GIT_VERSION='{}'\n\
+             KUBE_GIT_MAJOR='{}'\nKUBE_GIT_MINOR='{}'\n",
+            self.commit, self.tree_state, self.version, self.major, self.minor
+        )
+    }
 }
 
 /// Gather every binary in `ALL_BINARIES` per the plan.
@@ -203,18 +281,16 @@ pub async fn kubernetes_binaries(
     let mut wanted: Vec<&str> = ALL_BINARIES.to_vec();
 
     // Explicit choices first: the source tree, then URLs.
+    let mut version = plan.version.clone();
     if let Some(tree) = &plan.tree {
-        let mut names: Vec<&str> = Vec::new();
-        if tree.kubeadm {
-            names.push("kubeadm");
-        }
-        if tree.kubectl {
-            names.push("kubectl");
-        }
+        let names = crate::source::selected(tree.kubeadm, tree.server, tree.kubectl);
+        let built = crate::source::build::build(ui, &tree.dir, &tree.stamp, &names, &plan.arch)
+            .await
+            .map_err(|e| ArtifactError::Source(Box::new(e)))?;
+        // The cluster runs the server binaries' version.
         if tree.server {
-            names.extend(SERVER_BINARIES);
+            version = tree.stamp.version.clone();
         }
-        let built = source_tree::build(ui, &tree.dir, &names, &plan.arch).await?;
         for (name, path) in built {
             origins.insert(name.clone(), format!("built in {}", tree.dir.display()));
             wanted.retain(|w| *w != name);
@@ -260,7 +336,7 @@ pub async fn kubernetes_binaries(
         }
     }
     Ok(Binaries {
-        version: plan.version.clone(),
+        version,
         files,
         origins,
     })
@@ -282,7 +358,7 @@ async fn build_from_go_module(
             .iter()
             .map(|b| (format!("k8s.io/kubernetes/cmd/{b}"), b.to_string()))
             .collect(),
-        ldflags: kubernetes_version_ldflags(version, "1970-01-01T00:00:00Z"),
+        ldflags: VersionStamp::release(version).ldflags(),
         tags: vec![],
         arch: arch.to_string(),
         sibling_version: gomod::kubernetes_staging_version,
@@ -303,9 +379,28 @@ mod tests {
     #[test]
     fn ldflags_set_both_version_packages() {
         let v: KubeVersion = "v1.37.2".parse().unwrap();
-        let flags = kubernetes_version_ldflags(&v, "2026-01-01T00:00:00Z");
+        let flags = VersionStamp::release(&v).ldflags();
         assert!(flags.contains("-X k8s.io/component-base/version.gitVersion=v1.37.2"));
         assert!(flags.contains("-X k8s.io/client-go/pkg/version.gitMinor=37"));
         assert!(flags.contains("-X k8s.io/component-base/version.gitMajor=1"));
+        assert!(flags.contains("buildDate=1970-01-01T00:00:00Z"));
+        assert!(!flags.contains("gitCommit"));
+    }
+
+    #[test]
+    fn a_tree_build_says_its_commit_and_that_it_is_no_release() {
+        let v: KubeVersion = "v1.37.2-dirty".parse().unwrap();
+        let stamp = VersionStamp::tree(v, "abc", "dirty", 0);
+        assert_eq!(stamp.minor, "37+");
+        assert!(stamp
+            .ldflags()
+            .contains("-X k8s.io/client-go/pkg/version.gitCommit=abc"));
+        assert_eq!(
+            stamp.version_file(),
+            "KUBE_GIT_COMMIT='abc'\nKUBE_GIT_TREE_STATE='dirty'\nKUBE_GIT_VERSION='v1.37.2-dirty'\n\
+             KUBE_GIT_MAJOR='1'\nKUBE_GIT_MINOR='37+'\n"
+        );
+        let untracked = VersionStamp::untracked(&"v1.36.3".parse().unwrap());
+        assert_eq!(untracked.version.to_string(), "v1.36.3-dirty");
     }
 }

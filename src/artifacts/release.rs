@@ -30,14 +30,11 @@ pub async fn official(
         let key = CacheKey::new().with("url", &url);
         let entry = cache.entry("downloads", &format!("{name}-{version}-{arch}"), &key);
         if !entry.is_complete() {
-            let sum_url = format!("{url}.sha256");
-            let expected = parse_checksum_file(&fetch_text(&sum_url).await?, &sum_url)?;
             let staging = entry
                 .stage()
                 .map_err(|e| ArtifactError::io(entry.dir(), e))?;
             let path = staging.path(name);
-            let digests = download(ui, &url, &path, name).await?;
-            digests.verify(&expected, name, &url)?;
+            download_published(ui, &url, &path, name).await?;
             make_executable(&path)?;
             staging
                 .commit(&key)
@@ -46,6 +43,63 @@ pub async fn official(
         files.insert(name.to_string(), entry.path(name));
     }
     Ok(files)
+}
+
+/// Download `url` to `path`, verified against the sha256 the release site
+/// publishes beside it (`<url>.sha256`).
+async fn download_published(
+    ui: &Ui,
+    url: &str,
+    path: &std::path::Path,
+    name: &str,
+) -> Result<(), ArtifactError> {
+    let sum_url = format!("{url}.sha256");
+    let expected = parse_checksum_file(&fetch_text(&sum_url).await?, &sum_url)?;
+    let digests = download(ui, url, path, name).await?;
+    digests.verify(&expected, name, url)
+}
+
+/// Download a tarball published beside a release's binaries
+/// (`<base>/<version>/<file>`, with `<file>.sha256`), verify it and extract
+/// `names` from its `bin/` directories, e.g. `e2e.test` and `ginkgo` from
+/// `kubernetes-test-linux-<arch>.tar.gz`. Cached; the tarball itself is not kept.
+pub async fn official_tarball(
+    ui: &Ui,
+    base_url: &str,
+    version: &KubeVersion,
+    file: &str,
+    names: &[&str],
+    cache: &Cache,
+) -> Result<BTreeMap<String, PathBuf>, ArtifactError> {
+    let url = format!("{base_url}/{version}/{file}");
+    let key = CacheKey::new()
+        .with("url", &url)
+        .with("names", names.join(","));
+    let entry = cache.entry("downloads", file.trim_end_matches(".tar.gz"), &key);
+    if !entry.is_complete() {
+        let staging = entry
+            .stage()
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+        let fetched = staging.path(file);
+        download_published(ui, &url, &fetched, file).await?;
+        extract_from_tarball(&fetched, names, staging.dir(), &url).await?;
+        let _ = std::fs::remove_file(&fetched);
+        for name in names {
+            if !staging.path(name).exists() {
+                return Err(ArtifactError::NotInTarball {
+                    url,
+                    expected: name.to_string(),
+                });
+            }
+        }
+        staging
+            .commit(&key)
+            .map_err(|e| ArtifactError::io(entry.dir(), e))?;
+    }
+    Ok(names
+        .iter()
+        .map(|n| (n.to_string(), entry.path(n)))
+        .collect())
 }
 
 /// Download one URL setting (`kubeadmUrl`, `kubectlUrl`, `hyperkubeUrl`).
@@ -137,7 +191,7 @@ pub async fn from_url(
         .collect())
 }
 
-/// Pull `kubernetes/{server,client,node}/bin/<name>` out of a release tarball.
+/// Pull `kubernetes/{server,client,node,test}/bin/<name>` out of a release tarball.
 async fn extract_from_tarball(
     tarball: &std::path::Path,
     group: &[&str],

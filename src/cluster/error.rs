@@ -139,6 +139,26 @@ pub enum ClusterError {
         #[source]
         source: EngineError,
     },
+    #[error("listing the images in {node}")]
+    ListNodeImages {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error("{path} on {node} does not name exactly one image; was it edited by hand?")]
+    Manifest { path: String, node: String },
+    #[error("restarting {what} with the new build")]
+    Restart {
+        what: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error("{what} did not come back with the new build within {secs}s: {last}")]
+    SwapTimeout {
+        what: String,
+        secs: u64,
+        last: String,
+    },
     #[error("admin.conf of the cluster is not text")]
     AdminConfNotText(#[source] std::string::FromUtf8Error),
 

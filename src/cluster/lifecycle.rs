@@ -1,6 +1,8 @@
 //! `up`, `down` and `clean` as sequences of named steps, with snapshot
 //! reuse: restore when the snapshot matches the plan, make a new cluster
-//! (saying why) when it is stale or damaged or the restore fails.
+//! (saying why) when it is stale or damaged or the restore fails. A local
+//! registry ([`crate::registry`]) outlives `down`; `up` configures new and
+//! restored nodes for it and `clean` removes it.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -136,6 +138,7 @@ async fn create<E: Engine>(
     }
 
     wait::ready(cx, None).await?;
+    crate::registry::after_up(cx).await;
     if !plan.addons.is_empty() {
         let names: Vec<String> = plan.addons.iter().map(|a| a.to_string()).collect();
         let step = cx
@@ -170,6 +173,8 @@ async fn start_nodes<E: Engine>(cx: Ctx<'_, E>, start: &Start<'_>) -> Result<Run
         "Preparing network {} ({})",
         plan.network, plan.subnet
     ));
+    // A registry made for another subnet must let go of the network.
+    crate::registry::before_network(cx).await;
     network::ensure(cx).await?;
     step.done();
 
@@ -215,7 +220,7 @@ async fn restore<E: Engine>(
         "Restoring cluster {:?} from its snapshot.",
         plan.name
     ));
-    let since = rfc3339(SystemTime::now());
+    let since = crate::time::rfc3339(SystemTime::now());
     let mut start = Start {
         images: plan
             .nodes
@@ -246,6 +251,7 @@ async fn restore<E: Engine>(
         }
     }
     wait::ready(cx, Some(&since)).await?;
+    crate::registry::after_up(cx).await;
     export_files(cx, &image.arch).await
 }
 
@@ -295,6 +301,7 @@ async fn remove_all<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
 pub async fn clean<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
     let start = Instant::now();
     remove_all(cx).await?;
+    crate::registry::remove(cx).await?;
     network::remove(cx).await?;
     let plan = cx.plan;
     for path in [
@@ -312,44 +319,4 @@ pub async fn clean<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
     cx.ui
         .note(format!("cleaned in {}", seconds(start.elapsed())));
     Ok(())
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`, the form Kubernetes uses for timestamps, so that
-/// they compare as strings.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_match_kubernetes_format() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_481_320);
-        assert_eq!(rfc3339(t), "2026-11-24T00:48:40Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
-    }
 }

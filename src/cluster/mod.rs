@@ -20,6 +20,7 @@ pub mod network;
 pub mod node;
 pub mod plan;
 pub mod pod_network;
+pub mod reup;
 pub mod snapshot;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -176,6 +176,15 @@ impl ClusterPlan {
         }
     }
 
+    /// ` --cluster-name NAME` for commands to suggest, unless it is the default.
+    pub fn cluster_flag(&self) -> String {
+        if self.name == DEFAULT_CLUSTER {
+            String::new()
+        } else {
+            format!(" --cluster-name {}", self.name)
+        }
+    }
+
     pub fn admin_conf(&self) -> PathBuf {
         self.home_dir.join("admin.conf")
     }

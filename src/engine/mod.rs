@@ -323,6 +323,15 @@ pub trait Images: Send + Sync {
         reference: &str,
         on_status: &mut (dyn FnMut(&str) + Send),
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Give an image another reference (`docker tag`).
+    fn tag_image(&self, source: &str, target: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Push an image to the registry its reference names (`docker push`),
+    /// without credentials; `on_status` gets the engine's progress lines.
+    fn push_image(
+        &self,
+        reference: &str,
+        on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Remove an image reference; a missing image is not an error.
     fn remove_image(
         &self,

@@ -109,7 +109,9 @@ pub async fn make_images<E: Engine>(
                 )
                 .await?
             }
-            (_, ImageSource::Registry) => pull_and_save(inputs, image).await?,
+            (_, ImageSource::Registry) => {
+                pull_and_save(inputs.engine, inputs.ui, inputs.cache, &image.reference).await?
+            }
             (Component::Etcd, ImageSource::Build) => {
                 // kubeadm's etcd tags are `<etcd version>-<image revision>`.
                 let version = format!("v{}", image.tag.split('-').next().unwrap_or(&image.tag));
@@ -326,56 +328,49 @@ async fn assemble<E>(
     Ok(archive)
 }
 
-/// Pull through the engine and save as an archive.
-async fn pull_and_save<E: Engine>(
-    inputs: &ComponentInputs<'_, E>,
-    image: &WantedImage,
+/// Pull `reference` through the engine (unless it holds it already) and save
+/// it as a `docker save` archive, cached by the image's id.
+pub async fn pull_and_save<E: Engine>(
+    engine: &E,
+    ui: &Ui,
+    cache: &Cache,
+    reference: &str,
 ) -> Result<PathBuf> {
     let engine_err = |e| ImageError::Engine {
-        action: format!("image {}", image.reference),
+        action: format!("image {reference}"),
         source: e,
     };
-    if inputs
-        .engine
-        .inspect_image(&image.reference)
+    if engine
+        .inspect_image(reference)
         .await
         .map_err(engine_err)?
         .is_none()
     {
-        let ui = inputs.ui;
-        ui.note(format!("pulling {}", image.reference));
-        inputs
-            .engine
-            .pull_image(&image.reference, &mut |s| ui.detail(s))
+        ui.note(format!("pulling {reference}"));
+        engine
+            .pull_image(reference, &mut |s| ui.detail(s))
             .await
             .map_err(|source| ImageError::Pull {
-                image: image.reference.clone(),
+                image: reference.to_string(),
                 source,
             })?;
     }
-    let id = inputs
-        .engine
-        .inspect_image(&image.reference)
+    let id = engine
+        .inspect_image(reference)
         .await
         .map_err(engine_err)?
         .map(|i| i.id)
         .unwrap_or_default();
-    let key = CacheKey::new()
-        .with("reference", &image.reference)
-        .with("id", &id);
-    let name = image.reference.replace(['/', ':'], "_");
-    let entry = inputs.cache.entry("pulled", &name, &key);
+    let key = CacheKey::new().with("reference", reference).with("id", &id);
+    let name = reference.replace(['/', ':'], "_");
+    let entry = cache.entry("pulled", &name, &key);
     if !entry.is_complete() {
         let staging = entry
             .stage()
             .map_err(ImageError::io("creating", entry.dir()))?;
-        crate::engine::save_images_to(
-            inputs.engine,
-            &[image.reference.as_str()],
-            &staging.path("image.tar"),
-        )
-        .await
-        .map_err(engine_err)?;
+        crate::engine::save_images_to(engine, &[reference], &staging.path("image.tar"))
+            .await
+            .map_err(engine_err)?;
         staging
             .commit(&key)
             .map_err(ImageError::io("completing", entry.dir()))?;

@@ -142,6 +142,19 @@ impl LayerBuilder {
         self.tar.append_link(&mut h, path, target)
     }
 
+    /// A file or symlink of an unpacked root filesystem, as it is there
+    /// (a symlink stays a symlink; a file keeps its mode, setuid included).
+    pub fn copy_from(&mut self, path: &str, on_disk: &Path) -> io::Result<()> {
+        let meta = std::fs::symlink_metadata(on_disk)?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(on_disk)?;
+            self.symlink(path, &target.to_string_lossy())
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            self.file_from(path, meta.permissions().mode() & 0o7777, on_disk)
+        }
+    }
+
     /// Finish and return the blob with its digests.
     pub fn finish(self) -> io::Result<LayerBlob> {
         let plain = self.tar.into_inner()?;

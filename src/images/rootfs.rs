@@ -123,7 +123,11 @@ pub async fn build(ui: &Ui, base: &BaseSystem, cache: &Cache) -> Result<Entry> {
     if entry.is_complete() {
         return Ok(entry);
     }
-    check_host_can_debootstrap(&base.arch)?;
+    check_host_can_debootstrap(
+        &base.arch,
+        "the node base system",
+        "sudo local-cluster build node-image",
+    )?;
     let staging = entry
         .stage()
         .map_err(ImageError::io("creating", entry.dir()))?;
@@ -133,13 +137,7 @@ pub async fn build(ui: &Ui, base: &BaseSystem, cache: &Cache) -> Result<Entry> {
         "Installing Debian {} ({}) with debootstrap",
         base.suite, base.arch
     ));
-    let mut cmd = Command::new("debootstrap");
-    cmd.arg("--variant=minbase")
-        .arg(format!("--arch={}", base.arch))
-        .arg(&base.suite)
-        .arg(&root)
-        .arg(&base.mirror);
-    process::run(ui, cmd, DEBOOTSTRAP_MISSING, |_| {}).await?;
+    debootstrap(ui, &base.suite, &base.arch, &base.mirror, &[], &root).await?;
     step.done();
 
     let step = ui.step(format!(
@@ -217,29 +215,50 @@ pub async fn build(ui: &Ui, base: &BaseSystem, cache: &Cache) -> Result<Entry> {
 }
 
 const DEBOOTSTRAP_MISSING: &str =
-    "Building the node's base system needs debootstrap (Debian/Ubuntu: `apt-get install debootstrap`).";
+    "Building a Debian system needs debootstrap (Debian/Ubuntu: `apt-get install debootstrap`).";
 
-fn check_host_can_debootstrap(arch: &str) -> Result<()> {
+/// Install a minimal Debian `suite` for `arch` into `root` with debootstrap,
+/// plus the `include`d packages and their dependencies.
+pub async fn debootstrap(
+    ui: &Ui,
+    suite: &str,
+    arch: &str,
+    mirror: &str,
+    include: &[String],
+    root: &Path,
+) -> Result<()> {
+    let mut cmd = Command::new("debootstrap");
+    cmd.arg("--variant=minbase").arg(format!("--arch={arch}"));
+    if !include.is_empty() {
+        cmd.arg(format!("--include={}", include.join(",")));
+    }
+    cmd.arg(suite).arg(root).arg(mirror);
+    process::run(ui, cmd, DEBOOTSTRAP_MISSING, |_| {}).await?;
+    Ok(())
+}
+
+/// Whether this host can build `what` (a Debian system for `arch`) with
+/// debootstrap; the error says why not and what to do (`retry` is the
+/// command to run once as root).
+pub fn check_host_can_debootstrap(arch: &str, what: &str, retry: &str) -> Result<()> {
     if !cfg!(target_os = "linux") {
-        return Err(ImageError::HostCannotBuild(
-            "building the node base system runs debootstrap and needs a Linux host; \
-             build the node image on a Linux machine (or a Linux VM) and load it into this engine"
-                .to_string(),
-        ));
+        return Err(ImageError::HostCannotBuild(format!(
+            "building {what} runs debootstrap and needs a Linux host; \
+             build it on a Linux machine (or a Linux VM) and load the images into this engine"
+        )));
     }
     if !running_as_root() {
-        return Err(ImageError::HostCannotBuild(
-            "building the node base system runs debootstrap and chroot, which need root; \
-             run `sudo local-cluster build node-image` once (the result is cached)"
-                .to_string(),
-        ));
+        return Err(ImageError::HostCannotBuild(format!(
+            "building {what} runs debootstrap and chroot, which need root; \
+             run `{retry}` once (the result is cached)"
+        )));
     }
     let host = crate::engine::go_arch(std::env::consts::ARCH);
     if host != arch {
         return Err(ImageError::HostCannotBuild(format!(
-            "building a node base system for {arch} on this {host} host needs that architecture's \
+            "building {what} for {arch} on this {host} host needs that architecture's \
              emulation (qemu-user-static with binfmt_misc), which this tool does not drive yet; \
-             build the {arch} node image on a {arch} machine"
+             build it on a {arch} machine"
         )));
     }
     Ok(())
@@ -299,20 +318,9 @@ fn netfilter_layer(root: &Path, out: &Path) -> Result<()> {
     let mut layer = LayerBuilder::create(out).map_err(ImageError::io("writing", out))?;
     for file in &files {
         let rel = file.strip_prefix("/").unwrap_or(file);
-        let on_disk = root.join(rel);
-        let meta = std::fs::symlink_metadata(&on_disk).map_err(io)?;
-        let name = rel.to_string_lossy();
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&on_disk).map_err(io)?;
-            layer
-                .symlink(&name, &target.to_string_lossy())
-                .map_err(io)?;
-        } else {
-            use std::os::unix::fs::PermissionsExt;
-            layer
-                .file_from(&name, meta.permissions().mode() & 0o7777, &on_disk)
-                .map_err(io)?;
-        }
+        layer
+            .copy_from(&rel.to_string_lossy(), &root.join(rel))
+            .map_err(io)?;
     }
     for cmd in ALTERNATIVES {
         // /usr/sbin/iptables -> /etc/alternatives/iptables -> /usr/sbin/iptables-nft:

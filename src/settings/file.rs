@@ -7,7 +7,7 @@ use std::path::Path;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::error::SettingsError;
-use super::table::{Kind, SETTINGS};
+use super::table::{Key, Kind, SETTINGS};
 
 /// A value from the file, as text, with its line (1-based).
 #[derive(Debug, Clone)]
@@ -16,8 +16,8 @@ pub struct FileValue {
     pub line: usize,
 }
 
-/// Read `text` (the content of `path`) into setting key → value.
-pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<&'static str, FileValue>, SettingsError> {
+/// Read `text` (the content of `path`) into setting → value.
+pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<Key, FileValue>, SettingsError> {
     let docs = MarkedYaml::load_from_str(text).map_err(|e| SettingsError::FileSyntax {
         path: path.to_path_buf(),
         line: e.marker().line(),
@@ -75,7 +75,7 @@ fn walk(
     path: &Path,
     node: &MarkedYaml<'_>,
     prefix: &str,
-    out: &mut BTreeMap<&'static str, FileValue>,
+    out: &mut BTreeMap<Key, FileValue>,
 ) -> Result<(), SettingsError> {
     let YamlData::Mapping(map) = &node.data else {
         unreachable!("walk is called on mappings")
@@ -94,7 +94,8 @@ fn walk(
         } else {
             format!("{prefix}.{name}")
         };
-        if let Some(def) = SETTINGS.iter().find(|d| d.key == key) {
+        if let Some(id) = Key::from_config_key(&key) {
+            let def = id.def();
             let raw = match (&v.data, def.kind) {
                 (YamlData::Sequence(items), Kind::Addons) => {
                     let mut parts = Vec::new();
@@ -123,7 +124,7 @@ fn walk(
             } else {
                 line
             };
-            out.insert(def.key, FileValue { raw, line });
+            out.insert(id, FileValue { raw, line });
             continue;
         }
         let is_section = SETTINGS
@@ -200,11 +201,11 @@ mod tests {
     fn nested_keys_with_lines() {
         let text = "verbose: 2\ncluster:\n  numNodes: 6\n  addons: [dashboard, /x.yaml]\nsource:\n  buildKubeadm: true\n";
         let v = parse(p(), text).unwrap();
-        assert_eq!(v["verbose"].raw, "2");
-        assert_eq!(v["cluster.numNodes"].raw, "6");
-        assert_eq!(v["cluster.numNodes"].line, 3);
-        assert_eq!(v["cluster.addons"].raw, "dashboard,/x.yaml");
-        assert_eq!(v["source.buildKubeadm"].raw, "true");
+        assert_eq!(v[&Key::Verbose].raw, "2");
+        assert_eq!(v[&Key::NumNodes].raw, "6");
+        assert_eq!(v[&Key::NumNodes].line, 3);
+        assert_eq!(v[&Key::Addons].raw, "dashboard,/x.yaml");
+        assert_eq!(v[&Key::BuildKubeadm].raw, "true");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::table::{SettingDef, SETTINGS};
+use super::table::{DefaultValue, SettingDef, SETTINGS};
 use super::{Settings, Source};
 
 /// Quote a YAML scalar when plain style would change its meaning.
@@ -30,7 +30,7 @@ pub fn effective_yaml(settings: &Settings) -> String {
     }
     let mut section = "";
     for d in SETTINGS {
-        let (value, source) = &settings.provenance.values[d.key];
+        let (value, source) = &settings.provenance.values[d.id];
         let (sec, name) = d.key.split_once('.').unwrap_or(("", d.key));
         if sec != section {
             if !sec.is_empty() {
@@ -79,9 +79,9 @@ pub fn markdown_table() -> String {
 
 fn default_cell(d: &SettingDef) -> String {
     match d.default {
-        "" => "(none)".to_string(),
-        s if s.starts_with('@') => cell(d.default_display()),
-        s => format!("`{}`", cell(s)),
+        DefaultValue::Text(text) => format!("`{}`", cell(text)),
+        DefaultValue::None => "(none)".to_string(),
+        DefaultValue::Computed { shown, .. } => cell(shown),
     }
 }
 

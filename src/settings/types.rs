@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use strum::{EnumString, IntoStaticStr, VariantNames};
+
 /// An exact Kubernetes version, e.g. `v1.37.2` or `v1.38.0-alpha.1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KubeVersion {
@@ -157,19 +159,40 @@ impl FromStr for VersionSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The choice settings: each enum's variants are the setting's words
+// (kebab-case), so the table's accepted words and the parser come from one
+// list and a new variant needs no other change to be accepted.
+
+/// Where Kubernetes binaries come from when not built nor given by URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum KubernetesSource {
     Release,
     GoModule,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl KubernetesSource {
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Where the etcd, CoreDNS and pause images come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ImageSource {
     Registry,
     Build,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl ImageSource {
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Arch {
     Amd64,
     Arm,
@@ -180,17 +203,12 @@ pub enum Arch {
 
 impl Arch {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Arch::Amd64 => "amd64",
-            Arch::Arm => "arm",
-            Arch::Arm64 => "arm64",
-            Arch::Ppc64le => "ppc64le",
-            Arch::S390x => "s390x",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum CniPlugin {
     Bridge,
     Flannel,
@@ -200,22 +218,24 @@ pub enum CniPlugin {
 
 impl CniPlugin {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            CniPlugin::Bridge => "bridge",
-            CniPlugin::Flannel => "flannel",
-            CniPlugin::Calico => "calico",
-            CniPlugin::Weave => "weave",
-        }
+        self.into()
     }
 }
 
 /// How node containers are run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum NodeRunMode {
     /// Privileged when the engine allows it, else capabilities.
     Auto,
     Privileged,
     Capabilities,
+}
+
+impl NodeRunMode {
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
 }
 
 /// A checksum for a download: the length of the hex says which.

@@ -2,6 +2,9 @@
 //! Docker engine holds (asked through its API).
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -22,6 +25,113 @@ pub fn command(home: &Path) -> Command {
     }
     cmd.env("HOME", home).env("NO_COLOR", "1");
     cmd
+}
+
+/// The docker CLI; panics with its message when it fails.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "docker {}: {stderr}", args.join(" "));
+    stdout
+}
+
+/// A small image every test can pull or load without a registry: made with
+/// `docker import` from the host's busybox-static (installed by .ci/setup),
+/// with the applets the tests run.
+pub const BUSYBOX: &str = "local-test/busybox:1";
+
+/// `web`: `replicas` busybox httpd pods, each serving its own name on 8080,
+/// spread over the nodes, behind the Service `web` on port 80.
+pub fn web_workload(replicas: u32) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        nodeTaintsPolicy: Honor
+        labelSelector: {{matchLabels: {{app: web}}}}
+      containers:
+      - name: web
+        image: {BUSYBOX}
+        imagePullPolicy: Never
+        command: [sh, -c, 'hostname > /www/index.html; exec httpd -f -p 8080 -h /www']
+        readinessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"#
+    )
+}
+
+pub fn ensure_busybox_image() {
+    if Command::new("docker")
+        .args(["image", "inspect", BUSYBOX])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        return;
+    }
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("a static busybox on the host (Debian: apt-get install busybox-static)");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    std::fs::copy(busybox, dir.path().join("bin/busybox")).unwrap();
+    for applet in [
+        "sh", "echo", "wget", "nslookup", "sleep", "httpd", "hostname", "cat", "ping", "ip",
+    ] {
+        std::os::unix::fs::symlink("busybox", dir.path().join("bin").join(applet)).unwrap();
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C {} -c . | docker import -c 'ENV PATH=/bin' - {BUSYBOX}",
+            dir.path().display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the busybox test image failed");
+}
+
+/// The tool's cache as the tests' commands use it (they do not set
+/// K8S_DIND_CACHE_DIR unless they mean to).
+pub fn shared_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs::home_dir().unwrap().join(".cache"))
+        .join("kubeadm-local-cluster")
+}
+
+/// A cache for a download test: the parts named in `shared` are the usual
+/// cache's (slow builds that do not depend on downloads), everything else
+/// starts empty, so downloads really come from the server.
+pub fn cache_sharing(shared: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for part in shared {
+        let target = shared_cache().join(part);
+        if target.exists() {
+            std::os::unix::fs::symlink(target, dir.path().join(part)).unwrap();
+        }
+    }
+    dir
 }
 
 pub fn text(out: &Output) -> (String, String) {

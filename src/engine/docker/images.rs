@@ -2,7 +2,7 @@
 
 use bollard::query_parameters::{
     CreateImageOptionsBuilder, ImportImageOptionsBuilder, ListImagesOptionsBuilder,
-    RemoveImageOptionsBuilder,
+    PushImageOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -83,6 +83,37 @@ impl Images for Docker {
         let mut stream = self.api.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
             let info = item.map_err(api(format!("pull image {reference}")))?;
+            if let Some(status) = info.status {
+                on_status(&status);
+            }
+        }
+        Ok(())
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        let (repo, tag) = split_reference(target);
+        let options = TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.api
+            .tag_image(source, Some(options))
+            .await
+            .map_err(api(format!("tag image {source} as {target}")))
+    }
+
+    async fn push_image(
+        &self,
+        reference: &str,
+        on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<()> {
+        let (repo, tag) = split_reference(reference);
+        let options = PushImageOptionsBuilder::default().tag(tag).build();
+        // bollard sends empty credentials and turns an error in the progress
+        // stream (the registry refused a blob) into an Err.
+        let mut stream = self.api.push_image(repo, Some(options), None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(api(format!("push image {reference}")))?;
             if let Some(status) = info.status {
                 on_status(&status);
             }

@@ -38,12 +38,17 @@ impl Containers for FakeEngine {
             }
         }
         let files = s.images[&image_id].files.clone();
+        // Like Docker, a container carries its image's labels under its own.
+        let mut spec = spec.clone();
+        for (k, v) in &s.images[&image_id].labels {
+            spec.labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
         let id = Self::new_id(&mut s, "ctr");
         s.containers.insert(
             spec.name.clone(),
             FakeContainer {
                 id: id.clone(),
-                spec: spec.clone(),
+                spec,
                 image_id,
                 running: false,
                 files,

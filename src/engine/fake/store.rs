@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
-use super::{refused, FakeEngine};
+use super::{not_found, refused, FakeEngine};
 use crate::engine::*;
 
 impl Networks for FakeEngine {
@@ -117,6 +117,36 @@ impl Images for FakeEngine {
             format!("pull image {reference}: no registry"),
             ApiErrorKind::Other,
         ))
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        self.record(format!("tag_image {source} {target}"));
+        let mut s = self.state();
+        let Some(id) = Self::image_id(&s, source) else {
+            return Err(not_found(format!("tag image {source}: no such image")));
+        };
+        let target = reference_with_tag(target);
+        for image in s.images.values_mut() {
+            image.tags.retain(|t| *t != target);
+        }
+        s.images
+            .get_mut(&id)
+            .expect("found above")
+            .tags
+            .push(target);
+        Ok(())
+    }
+
+    async fn push_image(
+        &self,
+        reference: &str,
+        _on_status: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<()> {
+        self.record(format!("push_image {reference}"));
+        match Self::image_id(&self.state(), reference) {
+            Some(_) => Ok(()),
+            None => Err(not_found(format!("push image {reference}: no such image"))),
+        }
     }
 
     async fn remove_image(&self, reference: &str, how: RemoveImage) -> Result<()> {

@@ -50,8 +50,13 @@ pub struct KubernetesContent {
     pub image_repository: String,
 }
 
+/// An image tag cannot hold a version's `+` (build metadata of source
+/// builds); kubeadm writes it `_` in its image tags too.
 pub fn node_image_reference(version: &str, arch: &str) -> String {
-    format!("kubeadm-local-cluster/node:{version}-{arch}")
+    format!(
+        "kubeadm-local-cluster/node:{}-{arch}",
+        version.replace('+', "_")
+    )
 }
 
 /// The runtime configuration of every node image, bare or not: systemd
@@ -197,5 +202,18 @@ pub async fn remove_superseded<E: Engine>(engine: &E) -> Result<usize, EngineErr
         if this_pass == 0 {
             return Ok(removed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_builds_get_valid_image_tags() {
+        assert_eq!(
+            node_image_reference("v1.37.2-5+0123456789abcd-dirty", "amd64"),
+            "kubeadm-local-cluster/node:v1.37.2-5_0123456789abcd-dirty-amd64"
+        );
     }
 }

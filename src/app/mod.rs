@@ -8,13 +8,20 @@ use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
 use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
-use crate::cluster::plan::{ClusterPlan, DEFAULT_CLUSTER};
+use crate::cluster::plan::ClusterPlan;
 use crate::cluster::snapshot::{self, SnapshotState};
 use crate::cluster::Ctx;
+
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
 use crate::settings::{CniPlugin, KubeVersion, Settings};
+use crate::source::{self, TreeVersion};
 use crate::ui::{seconds, Ui};
+
+mod e2e;
+mod reup;
+pub use e2e::e2e;
+pub use reup::{reup, source_tree};
 
 /// Which images `build node-image` should make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,24 +67,69 @@ async fn resolve_version(settings: &Settings, ui: &Ui) -> Result<KubeVersion> {
     .await?)
 }
 
-fn node_image_plan(settings: &Settings, arch: &str, version: Option<KubeVersion>) -> NodeImagePlan {
+/// The version the settings name and, with `build*` settings, the source
+/// tree's.
+struct Versions {
+    /// Downloads and Go module builds are of this version.
+    configured: KubeVersion,
+    tree: Option<TreeChoice>,
+}
+
+impl Versions {
+    /// The version the cluster runs: its server binaries'.
+    fn cluster(&self) -> KubeVersion {
+        match &self.tree {
+            Some(tree) if tree.server => tree.version.version().clone(),
+            _ => self.configured.clone(),
+        }
+    }
+}
+
+/// A source tree to build from, and what the settings ask it for.
+struct TreeChoice {
+    version: TreeVersion,
+    server: bool,
+}
+
+async fn versions(settings: &Settings, ui: &Ui) -> Result<Versions> {
+    let configured = resolve_version(settings, ui).await?;
+    let tree = if settings.any_build() {
+        let version = source::version::of_tree(ui, &settings.k8s_dir, &configured).await?;
+        ui.note(format!(
+            "source tree {}: {} ({})",
+            settings.k8s_dir.display(),
+            version.version(),
+            version.how
+        ));
+        Some(TreeChoice {
+            version,
+            server: settings.build_hyperkube,
+        })
+    } else {
+        None
+    };
+    Ok(Versions { configured, tree })
+}
+
+fn node_image_plan(settings: &Settings, arch: &str, versions: Option<&Versions>) -> NodeImagePlan {
     NodeImagePlan {
         arch: arch.to_string(),
         debian_mirror: settings.debian_mirror.clone(),
-        kubernetes: version.map(|version| KubernetesContent {
+        kubernetes: versions.map(|versions| KubernetesContent {
             binaries: BinaryPlan {
-                version,
+                version: versions.configured.clone(),
                 arch: arch.to_string(),
                 source: settings.kubernetes_source,
                 release_url: settings.release_url.clone(),
                 kubeadm_url: settings.kubeadm_download.clone(),
                 hyperkube_url: settings.hyperkube_download.clone(),
                 kubectl_url: settings.kubectl_download.clone(),
-                tree: settings.any_build().then(|| TreeBuild {
+                tree: versions.tree.as_ref().map(|tree| TreeBuild {
                     dir: settings.k8s_dir.clone(),
                     kubeadm: settings.build_kubeadm,
                     server: settings.build_hyperkube,
                     kubectl: settings.build_kubectl,
+                    stamp: tree.version.stamp.clone(),
                 }),
             },
             image_source: settings.image_source,
@@ -106,12 +158,12 @@ async fn ensure_node_image<E: Engine>(
 pub async fn build_node_image(settings: &Settings, ui: &Ui, kind: NodeImageKind) -> Result<()> {
     let engine = connect(ui).await?;
     let arch = node_arch(settings, engine.info());
-    let version = match kind {
-        NodeImageKind::Full => Some(resolve_version(settings, ui).await?),
+    let versions = match kind {
+        NodeImageKind::Full => Some(versions(settings, ui).await?),
         NodeImageKind::Bare => None,
     };
     let start = Instant::now();
-    let plan = node_image_plan(settings, &arch, version);
+    let plan = node_image_plan(settings, &arch, versions.as_ref());
     let image = ensure_node_image(&engine, ui, settings, &plan, true).await?;
     ui.info(format!(
         "Node image {} is ready ({}).",
@@ -134,7 +186,7 @@ fn refuse_unavailable(settings: &Settings) -> Result<()> {
         other @ (CniPlugin::Flannel | CniPlugin::Calico | CniPlugin::Weave) => bail!(
             "the {} pod network (cluster.cniPlugin, from {}) is not available yet; use bridge",
             other.as_str(),
-            settings.provenance.source("cluster.cniPlugin")
+            settings.provenance.source(crate::settings::Key::CniPlugin)
         ),
     }
 }
@@ -147,7 +199,7 @@ fn refuse_unservable(settings: &Settings, info: &EngineInfo) -> Result<()> {
             names.sort_unstable();
             bail!(
                 "node.runtime {runtime} (from {}) is not a runtime of this Docker engine, which has: {}",
-                settings.provenance.source("node.runtime"),
+                settings.provenance.source(crate::settings::Key::NodeRuntime),
                 names.join(", ")
             );
         }
@@ -160,8 +212,8 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(ui).await?;
     refuse_unservable(settings, engine.info())?;
     let arch = node_arch(settings, engine.info());
-    let version = resolve_version(settings, ui).await?;
-    let plan = ClusterPlan::new(settings, version.clone());
+    let versions = versions(settings, ui).await?;
+    let plan = ClusterPlan::new(settings, versions.cluster());
     let cx = Ctx::new(&engine, &plan, ui);
     // Before the node image: a running cluster needs none.
     if lifecycle::is_running(cx).await? {
@@ -169,7 +221,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
         print_hints(&plan);
         return Ok(());
     }
-    let image_plan = node_image_plan(settings, &arch, Some(version));
+    let image_plan = node_image_plan(settings, &arch, Some(&versions));
     let image = ensure_node_image(&engine, ui, settings, &image_plan, false).await?;
     let id = engine
         .inspect_image(&image)
@@ -186,7 +238,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
         format!(
             "bringing up cluster {:?} failed; `local-cluster clean{}` removes what was created",
             plan.name,
-            cluster_flag(&plan)
+            plan.cluster_flag()
         )
     })?;
     if outcome != UpOutcome::AlreadyRunning {
@@ -206,19 +258,6 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     }
     print_hints(&plan);
     Ok(())
-}
-
-/// ` --cluster-name NAME` for commands to suggest, unless it is the default.
-fn cluster_flag(plan: &ClusterPlan) -> String {
-    if plan.name == DEFAULT_CLUSTER {
-        String::new()
-    } else {
-        format!(" --cluster-name {}", plan.name)
-    }
-}
-
-pub async fn reup(_settings: &Settings, _ui: &Ui) -> Result<()> {
-    bail!("`reup` is not implemented yet")
 }
 
 fn plan_without_version(settings: &Settings) -> ClusterPlan {
@@ -256,13 +295,18 @@ pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
         let mut images = engine
             .list_images(&[(LABEL_ROLE, node_image::ROLE_NODE_IMAGE)])
             .await?;
+        images.extend(
+            engine
+                .list_images(&[(LABEL_ROLE, crate::registry::image::ROLE_REGISTRY_IMAGE)])
+                .await?,
+        );
         // Children first: the bare image is the base of the others.
         images.sort_by_key(|i| i.tags.iter().any(|t| t.contains("node-bare")));
         for image in images {
             match engine.remove_image(&image.id, RemoveImage::Force).await {
                 Ok(()) => {}
                 Err(e) if e.is_conflict() => ui.warn(format!(
-                    "kept {}: snapshots of other clusters are made from it (clean those clusters first)",
+                    "kept {}: other clusters' snapshots or registries use it (clean those clusters first)",
                     image.tags.join(", ")
                 )),
                 Err(e) => return Err(e.into()),
@@ -300,17 +344,8 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
     );
+    println!("registry: {}", crate::registry::describe(cx).await?);
     Ok(())
-}
-
-/// `e2e` (parallel) or `e2e-serial`; `focus` selects tests whose name contains it.
-pub async fn e2e(
-    _settings: &Settings,
-    _ui: &Ui,
-    _serial: bool,
-    _focus: Option<String>,
-) -> Result<()> {
-    bail!("`e2e` is not implemented yet")
 }
 
 /// Collect node and kubeadm logs into `dir` (a new temporary directory when None).
@@ -338,6 +373,78 @@ pub async fn export_logs(
         ));
     }
     println!("{}", dir.display());
+    Ok(())
+}
+
+/// `registry`: start the cluster's local registry if needed, make it a
+/// mirror of `mirrors`, configure the nodes, and say how to use it.
+pub async fn registry(settings: &Settings, ui: &Ui, mirrors: Vec<String>) -> Result<()> {
+    let engine = connect(ui).await?;
+    let plan = plan_without_version(settings);
+    let cx = Ctx::new(&engine, &plan, ui);
+    let cache = Cache::new(&settings.cache_dir);
+    let image = crate::registry::ImagePlan {
+        source: settings.image_source,
+        cache: &cache,
+    };
+    let step = ui.step(format!("Starting the registry of cluster {:?}", plan.name));
+    let reg = crate::registry::ensure(cx, settings.registry_port, &image).await?;
+    for upstream in &mirrors {
+        crate::registry::mirror(cx, upstream).await?;
+    }
+    step.done();
+    let host = reg.host();
+    let flag = plan.cluster_flag();
+    ui.info(format!(
+        "Registry {host} is up (container {}; its images stay until `local-cluster clean{flag}`).\n\
+         Push:  local-cluster push{flag} IMAGE...   (stored as {host}/NAME:TAG)\n\
+         \x20  or: docker tag IMAGE {host}/NAME:TAG && docker push {host}/NAME:TAG\n\
+         Use:   image: {host}/NAME:TAG in pod specs",
+        reg.container
+    ));
+    let all = crate::registry::mirrors(cx, &reg).await?;
+    if !all.is_empty() {
+        ui.info(format!(
+            "Nodes look in it first for images of {} (push them with their full names).",
+            all.join(", ")
+        ));
+    }
+    println!("{host}");
+    Ok(())
+}
+
+/// `push`: copy images from the Docker engine, or from a `docker save`
+/// archive, into the cluster's registry.
+pub async fn push(
+    settings: &Settings,
+    ui: &Ui,
+    images: Vec<String>,
+    archive: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let engine = connect(ui).await?;
+    let plan = plan_without_version(settings);
+    let cx = Ctx::new(&engine, &plan, ui);
+    let pushed = match archive {
+        None => {
+            let step = ui.step(format!("Pushing {} to the registry", images.join(", ")));
+            let pushed = crate::registry::push(cx, &images).await?;
+            step.done();
+            pushed
+        }
+        Some(archive) => {
+            let step = ui.step(format!(
+                "Pushing the images of {} to the registry",
+                archive.display()
+            ));
+            let registry = crate::registry::running(cx).await?;
+            let pushed = crate::registry::push_archive(cx, &registry, &archive, &images).await?;
+            step.done();
+            pushed
+        }
+    };
+    for name in pushed {
+        println!("{name}");
+    }
     Ok(())
 }
 

@@ -1,0 +1,122 @@
+//! The conformance test binaries for the cluster's version: `e2e.test` (the
+//! suite) and `ginkgo` (the runner that spreads it over processes).
+//!
+//! They run on this host against the API server, so they are made for the
+//! host's architecture, whatever the nodes run. With `kubernetesSource:
+//! release` both come from the official `kubernetes-test-linux-<arch>.tar.gz`
+//! (verified against its published sha256); with `go-module` they are built:
+//! `go test -c` of `k8s.io/kubernetes/test/e2e` through the same wrapper
+//! module as the other Kubernetes binaries (so the Go build cache they filled
+//! is reused), and ginkgo at the version Kubernetes' go.mod requires, because
+//! the CLI and the library in the suite must speak the same protocol.
+
+use std::path::PathBuf;
+
+use crate::artifacts::gomod::{self, GoModuleBuild};
+use crate::artifacts::{release, ArtifactError, Cache, VersionStamp};
+use crate::settings::{KubeVersion, KubernetesSource};
+use crate::ui::Ui;
+
+const GINKGO_MODULE: &str = "github.com/onsi/ginkgo/v2";
+
+/// Where the test binaries come from.
+#[derive(Debug, Clone)]
+pub struct TestBinaryPlan {
+    pub version: KubeVersion,
+    pub source: KubernetesSource,
+    pub release_url: String,
+}
+
+/// The two binaries, ready to run.
+#[derive(Debug, Clone)]
+pub struct TestBinaries {
+    pub e2e_test: PathBuf,
+    pub ginkgo: PathBuf,
+    /// Where they came from, for the step line.
+    pub origin: String,
+}
+
+/// The Go name of this host's architecture.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "s390x" => "s390x",
+        other => other,
+    }
+}
+
+/// Download or build (or take from the cache) `e2e.test` and `ginkgo`.
+pub async fn ensure(
+    plan: &TestBinaryPlan,
+    cache: &Cache,
+    ui: &Ui,
+) -> Result<TestBinaries, ArtifactError> {
+    let arch = host_arch();
+    match plan.source {
+        KubernetesSource::Release => {
+            let file = format!("kubernetes-test-linux-{arch}.tar.gz");
+            let got = release::official_tarball(
+                ui,
+                &plan.release_url,
+                &plan.version,
+                &file,
+                &["e2e.test", "ginkgo"],
+                cache,
+            )
+            .await?;
+            Ok(TestBinaries {
+                e2e_test: got["e2e.test"].clone(),
+                ginkgo: got["ginkgo"].clone(),
+                origin: format!("{}/{}/{file}", plan.release_url, plan.version),
+            })
+        }
+        KubernetesSource::GoModule => build(&plan.version, arch, cache, ui).await,
+    }
+}
+
+async fn build(
+    version: &KubeVersion,
+    arch: &str,
+    cache: &Cache,
+    ui: &Ui,
+) -> Result<TestBinaries, ArtifactError> {
+    let module = "k8s.io/kubernetes";
+    let suite = GoModuleBuild {
+        module: module.to_string(),
+        version: version.to_string(),
+        binaries: vec![(format!("{module}/test/e2e"), "e2e.test".to_string())],
+        ldflags: VersionStamp::release(version).ldflags(),
+        tags: vec![],
+        arch: arch.to_string(),
+        sibling_version: gomod::kubernetes_staging_version,
+    }
+    .build_tests(ui, cache, &format!("e2e.test {version}"))
+    .await?;
+    let ginkgo_version = gomod::required_version(ui, module, &version.to_string(), GINKGO_MODULE)
+        .await?
+        .ok_or_else(|| ArtifactError::GoModule {
+            spec: format!("{module}@{version}"),
+            reason: format!("its go.mod does not require {GINKGO_MODULE}"),
+        })?;
+    let runner = GoModuleBuild {
+        module: GINKGO_MODULE.to_string(),
+        version: ginkgo_version.clone(),
+        binaries: vec![(format!("{GINKGO_MODULE}/ginkgo"), "ginkgo".to_string())],
+        ldflags: "-s -w".to_string(),
+        tags: vec![],
+        arch: arch.to_string(),
+        sibling_version: gomod::same_version,
+    }
+    .build(ui, cache, &format!("ginkgo {ginkgo_version}"))
+    .await?;
+    Ok(TestBinaries {
+        e2e_test: suite.path("bin").join("e2e.test"),
+        ginkgo: runner.path("bin").join("ginkgo"),
+        origin: format!(
+            "built from the Go modules {module}@{version} and {GINKGO_MODULE}@{ginkgo_version}"
+        ),
+    })
+}

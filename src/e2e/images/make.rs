@@ -1,0 +1,629 @@
+//! Making each kind of image from layers of the e2e Debian system, binaries
+//! built from Go modules, and files from Kubernetes' `test/images`.
+//!
+//! Layers, shared where the content is the same (stored once by the engine):
+//! - `busybox`: busybox-static and a link per applet. Under nginx,
+//!   nonewprivs and sample-apiserver (whose upstream images are Alpine, which
+//!   is busybox too). The busybox image itself is upstream's busybox built
+//!   from source instead ([`super::busybox`] says why).
+//! - `tools`: the shell tools, DNS tools and network tools the tests run in
+//!   agnhost pods, with busybox applets for any other command. Under agnhost,
+//!   nautilus, kitten and the DNS test image.
+//! - `nginx`: nginx and its libraries.
+//!
+//! and on top one small layer per image: users, name service configuration,
+//! CA bundle, `/etc/os-release`, the image's own files.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use super::debian::{self, Recipe, NOT_NEEDED};
+use super::plan::Kind;
+use super::{E2eImageError, Inputs};
+use crate::artifacts::cache::{self, CacheKey, Entry};
+use crate::artifacts::gomod::{self, GoModuleBuild};
+use crate::artifacts::Binaries;
+use crate::engine::{Engine, ImageConfig};
+use crate::images::archive::ImageSpec;
+use crate::images::components::{self, ComponentInputs};
+use crate::images::layer::{LayerBlob, LayerBuilder};
+use crate::images::ImageError;
+
+type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+const BUSYBOX: Recipe = Recipe {
+    name: "busybox",
+    packages: &["busybox-static"],
+    skip: NOT_NEEDED,
+    busybox_fill: true,
+};
+
+const TOOLS: Recipe = Recipe {
+    name: "tools",
+    packages: &[
+        "bash",
+        "dash",
+        "coreutils",
+        "grep",
+        "sed",
+        "mawk",
+        "findutils",
+        "procps",
+        "util-linux",
+        "mount",
+        "hostname",
+        "iproute2",
+        "curl",
+        "wget",
+        "netcat-openbsd",
+        "socat",
+        "iperf",
+        "bind9-dnsutils",
+        "libc-bin",
+    ],
+    skip: NOT_NEEDED,
+    busybox_fill: true,
+};
+
+const NGINX: Recipe = Recipe {
+    name: "nginx",
+    packages: &["nginx"],
+    // nginx's package wants `ip` for its init script only.
+    skip: &[
+        "debconf",
+        "dpkg",
+        "perl-base",
+        "init-system-helpers",
+        "iproute2",
+        "lsb-base",
+        "sensible-utils",
+    ],
+    busybox_fill: false,
+};
+
+/// Every layer cut from the Debian system: what it installs.
+const RECIPES: [&Recipe; 3] = [&BUSYBOX, &TOOLS, &NGINX];
+
+const LABEL_ASSEMBLED: &str = "io.kubeadm-local-cluster.assembled";
+/// Names the reference an image was made for, so images made from the same
+/// files under two tags (agnhost's current and previous) differ.
+const LABEL_E2E_IMAGE: &str = "io.kubeadm-local-cluster.e2e-image";
+
+const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// One entry of an image's top layer.
+#[derive(Debug, Clone)]
+enum Content {
+    Dir(String, u32),
+    Data(String, u32, Vec<u8>),
+    File(String, u32, PathBuf),
+    Link(String, String),
+}
+
+impl Content {
+    fn data(path: &str, mode: u32, data: impl Into<Vec<u8>>) -> Content {
+        Content::Data(path.to_string(), mode, data.into())
+    }
+
+    fn file(path: &str, mode: u32, source: PathBuf) -> Content {
+        Content::File(path.to_string(), mode, source)
+    }
+
+    /// What identifies this entry in a cache key.
+    fn identity(&self) -> Result<String> {
+        Ok(match self {
+            Content::Dir(p, m) => format!("dir {p} {m:o}"),
+            Content::Data(p, m, d) => format!("data {p} {m:o} {}", hex::encode(Sha256::digest(d))),
+            Content::File(p, m, s) => format!(
+                "file {p} {m:o} {}",
+                cache::file_identity(s).map_err(ImageError::io("reading", s))?
+            ),
+            Content::Link(p, t) => format!("link {p} {t}"),
+        })
+    }
+
+    fn write(&self, layer: &mut LayerBuilder) -> std::io::Result<()> {
+        match self {
+            Content::Dir(p, m) => layer.dir(p, *m),
+            Content::Data(p, m, d) => layer.file(p, *m, d),
+            Content::File(p, m, s) => layer.file_from(p, *m, s),
+            Content::Link(p, t) => layer.symlink(p, t),
+        }
+    }
+}
+
+/// Makes images in build mode; holds what several images share.
+pub(super) struct Maker<'a, E> {
+    inputs: &'a Inputs<'a, E>,
+    system: Entry,
+    system_key: CacheKey,
+    /// The Debian suite of the system, whose busybox source the busybox image is built from.
+    suite: String,
+    /// k8s.io/kubernetes at the cluster's version: test/images' files.
+    module: PathBuf,
+    layers: BTreeMap<&'static str, LayerBlob>,
+}
+
+impl<'a, E: Engine> Maker<'a, E> {
+    pub(super) async fn new(inputs: &'a Inputs<'a, E>) -> Result<Maker<'a, E>, E2eImageError> {
+        let system = debian::System::new(inputs.arch, inputs.debian_mirror, &RECIPES);
+        let system_key = system.key();
+        let entry = debian::build(inputs.ui, &system, inputs.cache)
+            .await
+            .map_err(E2eImageError::System)?;
+        let version = inputs.kubernetes_version.to_string();
+        let module = gomod::module_dir(inputs.ui, "k8s.io/kubernetes", &version)
+            .await
+            .map_err(|e| E2eImageError::Sources {
+                version: version.clone(),
+                source: e.into(),
+            })?;
+        Ok(Maker {
+            inputs,
+            system: entry,
+            system_key,
+            suite: system.suite.clone(),
+            module,
+            layers: BTreeMap::new(),
+        })
+    }
+
+    /// Make the image `reference` of `kind`; returns its archive.
+    pub(super) async fn make(&mut self, kind: Kind, reference: &str, tag: &str) -> Result<PathBuf> {
+        match kind {
+            Kind::Agnhost => {
+                let mut contents = self.agnhost_files(tag).await?;
+                contents.push(os_release("agnhost", ""));
+                let layers = vec![self.layer(&TOOLS).await?];
+                self.assemble(reference, layers, contents, agnhost_config())
+            }
+            Kind::Nautilus | Kind::Kitten => {
+                let name = if kind == Kind::Nautilus {
+                    "nautilus"
+                } else {
+                    "kitten"
+                };
+                // Upstream builds these FROM the current agnhost.
+                let agnhost_version = self.module_file("test/images/agnhost/VERSION")?;
+                let mut contents = self.agnhost_files(agnhost_version.trim()).await?;
+                let html = self.module.join("test/images").join(name).join("html");
+                contents.push(Content::file(
+                    &format!("{name}.jpg"),
+                    0o644,
+                    html.join(format!("{name}.jpg")),
+                ));
+                contents.push(Content::file("data.json", 0o644, html.join("data.json")));
+                // The ImageVolume Conformance test (1.35+) mounts kitten and
+                // checks that its /etc/os-release says "Alpine Linux", the
+                // base of upstream's image; ours says what it stands in for.
+                let note = if kind == Kind::Kitten {
+                    " standing in for the Alpine Linux based upstream image"
+                } else {
+                    ""
+                };
+                contents.push(os_release(name, note));
+                let layers = vec![self.layer(&TOOLS).await?];
+                let config = ImageConfig {
+                    cmd: Some(vec!["test-webserver".to_string()]),
+                    ..agnhost_config()
+                };
+                self.assemble(reference, layers, contents, config)
+            }
+            Kind::BusyBox => {
+                let contents = self.busybox_files().await?;
+                let config = ImageConfig {
+                    cmd: Some(vec!["sh".to_string()]),
+                    ..base_config()
+                };
+                self.assemble(reference, Vec::new(), contents, config)
+            }
+            Kind::DnsUtils => {
+                let contents = vec![os_release("DNS test", "")];
+                let layers = vec![self.layer(&TOOLS).await?];
+                let config = ImageConfig {
+                    cmd: Some(vec!["sh".to_string()]),
+                    ..base_config()
+                };
+                self.assemble(reference, layers, contents, config)
+            }
+            Kind::Nginx => {
+                let contents = vec![
+                    os_release("nginx", ""),
+                    Content::data("etc/nginx/nginx.conf", 0o644, NGINX_CONF),
+                    Content::data("usr/share/nginx/html/index.html", 0o644, NGINX_INDEX),
+                    Content::Dir("var/lib/nginx".into(), 0o755),
+                    Content::Dir("var/log/nginx".into(), 0o755),
+                ];
+                let layers = vec![self.layer(&BUSYBOX).await?, self.layer(&NGINX).await?];
+                let config = ImageConfig {
+                    cmd: Some(vec!["nginx".into(), "-g".into(), "daemon off;".into()]),
+                    stop_signal: Some("SIGQUIT".to_string()),
+                    ..base_config()
+                };
+                self.assemble(reference, layers, contents, config)
+            }
+            Kind::Nonewprivs => {
+                let nnp = self
+                    .kubernetes_binary("k8s.io/kubernetes/test/images/nonewprivs", "nnp", "-s -w")
+                    .await?;
+                let contents = vec![
+                    os_release("nonewprivs", ""),
+                    // setuid root: the test checks the effective uid it gets.
+                    Content::file("usr/local/bin/nnp", 0o4755, nnp),
+                ];
+                let layers = vec![self.layer(&BUSYBOX).await?];
+                let config = ImageConfig {
+                    cmd: Some(vec!["nnp".to_string()]),
+                    ..base_config()
+                };
+                self.assemble(reference, layers, contents, config)
+            }
+            Kind::SampleApiserver => {
+                // Published as k8s.io/sample-apiserver v0.<minor>.<patch>.
+                let version = gomod::kubernetes_staging_version(
+                    "k8s.io/sample-apiserver",
+                    &self.inputs.kubernetes_version.to_string(),
+                );
+                let binary = self
+                    .go_build(
+                        "k8s.io/sample-apiserver",
+                        &version,
+                        "k8s.io/sample-apiserver",
+                        "sample-apiserver",
+                        "-s -w",
+                    )
+                    .await?;
+                let contents = vec![
+                    os_release("sample-apiserver", ""),
+                    Content::file("sample-apiserver", 0o755, binary),
+                ];
+                let layers = vec![self.layer(&BUSYBOX).await?];
+                let config = ImageConfig {
+                    entrypoint: Some(vec!["/sample-apiserver".to_string()]),
+                    ..base_config()
+                };
+                self.assemble(reference, layers, contents, config)
+            }
+            Kind::Etcd | Kind::Pause => self.component(reference).await,
+        }
+    }
+
+    /// etcd and pause the way the node image's are made (`components`).
+    async fn component(&self, reference: &str) -> Result<PathBuf> {
+        let wanted = components::parse_image_list(reference)?;
+        let inputs = self.inputs;
+        // Only the version is read (pause's source is in Kubernetes' module).
+        let binaries = Binaries {
+            version: inputs.kubernetes_version.clone(),
+            files: BTreeMap::new(),
+            origins: BTreeMap::new(),
+        };
+        let made = components::make_images(
+            &wanted,
+            &ComponentInputs {
+                arch: inputs.arch,
+                // Holds the CA bundle components' shared layer takes.
+                base: &self.system,
+                binaries: &binaries,
+                image_source: inputs.image_source,
+                cache: inputs.cache,
+                engine: inputs.engine,
+                ui: inputs.ui,
+            },
+        )
+        .await?;
+        Ok(made.into_iter().next().expect("one image asked, one made"))
+    }
+
+    /// agnhost as upstream's Dockerfile lays it out, minus what needs the
+    /// internet (the fake registry's images) or is not Kubernetes' (CoreDNS).
+    async fn agnhost_files(&self, version: &str) -> Result<Vec<Content>> {
+        let agnhost = self
+            .kubernetes_binary(
+                "k8s.io/kubernetes/test/images/agnhost",
+                "agnhost",
+                &format!("-s -w -X main.Version={version}"),
+            )
+            .await?;
+        let porter = self.module.join("test/images/agnhost/porter");
+        Ok(vec![
+            Content::data("etc/passwd", 0o644, format!("{PASSWD}{AGNHOST_USER}")),
+            Content::data("etc/group", 0o644, format!("{GROUP}{AGNHOST_GROUPS}")),
+            Content::Dir("home/user-defined-in-image".into(), 0o755),
+            Content::file("agnhost", 0o755, agnhost),
+            // The entrypoint tests run the image with this name instead.
+            Content::Link("agnhost-2".into(), "agnhost".into()),
+            // netexec's upload target
+            Content::Dir("uploads".into(), 0o755),
+            // porter's and the probes' TLS server certificate
+            Content::file("localhost.crt", 0o644, porter.join("localhost.crt")),
+            Content::file("localhost.key", 0o644, porter.join("localhost.key")),
+        ])
+    }
+
+    /// Upstream's busybox image: the binary in /bin and a link to it for
+    /// every applet, in /bin (where upstream's image has them all) and
+    /// where busybox itself would install it.
+    async fn busybox_files(&self) -> Result<Vec<Content>> {
+        let inputs = self.inputs;
+        let built = super::busybox::build(
+            inputs.ui,
+            inputs.cache,
+            &self.suite,
+            inputs.debian_mirror,
+            inputs.arch,
+        )
+        .await?;
+        let list_path = built.path(super::busybox::APPLETS);
+        let list =
+            std::fs::read_to_string(&list_path).map_err(ImageError::io("reading", &list_path))?;
+        let mut contents = vec![
+            os_release("busybox", ""),
+            Content::file("bin/busybox", 0o755, built.path(super::busybox::BINARY)),
+        ];
+        let mut places = std::collections::BTreeSet::new();
+        for applet in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let name = applet.rsplit('/').next().unwrap_or(applet);
+            places.insert(format!("bin/{name}"));
+            places.insert(applet.to_string());
+        }
+        places.remove("bin/busybox");
+        contents.extend(
+            places
+                .into_iter()
+                .map(|p| Content::Link(p, "/bin/busybox".to_string())),
+        );
+        Ok(contents)
+    }
+
+    fn module_file(&self, rel: &str) -> Result<String> {
+        let path = self.module.join(rel);
+        std::fs::read_to_string(&path).map_err(ImageError::io("reading", &path))
+    }
+
+    async fn kubernetes_binary(&self, package: &str, name: &str, ldflags: &str) -> Result<PathBuf> {
+        let version = self.inputs.kubernetes_version.to_string();
+        self.go_build("k8s.io/kubernetes", &version, package, name, ldflags)
+            .await
+    }
+
+    async fn go_build(
+        &self,
+        module: &str,
+        version: &str,
+        package: &str,
+        name: &str,
+        ldflags: &str,
+    ) -> Result<PathBuf> {
+        let built = GoModuleBuild {
+            module: module.to_string(),
+            version: version.to_string(),
+            binaries: vec![(package.to_string(), name.to_string())],
+            ldflags: ldflags.to_string(),
+            tags: vec![],
+            arch: self.inputs.arch.to_string(),
+            sibling_version: gomod::kubernetes_staging_version,
+        }
+        .build(
+            self.inputs.ui,
+            self.inputs.cache,
+            &format!("{name} {version}"),
+        )
+        .await?;
+        Ok(built.path("bin").join(name))
+    }
+
+    /// The layer for `recipe`, cut once (off the async threads: it reads
+    /// and compresses tens of megabytes).
+    async fn layer(&mut self, recipe: &Recipe) -> Result<LayerBlob> {
+        if let Some(blob) = self.layers.get(recipe.name) {
+            return Ok(blob.clone());
+        }
+        let (cache, system, key, owned) = (
+            self.inputs.cache.clone(),
+            self.system.clone(),
+            self.system_key.clone(),
+            *recipe,
+        );
+        let blob =
+            tokio::task::spawn_blocking(move || debian::layer(&cache, &system, &key, &owned))
+                .await
+                .expect("layer task panicked")?;
+        self.layers.insert(recipe.name, blob.clone());
+        Ok(blob)
+    }
+
+    /// The archive of `layers` plus a top layer of the shared files and
+    /// `contents` (which override them); cached by all of it.
+    fn assemble(
+        &self,
+        reference: &str,
+        mut layers: Vec<LayerBlob>,
+        contents: Vec<Content>,
+        mut config: ImageConfig,
+    ) -> Result<PathBuf> {
+        let arch = self.inputs.arch;
+        config
+            .labels
+            .insert(LABEL_E2E_IMAGE.to_string(), reference.to_string());
+        let mut top = self.shared_files()?;
+        // Later entries with the same path win.
+        let mut seen = std::collections::BTreeSet::new();
+        let mut all: Vec<Content> = contents.into_iter().chain(top.drain(..)).collect();
+        all.retain(|c| {
+            let path = match c {
+                Content::Dir(p, _)
+                | Content::Data(p, _, _)
+                | Content::File(p, _, _)
+                | Content::Link(p, _) => p,
+            };
+            seen.insert(path.clone())
+        });
+        let mut key = CacheKey::new()
+            .with("format", 1)
+            .with("reference", reference)
+            .with("arch", arch)
+            .with(
+                "config",
+                serde_json::to_string(&config).expect("serializable"),
+            );
+        for layer in &layers {
+            key = key.with("layer", &layer.digest);
+        }
+        for content in &all {
+            key = key.with("content", content.identity()?);
+        }
+        let (repository, tag) = crate::engine::split_reference(reference);
+        let short = repository.rsplit('/').next().unwrap_or(repository);
+        let entry = self
+            .inputs
+            .cache
+            .entry("images", &format!("e2e-{short}-{tag}-{arch}"), &key);
+        let archive = entry.path("image.tar");
+        if entry.is_complete() {
+            return Ok(archive);
+        }
+        let staging = entry
+            .stage()
+            .map_err(ImageError::io("creating", entry.dir()))?;
+        let top_path = staging.path("top.tar.gz");
+        let io = ImageError::io("writing a layer in", staging.dir());
+        let blob = (|| {
+            let mut layer = LayerBuilder::create(&top_path)?;
+            // Directories first, so files' parents keep the given modes.
+            for c in all.iter().filter(|c| matches!(c, Content::Dir(..))) {
+                c.write(&mut layer)?;
+            }
+            for c in all.iter().filter(|c| !matches!(c, Content::Dir(..))) {
+                c.write(&mut layer)?;
+            }
+            layer.finish()
+        })()
+        .map_err(io)?;
+        layers.push(blob);
+        let spec = ImageSpec {
+            references: vec![reference.to_string()],
+            arch: arch.to_string(),
+            config,
+            layers,
+        };
+        let out = staging.path("image.tar");
+        spec.write_archive(&out)
+            .map_err(ImageError::io("writing", &out))?;
+        let _ = std::fs::remove_file(&top_path);
+        staging
+            .commit(&key)
+            .map_err(ImageError::io("completing", entry.dir()))?;
+        Ok(archive)
+    }
+
+    /// Files every image has (an image's own contents override them).
+    fn shared_files(&self) -> Result<Vec<Content>> {
+        let bundle = self.system.path(debian::CA_BUNDLE);
+        Ok(vec![
+            Content::data("etc/passwd", 0o644, PASSWD),
+            Content::data("etc/group", 0o644, GROUP),
+            Content::data(
+                "etc/nsswitch.conf",
+                0o644,
+                "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n",
+            ),
+            Content::file("etc/ssl/certs/ca-certificates.crt", 0o644, bundle),
+            Content::Dir("root".into(), 0o700),
+            Content::Dir("tmp".into(), 0o1777),
+            Content::Dir("var/tmp".into(), 0o1777),
+            Content::Dir("run".into(), 0o755),
+            Content::Link("var/run".into(), "/run".into()),
+        ])
+    }
+}
+
+fn base_config() -> ImageConfig {
+    ImageConfig {
+        env: vec![PATH_ENV.to_string()],
+        labels: [(LABEL_ASSEMBLED.to_string(), "true".to_string())].into(),
+        ..Default::default()
+    }
+}
+
+fn agnhost_config() -> ImageConfig {
+    ImageConfig {
+        entrypoint: Some(vec!["/agnhost".to_string()]),
+        cmd: Some(vec!["pause".to_string()]),
+        ..base_config()
+    }
+}
+
+fn os_release(name: &str, note: &str) -> Content {
+    Content::data(
+        "etc/os-release",
+        0o644,
+        format!(
+            "NAME=\"{name} e2e test image\"\nID=kubeadm-local-cluster-e2e\n\
+             PRETTY_NAME=\"{name} e2e test image from Debian packages{note}\"\n\
+             HOME_URL=\"https://github.com/kubernetes/kubernetes/tree/master/test/images\"\n"
+        ),
+    )
+}
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n\
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+const GROUP: &str = "root:x:0:\ndaemon:x:1:\nwww-data:x:33:\nnogroup:x:65534:\n";
+/// agnhost's user and group for the SupplementalGroups tests (upstream's
+/// Dockerfile: `adduser -u 1000 user-defined-in-image`, group 50000).
+const AGNHOST_USER: &str =
+    "user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n";
+const AGNHOST_GROUPS: &str =
+    "user-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n";
+
+const NGINX_CONF: &str =
+    "# nginx for the e2e tests: serves a page on port 80, logs to the container's output.
+user www-data;
+worker_processes 1;
+error_log stderr;
+pid /run/nginx.pid;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log /dev/stdout;
+    sendfile on;
+    keepalive_timeout 65;
+
+    server {
+        listen 80 default_server;
+        server_name _;
+        root /usr/share/nginx/html;
+        index index.html;
+    }
+}
+";
+
+const NGINX_INDEX: &str = "<!DOCTYPE html>
+<html>
+<head><title>Welcome to nginx!</title></head>
+<body><h1>Welcome to nginx!</h1></body>
+</html>
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_change_with_content_and_mode() {
+        let a = Content::data("etc/x", 0o644, "a").identity().unwrap();
+        let b = Content::data("etc/x", 0o644, "b").identity().unwrap();
+        let c = Content::data("etc/x", 0o600, "a").identity().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+}

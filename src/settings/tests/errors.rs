@@ -1,0 +1,299 @@
+//! Bad input: each kind of bad value, settings that do not go together,
+//! and config-file errors, each named with its source.
+
+use super::*;
+
+#[test]
+fn bad_values_name_setting_source_value_and_what_is_accepted() {
+    let fx = Fixture::new();
+    // (environment, flags, parts the error must contain)
+    type Case<'a> = (
+        &'a [(&'a str, &'a str)],
+        &'a [(Key, &'a str)],
+        &'a [&'a str],
+    );
+    let cases: &[Case] = &[
+        (
+            &[("K8S_DIND_DIND_SUBNET", "10.192.0.0/33")],
+            &[],
+            &[
+                "dind.subnet",
+                "--dind-subnet",
+                "env K8S_DIND_DIND_SUBNET",
+                "\"10.192.0.0/33\"",
+                "IPv4 CIDR",
+            ],
+        ),
+        (
+            &[],
+            &[(Key::DindSubnet, "10.192.0.1/16")],
+            &["flag --dind-subnet", "host bits", "10.192.0.0/16"],
+        ),
+        (
+            &[("K8S_DIND_APISERVER_PORT", "70000")],
+            &[],
+            &[
+                "cluster.apiServerPort",
+                "\"70000\"",
+                "out of range",
+                "1 to 65535",
+            ],
+        ),
+        (
+            &[("K8S_DIND_NUM_NODES", "two")],
+            &[],
+            &["cluster.numNodes", "\"two\"", "not a number", "integer ≥ 0"],
+        ),
+        (
+            &[],
+            &[(Key::KubernetesVersion, "1.x")],
+            &[
+                "source.kubernetesVersion",
+                "flag --kubernetes-version",
+                "\"1.x\"",
+                "v1.x.y",
+            ],
+        ),
+        (
+            &[("K8S_DIND_KUBERNETES_VERSION", "v1.20.4")],
+            &[],
+            &["not supported", "1.35 to 1.37"],
+        ),
+        (
+            &[("K8S_DIND_RELEASE_URL", "ftp://x/y")],
+            &[],
+            &["source.releaseUrl", "not an http(s) URL"],
+        ),
+        (
+            &[
+                ("K8S_DIND_KUBEADM_URL", "https://x/kubeadm"),
+                ("K8S_DIND_KUBEADM_SHA1", "abc"),
+            ],
+            &[],
+            &["source.kubeadmSha1", "3 hex digits", "40", "64"],
+        ),
+        (
+            &[
+                ("K8S_DIND_KUBEADM_URL", "https://x/kubeadm"),
+                ("K8S_DIND_KUBEADM_SHA1", "z".repeat(40).leak()),
+            ],
+            &[],
+            &["not hexadecimal"],
+        ),
+        (
+            &[("K8S_DIND_NO_DEDICATED", "maybe")],
+            &[],
+            &[
+                "cluster.noDedicated",
+                "\"maybe\"",
+                "not a boolean",
+                "true or false",
+            ],
+        ),
+        (
+            &[("K8S_DIND_CNI_PLUGIN", "flanel")],
+            &[],
+            &[
+                "cluster.cniPlugin",
+                "did you mean flannel",
+                "bridge, flannel, calico or weave",
+            ],
+        ),
+        (
+            &[("K8S_DIND_ADDONS", "dashboard,/nonexistent/x.yaml")],
+            &[],
+            &["cluster.addons", "/nonexistent/x.yaml", "not a file"],
+        ),
+        (
+            &[("K8S_DIND_ADDONS", "grafana")],
+            &[],
+            &["cluster.addons", "no known addon"],
+        ),
+        (
+            &[("K8S_DIND_CLUSTER_NAME", "Bad_Name")],
+            &[],
+            &["cluster.name", "lowercase"],
+        ),
+        (
+            &[("K8S_DIND_IMAGE_REPOSITORY", "https://registry")],
+            &[],
+            &["source.imageRepository", "not an image repository"],
+        ),
+    ];
+    for (env, flags, parts) in cases {
+        assert_all(&error_of(&fx, env, flags), parts);
+    }
+}
+
+#[test]
+fn cross_checks() {
+    let fx = Fixture::new();
+    // Too small a subnet: 2 workers + master need 3 of the /30's 1 usable.
+    assert_all(
+        &error_of(&fx, &[("K8S_DIND_DIND_SUBNET", "10.150.0.0/30")], &[]),
+        &[
+            "dind.subnet 10.150.0.0/30",
+            "env K8S_DIND_DIND_SUBNET",
+            "cluster.numNodes 2",
+            "the default",
+            "/29",
+        ],
+    );
+    assert_all(
+        &error_of(&fx, &[("K8S_DIND_POD_SUBNET", "10.192.128.0/17")], &[]),
+        &[
+            "dind.subnet 10.192.0.0/16",
+            "overlaps cluster.podSubnet 10.192.128.0/17",
+            "env K8S_DIND_POD_SUBNET",
+        ],
+    );
+    // A pod range per node: a /23 holds two /24s, not three.
+    assert_all(
+        &error_of(&fx, &[], &[(Key::PodSubnet, "10.160.0.0/23")]),
+        &[
+            "cluster.podSubnet 10.160.0.0/23 (from flag --pod-subnet)",
+            "room for 2 node pod range(s) of /24",
+            "cluster.numNodes 2 (from the default) needs 3",
+            "use a /22",
+        ],
+    );
+    assert_all(
+        &error_of(
+            &fx,
+            &[("K8S_DIND_NUM_NODES", "0")],
+            &[(Key::PodSubnet, "10.160.0.0/25")],
+        ),
+        &["room for 0 node pod range(s)", "needs 1", "use a /24"],
+    );
+    for wrong in ["10.160.0.0/11", "10.170.0.0/29"] {
+        assert_all(
+            &error_of(&fx, &[("K8S_DIND_SERVICE_SUBNET", wrong)], &[]),
+            &[
+                &format!("cluster.serviceSubnet {wrong} (from env K8S_DIND_SERVICE_SUBNET)"),
+                "must be a /12 to /28",
+            ],
+        );
+    }
+    // Building needs a tree.
+    let other = tempfile::tempdir().unwrap();
+    assert_all(
+        &error_of(
+            &fx,
+            &[
+                ("K8S_DIND_BUILD_KUBEADM", "true"),
+                ("K8S_DIND_K8S_DIR", other.path().to_str().unwrap()),
+            ],
+            &[],
+        ),
+        &[
+            "source.buildKubeadm (from env K8S_DIND_BUILD_KUBEADM)",
+            "source.k8sDir",
+            "not one",
+            "module k8s.io/kubernetes",
+        ],
+    );
+    // URL without checksum, checksum without URL, build and URL together.
+    assert_all(
+        &error_of(&fx, &[("K8S_DIND_KUBECTL_URL", "https://x/kubectl")], &[]),
+        &[
+            "source.kubectlUrl",
+            "without source.kubectlSha1",
+            "--kubectl-sha1",
+            "--allow-missing-checksum",
+        ],
+    );
+    assert_all(
+        &error_of(&fx, &[("K8S_DIND_KUBECTL_SHA1", &"a".repeat(40))], &[]),
+        &["source.kubectlSha1 is set (from env K8S_DIND_KUBECTL_SHA1) but source.kubectlUrl is not"],
+    );
+    assert_all(
+        &error_of(
+            &fx,
+            &[
+                ("K8S_DIND_BUILD_KUBECTL", "1"),
+                ("K8S_DIND_KUBECTL_URL", "https://x/kubectl"),
+                ("K8S_DIND_KUBECTL_SHA1", &"a".repeat(40)),
+            ],
+            &[],
+        ),
+        &["source.buildKubectl", "source.kubectlUrl", "choose one"],
+    );
+}
+
+#[test]
+fn config_file_errors() {
+    let fx = Fixture::new();
+    let missing = fx.dir.path().join("nope.yaml");
+    assert_all(
+        &error_of(&fx, &[(CONF_VAR, missing.to_str().unwrap())], &[]),
+        &["LOCAL_CLUSTER_CONF", "nope.yaml", "does not exist"],
+    );
+    let conf = fx.conf("cluster:\n  numNodes: 2\n  cniPlugn: bridge\n");
+    assert_all(
+        &error_of(&fx, &[(CONF_VAR, &conf)], &[]),
+        &[
+            "conf.yaml:3",
+            "unknown setting `cluster.cniPlugn`",
+            "did you mean `cluster.cniPlugin`?",
+        ],
+    );
+    let conf = fx.conf("cluster:\n  numNodes: [2]\n");
+    assert_all(
+        &error_of(&fx, &[(CONF_VAR, &conf)], &[]),
+        &[
+            "conf.yaml:2",
+            "cluster.numNodes must be an integer ≥ 0, not a list",
+        ],
+    );
+    let conf = fx.conf("cluster:\n  numNodes: 2\n   bad\n");
+    assert_all(&error_of(&fx, &[(CONF_VAR, &conf)], &[]), &["conf.yaml:"]);
+    let conf = fx.conf("cluster:\n  numNodes: many\n");
+    assert_all(
+        &error_of(&fx, &[(CONF_VAR, &conf)], &[]),
+        &["cluster.numNodes", "from file", "conf.yaml:2", "\"many\""],
+    );
+    // The default file may be absent.
+    assert!(resolve_with(&fx, &[], &[]).is_ok());
+}
+
+/// Integer settings take exactly the bounds their row states: one past
+/// either end is out of range, the ends themselves are valid values.
+#[test]
+fn integer_bounds_come_from_the_table() {
+    let fx = Fixture::new();
+    let mut covered = Vec::new();
+    for d in SETTINGS {
+        let Some((min, max)) = d.kind.bounds() else {
+            continue;
+        };
+        covered.push(d.id);
+        let env = d.env();
+        let mut outside = vec![max + 1];
+        outside.extend(min.checked_sub(1));
+        for n in outside {
+            let n = n.to_string();
+            assert_all(
+                &error_of(&fx, &[(&env, &n)], &[]),
+                &[d.key, &format!("{n:?}"), "is out of range"],
+            );
+        }
+        for n in [min, max] {
+            let env = [(env.clone(), n.to_string())];
+            // Other checks may still refuse the value (too many nodes for
+            // the subnet), but not as out of range.
+            if let Err(e) = resolve_with(&fx, &env, &[]) {
+                assert!(!matches!(e, SettingsError::Invalid(_)), "{}: {e}", d.key);
+            }
+        }
+    }
+    assert_eq!(
+        covered,
+        [
+            Key::Verbose,
+            Key::NumNodes,
+            Key::ApiServerPort,
+            Key::RegistryPort
+        ],
+        "the integer settings"
+    );
+}

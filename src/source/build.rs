@@ -1,0 +1,235 @@
+//! Building Kubernetes binaries in a source tree: with the tree's own `make`
+//! where it has one, else `go build` of the same packages with the same
+//! version stamp. Either way the Go caches are the user's own (`go env`), so
+//! a rebuild after a small change compiles only what the change touches.
+
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+use super::SourceError;
+use crate::artifacts::{gomod, VersionStamp};
+use crate::process::{self, ProcessError};
+use crate::ui::Ui;
+
+const TOOLS: &str = "Building from a Kubernetes source tree needs a Go toolchain matching the \
+     tree's go.mod (and make and bash for the tree's Makefile).";
+
+/// How the tree is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builder {
+    /// `make all WHAT=...`, Kubernetes' own build.
+    Make,
+    /// `go build` of `./cmd/<name>`, for trees without a Makefile or hosts without make.
+    Go,
+}
+
+impl Builder {
+    fn name(self) -> &'static str {
+        match self {
+            Builder::Make => "make",
+            Builder::Go => "go build",
+        }
+    }
+}
+
+/// The tree's Makefile is a link to build/root/Makefile in a checkout.
+fn has_makefile(dir: &Path) -> bool {
+    dir.join("Makefile").is_file()
+}
+
+async fn make_available() -> bool {
+    Command::new("make")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|s| s.success())
+}
+
+/// Where both builders leave the binaries, as Kubernetes' make does.
+pub fn output_dir(dir: &Path, arch: &str) -> PathBuf {
+    dir.join("_output/local/bin/linux").join(arch)
+}
+
+/// Build `names` (`kubelet`, `kubeadm`, ...) for linux/`arch` in the tree at
+/// `dir`, stamped with `stamp`; returns each binary's path.
+pub async fn build(
+    ui: &Ui,
+    dir: &Path,
+    stamp: &VersionStamp,
+    names: &[&str],
+    arch: &str,
+) -> Result<Vec<(String, PathBuf)>, SourceError> {
+    let builder = if has_makefile(dir) && make_available().await {
+        Builder::Make
+    } else {
+        Builder::Go
+    };
+    let step = ui.step(format!(
+        "Building {} {} in {} ({})",
+        names.join(", "),
+        stamp.version,
+        dir.display(),
+        builder.name()
+    ));
+    // Share the user's Go caches: Kubernetes' scripts would otherwise put
+    // them under _output and start from nothing.
+    let caches = gomod::go_env(ui, &["GOCACHE", "GOMODCACHE"]).await?;
+    let out = output_dir(dir, arch);
+    let mut cmd = match builder {
+        Builder::Make => make_command(dir, stamp, names, arch)?,
+        Builder::Go => go_command(stamp, names, arch, &out)?,
+    };
+    cmd.current_dir(dir)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOCACHE", &caches[0])
+        .env("GOMODCACHE", &caches[1])
+        // The compiler names each package it compiles: progress.
+        .env("GOFLAGS", "-v");
+    let mut compiled = 0usize;
+    let result = process::run(ui, cmd, TOOLS, |line| {
+        if looks_like_package(line) {
+            compiled += 1;
+            step.progress(format!("{compiled} packages compiled"));
+        }
+    })
+    .await;
+    if let Err(source) = result {
+        let packages = match &source {
+            ProcessError::Failed { output, .. } => failing_packages(output),
+            _ => Vec::new(),
+        };
+        return Err(SourceError::Build {
+            what: names.iter().map(|n| n.to_string()).collect(),
+            dir: dir.to_path_buf(),
+            packages,
+            source: Box::new(source),
+        });
+    }
+    let built = names
+        .iter()
+        .map(|n| {
+            let path = out.join(n);
+            if path.is_file() {
+                Ok((n.to_string(), path))
+            } else {
+                Err(SourceError::NotBuilt {
+                    dir: dir.to_path_buf(),
+                    missing: path,
+                })
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    step.done();
+    ui.note(format!("{compiled} packages compiled"));
+    Ok(built)
+}
+
+fn make_command(
+    dir: &Path,
+    stamp: &VersionStamp,
+    names: &[&str],
+    arch: &str,
+) -> Result<Command, SourceError> {
+    // version.sh reads the stamp from this file instead of asking git, so
+    // the binaries say exactly what the tool decided.
+    let file = dir.join("_output/local-cluster-version-defs");
+    let parent = file.parent().expect("has a parent");
+    std::fs::create_dir_all(parent).map_err(SourceError::io("creating", parent))?;
+    std::fs::write(&file, stamp.version_file()).map_err(SourceError::io("writing", &file))?;
+    let what = names
+        .iter()
+        .map(|n| format!("cmd/{n}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = Command::new("make");
+    cmd.arg("all")
+        .arg(format!("WHAT={what}"))
+        .arg(format!("KUBE_BUILD_PLATFORMS=linux/{arch}"))
+        .env("KUBE_GIT_VERSION_FILE", &file)
+        .env("SOURCE_DATE_EPOCH", stamp.build_epoch.to_string())
+        // The kubelet is the one binary Kubernetes links with cgo; static,
+        // it runs on any node base like the others (and shares their
+        // compiled packages).
+        .env("KUBE_STATIC_OVERRIDES", "kubelet");
+    Ok(cmd)
+}
+
+fn go_command(
+    stamp: &VersionStamp,
+    names: &[&str],
+    arch: &str,
+    out: &Path,
+) -> Result<Command, SourceError> {
+    std::fs::create_dir_all(out).map_err(SourceError::io("creating", out))?;
+    let mut cmd = Command::new("go");
+    cmd.arg("build")
+        .arg("-trimpath")
+        // The tags Kubernetes' build uses.
+        .arg("-tags=selinux,notest")
+        .arg(format!("-ldflags={}", stamp.ldflags()))
+        .arg("-o")
+        .arg(format!("{}/", out.display()));
+    for n in names {
+        cmd.arg(format!("./cmd/{n}"));
+    }
+    cmd.env("CGO_ENABLED", "0")
+        .env("GOOS", "linux")
+        .env("GOARCH", arch);
+    Ok(cmd)
+}
+
+/// A line `go build -v` prints for a package it compiles.
+fn looks_like_package(line: &str) -> bool {
+    let line = line.trim();
+    !line.is_empty()
+        && !line.contains(' ')
+        && !line.starts_with('#')
+        && !line.starts_with('+')
+        && line.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && !line.contains(':')
+}
+
+/// The packages the compiler complains about: it heads each one's errors
+/// with `# <import path>`.
+fn failing_packages(output: &str) -> Vec<String> {
+    let mut packages: Vec<String> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty() && !p.contains(' '))
+        .collect();
+    packages.dedup();
+    packages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiler_errors_name_their_package() {
+        let output = "+++ [1202 05:51:08] Building go targets for linux/amd64\n\
+            k8s.io/kubernetes/pkg/kubelet/util\n\
+            # k8s.io/kubernetes/pkg/kubelet\n\
+            pkg/kubelet/kubelet.go:12:3: undefined: nope\n\
+            # k8s.io/kubernetes/pkg/kubelet\n\
+            !!! [1202 05:51:30] Call tree:\n";
+        assert_eq!(failing_packages(output), ["k8s.io/kubernetes/pkg/kubelet"]);
+    }
+
+    #[test]
+    fn only_package_lines_count_as_progress() {
+        assert!(looks_like_package("k8s.io/kubernetes/pkg/kubelet"));
+        assert!(looks_like_package("golang.org/x/net/http2"));
+        assert!(!looks_like_package(
+            "+++ [1202 05:51:08] Building go targets"
+        ));
+        assert!(!looks_like_package(
+            "pkg/kubelet/kubelet.go:12:3: undefined: nope"
+        ));
+        assert!(!looks_like_package("# k8s.io/kubernetes/pkg/kubelet"));
+    }
+}

@@ -1,0 +1,145 @@
+//! A cluster made through the real binary for the integration tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use super::{bin, text};
+
+/// A named cluster with its own subnet, built from local sources; removed
+/// (with `clean`) when dropped.
+pub struct Cluster {
+    pub name: String,
+    pub subnet: String,
+    pub extra: Vec<(String, String)>,
+}
+
+impl Cluster {
+    pub fn new(name: &str, subnet: &str) -> Cluster {
+        let c = Cluster {
+            name: name.to_string(),
+            subnet: subnet.to_string(),
+            extra: Vec::new(),
+        };
+        // A previous, interrupted run may have left it behind.
+        c.run(&["clean"]);
+        c
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env("K8S_DIND_CLUSTER_NAME", &self.name)
+            .env("K8S_DIND_DIND_SUBNET", &self.subnet)
+            .env("K8S_DIND_KUBERNETES_SOURCE", "go-module")
+            .env("K8S_DIND_IMAGE_SOURCE", "build")
+            .env("K8S_DIND_ADDONS", "")
+            .env_remove("LOCAL_CLUSTER_CONF");
+        for (k, v) in &self.extra {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Run the tool; returns (stdout, stderr), shown as the test goes.
+    pub fn run(&self, args: &[&str]) -> (String, String) {
+        let start = Instant::now();
+        let out = self.command(args).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        eprintln!(
+            "--- local-cluster {} ({}: {:.1}s)\n{stderr}{stdout}",
+            args.join(" "),
+            self.name,
+            start.elapsed().as_secs_f64()
+        );
+        assert!(
+            out.status.success(),
+            "local-cluster {} failed",
+            args.join(" ")
+        );
+        (stdout, stderr)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        dirs::home_dir()
+            .unwrap()
+            .join(".kubeadm-local-cluster/clusters")
+            .join(&self.name)
+    }
+
+    /// The host kubectl the tool exported, with its admin.conf.
+    pub fn kubectl_output(&self, args: &[&str]) -> Output {
+        Command::new(self.home().join("kubectl"))
+            .env("KUBECONFIG", self.home().join("admin.conf"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let out = self.kubectl_output(args);
+        let (stdout, stderr) = text(&out);
+        assert!(
+            out.status.success(),
+            "kubectl {}: {stdout}{stderr}",
+            args.join(" ")
+        );
+        stdout
+    }
+
+    pub fn apply(&self, manifest: &str) {
+        let mut child = Command::new(self.home().join("kubectl"))
+            .env("KUBECONFIG", self.home().join("admin.conf"))
+            .args(["apply", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(manifest.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "kubectl apply failed");
+    }
+
+    /// `kubectl exec <pod> -- <cmd>`, retried for up to `within` until it
+    /// succeeds and its output contains `want`.
+    pub fn exec_until(&self, pod: &str, cmd: &[&str], want: &str, within: Duration) -> String {
+        let start = Instant::now();
+        let mut args = vec!["exec", pod, "--"];
+        args.extend_from_slice(cmd);
+        loop {
+            let out = self.kubectl_output(&args);
+            let (stdout, stderr) = text(&out);
+            let all = format!("{stdout}{stderr}");
+            if out.status.success() && all.contains(want) {
+                return all;
+            }
+            if start.elapsed() > within {
+                panic!(
+                    "`{}` in {pod} never gave {want:?}; last: {all}",
+                    cmd.join(" ")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    pub fn nodes_ready(&self) -> Vec<(String, bool)> {
+        self.kubectl(&["get", "nodes", "--no-headers"])
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f[0].to_string(), f[1] == "Ready")
+            })
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.command(&["clean"]).output();
+    }
+}

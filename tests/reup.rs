@@ -1,0 +1,315 @@
+//! Kubernetes from a source tree and `reup`, for real: a tree put together
+//! from the Go module proxy by `local-cluster source` (a git checkout tagged
+//! v1.37.2), edited so the kubelet and the API server log a line of ours at
+//! start, built with the tree's own make and swapped into a running 3-node
+//! cluster while a workload keeps serving; kubeadm and kubectl the same way;
+//! a build that fails changes nothing; and `reup` of a cluster that is down
+//! restores its snapshot and swaps the build in.
+//! Ignored by default (root, dockerd, minutes); .ci/test runs it.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::cluster::Cluster;
+use common::{ensure_busybox_image, text, web_workload, BUSYBOX};
+
+const VERSION: &str = "v1.37.2";
+/// What the edited kubelet and API server log when they start.
+const MARKER: &str = "reup test: built from the edited tree";
+
+/// Asks the Service twice a second and logs each answer: `ok` or `FAIL`.
+/// (`timeout`, as the host busybox's `wget -T` crashes.)
+fn prober(cluster_ip: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: prober}}
+spec:
+  containers:
+  - name: prober
+    image: local-test/busybox:1
+    imagePullPolicy: Never
+    command: [sh, -c, 'while true; do if busybox timeout 3 wget -q -O- http://{cluster_ip}/ >/dev/null; then echo ok; else echo FAIL; fi; sleep 0.5; done']
+"#
+    )
+}
+
+/// A file in a package of the tree that logs `MARKER` when the binary starts.
+fn add_marker(tree: &Path, package: &str) {
+    std::fs::write(
+        tree.join(package).join("zz_reup_test_marker.go"),
+        format!(
+            "package app\n\nimport \"k8s.io/klog/v2\"\n\nfunc init() {{ klog.InfoS({MARKER:?}) }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn git(tree: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(tree)
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "git {}: {stderr}", args.join(" "));
+    stdout.trim().to_string()
+}
+
+/// What `kubectl version` says of the API server.
+fn server_version(c: &Cluster) -> serde_json::Value {
+    let version: serde_json::Value =
+        serde_json::from_str(&c.kubectl(&["version", "-o", "json"])).unwrap();
+    version["serverVersion"].clone()
+}
+
+/// `docker exec` in a node container.
+fn in_node(container: &str, script: &str) -> String {
+    let out = Command::new("docker")
+        .args(["exec", container, "sh", "-c", script])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "{script} in {container}: {stdout}{stderr}"
+    );
+    stdout
+}
+
+fn containers(c: &Cluster) -> Vec<String> {
+    ["kube-master", "kube-node-1", "kube-node-2"]
+        .iter()
+        .map(|n| format!("{}-{n}", c.name))
+        .collect()
+}
+
+/// The prober's answers so far: (ok, failed).
+fn probes(c: &Cluster) -> (usize, usize) {
+    let log = c.kubectl(&["logs", "prober"]);
+    let ok = log.lines().filter(|l| *l == "ok").count();
+    let failed = log.lines().filter(|l| *l == "FAIL").count();
+    (ok, failed)
+}
+
+#[test]
+#[ignore = "builds Kubernetes from a source tree and runs clusters (minutes); run by .ci/test"]
+fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
+    ensure_busybox_image();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("kubernetes");
+    let c = Cluster::new("it-reup", "10.234.0.0/24");
+    let tree_flag = format!("--k8s-dir={}", tree.display());
+
+    // The tree: a git checkout of the release, as `source` makes it.
+    let (_, stderr) = c.run(&["source", tree.to_str().unwrap()]);
+    assert!(
+        stderr.contains(&format!("a git checkout, tagged {VERSION}")),
+        "{stderr}"
+    );
+    assert_eq!(git(&tree, &["describe", "--tags"]), VERSION);
+    assert_eq!(git(&tree, &["status", "--porcelain"]), "");
+    assert!(tree.join("staging/src/k8s.io/client-go/go.mod").is_file());
+
+    // A cluster from the usual node image, with a workload on the workers.
+    c.run(&["up"]);
+    c.run(&["load", BUSYBOX]);
+    c.apply(&web_workload(2));
+    c.kubectl(&[
+        "wait",
+        "--for=condition=Available",
+        "deployment/web",
+        "--timeout=120s",
+    ]);
+    let ip = c.kubectl(&["get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"]);
+    c.apply(&prober(&ip));
+    c.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/prober",
+        "--timeout=120s",
+    ]);
+    let web_pods_before = c.kubectl(&["get", "pods", "-l", "app=web", "-o", "name"]);
+
+    // A build that fails changes nothing: the error names the package.
+    std::fs::write(
+        tree.join("cmd/kubelet/app/zz_broken.go"),
+        "package app\n\nfunc broken() { undefinedName() }\n",
+    )
+    .unwrap();
+    let started = |node: &str| in_node(node, "systemctl show -p ActiveEnterTimestamp kubelet");
+    let before: Vec<String> = containers(&c).iter().map(|n| started(n)).collect();
+    let out = c
+        .command(&["reup", "--build-hyperkube", &tree_flag])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("in package k8s.io/kubernetes/cmd/kubelet/app")
+            && stderr.contains("undefinedName"),
+        "{stderr}"
+    );
+    let after: Vec<String> = containers(&c).iter().map(|n| started(n)).collect();
+    assert_eq!(
+        before, after,
+        "a kubelet was restarted after a failed build"
+    );
+    std::fs::remove_file(tree.join("cmd/kubelet/app/zz_broken.go")).unwrap();
+
+    // The edit, and reup of the server binaries: the tree is now dirty.
+    add_marker(&tree, "cmd/kubelet/app");
+    add_marker(&tree, "cmd/kube-apiserver/app");
+    let dirty = format!("{VERSION}-dirty");
+    let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
+    for name in [
+        "kubelet",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kube-proxy",
+    ] {
+        assert!(stderr.contains(&format!("  {name}: changed")), "{stderr}");
+    }
+    // Every kubelet is the new build and logged the marker since it started.
+    for node in containers(&c) {
+        // What the running kubelet process (this invocation of the unit) logged.
+        let journal = in_node(
+            &node,
+            "journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=$(systemctl show -p InvocationID --value kubelet)",
+        );
+        assert!(
+            journal.contains(MARKER),
+            "{node}: the running kubelet did not log the marker"
+        );
+    }
+    let kubelets = c.kubectl(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[*].status.nodeInfo.kubeletVersion}",
+    ]);
+    assert_eq!(
+        kubelets.split_whitespace().collect::<Vec<_>>(),
+        [&dirty, &dirty, &dirty]
+    );
+    // The API server runs the new build.
+    let server = server_version(&c);
+    assert_eq!(server["gitVersion"], dirty.as_str());
+    assert_eq!(server["gitTreeState"], "dirty");
+    let log = c.kubectl(&["-n", "kube-system", "logs", "kube-apiserver-kube-master"]);
+    assert!(
+        log.contains(MARKER),
+        "the API server did not log the marker"
+    );
+    // kube-proxy runs an image of the new build on every node.
+    let images = c.kubectl(&[
+        "-n",
+        "kube-system",
+        "get",
+        "pods",
+        "-l",
+        "k8s-app=kube-proxy",
+        "-o",
+        "jsonpath={.items[*].spec.containers[0].image}",
+    ]);
+    let images: Vec<&str> = images.split_whitespace().collect();
+    assert_eq!(images.len(), 3, "{images:?}");
+    assert!(
+        images
+            .iter()
+            .all(|i| i.contains(&format!("kube-proxy:{dirty}-"))),
+        "{images:?}"
+    );
+    // All nodes Ready, and the workload served throughout, never restarted.
+    assert!(c.nodes_ready().iter().all(|(_, ready)| *ready));
+    let (ok, failed) = probes(&c);
+    assert!(
+        ok > 20 && failed == 0,
+        "the Service answered {ok} times and failed {failed} times"
+    );
+    assert_eq!(
+        c.kubectl(&["get", "pods", "-l", "app=web", "-o", "name"]),
+        web_pods_before
+    );
+    let restarts = c.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[0].restartCount}",
+    ]);
+    assert!(restarts.split_whitespace().all(|r| r == "0"), "{restarts}");
+
+    // The same build again: nothing changed, nothing restarted.
+    let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
+    assert!(stderr.contains("nothing had changed"), "{stderr}");
+
+    // kubeadm and kubectl: in the nodes and beside admin.conf.
+    let (_, stderr) = c.run(&["reup", "--build-kubeadm", "--build-kubectl", &tree_flag]);
+    assert!(
+        stderr.contains("  kubeadm: changed") && stderr.contains("  kubectl: changed"),
+        "{stderr}"
+    );
+    for node in containers(&c) {
+        assert_eq!(in_node(&node, "kubeadm version -o short").trim(), dirty);
+        let client = in_node(&node, "kubectl version --client -o json");
+        assert!(
+            client.contains(&format!("\"gitVersion\": \"{dirty}\"")),
+            "{client}"
+        );
+    }
+    let host = c.kubectl(&["version", "--client", "-o", "json"]);
+    assert!(
+        host.contains(&format!("\"gitVersion\": \"{dirty}\"")),
+        "{host}"
+    );
+
+    // Down, then reup: the snapshot comes back (the release's binaries) and
+    // the build goes in again.
+    c.run(&["down"]);
+    let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
+    assert!(stderr.contains("Restoring cluster"), "{stderr}");
+    assert!(stderr.contains("  kubelet: changed"), "{stderr}");
+    assert_eq!(server_version(&c)["gitVersion"], dirty.as_str());
+    c.exec_until(
+        "prober",
+        &["echo", "alive"],
+        "alive",
+        Duration::from_secs(60),
+    );
+
+    // No cluster and no snapshot: reup is up with the build, the node image
+    // made from the tree's binaries and named by its version.
+    c.run(&["clean"]);
+    let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
+    assert!(stderr.contains("bringing it up with the build"), "{stderr}");
+    assert_eq!(server_version(&c)["gitVersion"], dirty.as_str());
+    let kubelets = c.kubectl(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[*].status.nodeInfo.kubeletVersion}",
+    ]);
+    assert_eq!(
+        kubelets.split_whitespace().collect::<Vec<_>>(),
+        [&dirty, &dirty, &dirty]
+    );
+    let image = format!("kubeadm-local-cluster/node:{dirty}-amd64");
+    let label = common::docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"io.kubeadm-local-cluster.kubernetes-version\"}}",
+        &image,
+    ]);
+    assert_eq!(label.trim(), dirty);
+    c.run(&["clean"]);
+    common::docker(&["rmi", &image]);
+}
