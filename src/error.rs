@@ -1,4 +1,5 @@
-//! Errors shared across modules: the one formatter of an error's chain.
+//! Errors shared across modules: the one formatter of an error's chain and
+//! the one constructor of local I/O errors.
 //!
 //! Each module has its own typed error with `#[source]` links; messages
 //! never repeat their source's text, so walking the chain says everything
@@ -20,6 +21,27 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+
+/// Gives an error type with an `Io { action, path, source }` variant the
+/// constructor its call sites use: `.map_err(Type::io("reading", path))`.
+macro_rules! io_constructor {
+    ($type:ident) => {
+        impl $type {
+            pub fn io(
+                action: &'static str,
+                path: &std::path::Path,
+            ) -> impl FnOnce(std::io::Error) -> Self {
+                let path = path.to_path_buf();
+                move |source| $type::Io {
+                    action,
+                    path,
+                    source,
+                }
+            }
+        }
+    };
+}
+pub(crate) use io_constructor;
 
 #[cfg(test)]
 mod tests {

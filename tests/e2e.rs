@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::cluster::Cluster;
 use common::serve::serve;
-use common::{cache_sharing, shared_cache, text};
+use common::{cache_sharing, text};
 use sha2::{Digest, Sha256};
 
 /// `Ran … selected tests …` and the results folder, from the tool's stdout.
@@ -47,17 +47,13 @@ fn assert_passed(stdout: &str, tests: u32) -> PathBuf {
 const E2E_BUILDS: &[&str] = &["base", "go-build", "go-wrappers", "images", "layers"];
 
 /// A file in the tool's Go build cache whose path ends with `suffix`, in an
-/// entry whose name holds `name_part` (builds of other Kubernetes versions,
-/// from a conformance run of an older release, may sit beside this one's).
+/// entry whose name holds `name_part`.
 fn cached(name_part: &str, suffix: &str) -> PathBuf {
-    let root = shared_cache().join("go-build");
-    for entry in std::fs::read_dir(&root).unwrap().flatten() {
-        let candidate = entry.path().join(suffix);
-        if entry.file_name().to_string_lossy().contains(name_part) && candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("no {suffix} under {}", root.display());
+    common::go_builds(name_part)
+        .into_iter()
+        .map(|p| p.join(suffix))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no {suffix} in a Go build named *{name_part}*"))
 }
 
 /// `<site>/release/<version>/kubernetes-test-linux-amd64.tar.gz` holding

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::serve::serve;
-use common::{bin, cache_sharing, docker, shared_cache, text};
+use common::{bin, cache_sharing, docker, text};
 use sha2::{Digest, Sha256};
 
 const VERSION: &str = "v1.37.2";
@@ -70,27 +70,15 @@ fn node_image_holds_every_kubeadm_image_and_the_right_versions() {
     );
 }
 
-/// The Kubernetes binaries the Go-module build cached.
-fn built_binaries(cache: &Path) -> PathBuf {
-    let dir = cache.join("go-build");
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        // Builds of other versions (a conformance run of an older release)
-        // may share the cache: take this version's.
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains(&format!("-{VERSION}-")))
-        })
+/// The Kubernetes binaries the Go-module build of this version cached.
+fn built_binaries() -> PathBuf {
+    common::go_builds(&format!("-{VERSION}-"))
+        .into_iter()
         .map(|p| p.join("bin"))
         .find(|bin| {
-            // Other builds from the same module (test images) sit beside it.
-            bin.parent().unwrap().join(".complete").exists()
-                && local_cluster::artifacts::ALL_BINARIES
-                    .iter()
-                    .all(|name| bin.join(name).is_file())
+            local_cluster::artifacts::ALL_BINARIES
+                .iter()
+                .all(|name| bin.join(name).is_file())
         })
         .expect("the Go-module build of Kubernetes in the cache")
 }
@@ -107,7 +95,7 @@ fn release_downloads_are_verified_against_published_checksums() {
     // Binaries we built, published as the release site lays them out.
     let (ok, _, _) = local_cluster(&[], &["build", "node-image"]);
     assert!(ok);
-    let built = built_binaries(&shared_cache());
+    let built = built_binaries();
     let site = tempfile::tempdir().unwrap();
     let dir = site
         .path()

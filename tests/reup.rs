@@ -68,6 +68,17 @@ fn server_version(c: &Cluster) -> serde_json::Value {
     version["serverVersion"].clone()
 }
 
+/// The kubelet version each node reports.
+fn kubelet_versions(c: &Cluster) -> Vec<String> {
+    let versions = c.kubectl(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[*].status.nodeInfo.kubeletVersion}",
+    ]);
+    versions.split_whitespace().map(String::from).collect()
+}
+
 /// `docker exec` in a node container.
 fn in_node(container: &str, script: &str) -> String {
     let out = Command::new("docker")
@@ -188,16 +199,7 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
             "{node}: the running kubelet did not log the marker"
         );
     }
-    let kubelets = c.kubectl(&[
-        "get",
-        "nodes",
-        "-o",
-        "jsonpath={.items[*].status.nodeInfo.kubeletVersion}",
-    ]);
-    assert_eq!(
-        kubelets.split_whitespace().collect::<Vec<_>>(),
-        [&dirty, &dirty, &dirty]
-    );
+    assert_eq!(kubelet_versions(&c), [dirty.as_str(); 3]);
     // The API server runs the new build.
     let server = server_version(&c);
     assert_eq!(server["gitVersion"], dirty.as_str());
@@ -291,16 +293,7 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
     let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
     assert!(stderr.contains("bringing it up with the build"), "{stderr}");
     assert_eq!(server_version(&c)["gitVersion"], dirty.as_str());
-    let kubelets = c.kubectl(&[
-        "get",
-        "nodes",
-        "-o",
-        "jsonpath={.items[*].status.nodeInfo.kubeletVersion}",
-    ]);
-    assert_eq!(
-        kubelets.split_whitespace().collect::<Vec<_>>(),
-        [&dirty, &dirty, &dirty]
-    );
+    assert_eq!(kubelet_versions(&c), [dirty.as_str(); 3]);
     let image = format!("kubeadm-local-cluster/node:{dirty}-amd64");
     let label = common::docker(&[
         "image",

@@ -225,6 +225,8 @@ async fn images_for<E: Engine>(
             .map(|b| (b.name.clone(), b.path.clone()))
             .collect(),
         origins: BTreeMap::new(),
+        // Only container images of these binaries are made: no pause.
+        source_tree: None,
     };
     let archives = components::make_images(
         &wanted,

@@ -164,6 +164,10 @@ pub struct Binaries {
     pub files: BTreeMap<String, PathBuf>,
     /// Where each came from, for messages and the image label.
     pub origins: BTreeMap<String, String>,
+    /// The source tree `version` was built from, if any: what else the node
+    /// image takes from Kubernetes' sources (pause) comes from it, as a
+    /// tree's version (`v1.37.2-dirty`) is no module version.
+    pub source_tree: Option<PathBuf>,
 }
 
 impl Binaries {
@@ -282,6 +286,7 @@ pub async fn kubernetes_binaries(
 
     // Explicit choices first: the source tree, then URLs.
     let mut version = plan.version.clone();
+    let mut source_tree = None;
     if let Some(tree) = &plan.tree {
         let names = crate::source::selected(tree.kubeadm, tree.server, tree.kubectl);
         let built = crate::source::build::build(ui, &tree.dir, &tree.stamp, &names, &plan.arch)
@@ -290,6 +295,7 @@ pub async fn kubernetes_binaries(
         // The cluster runs the server binaries' version.
         if tree.server {
             version = tree.stamp.version.clone();
+            source_tree = Some(tree.dir.clone());
         }
         for (name, path) in built {
             origins.insert(name.clone(), format!("built in {}", tree.dir.display()));
@@ -339,6 +345,7 @@ pub async fn kubernetes_binaries(
         version,
         files,
         origins,
+        source_tree,
     })
 }
 

@@ -171,15 +171,6 @@ pub enum ClusterError {
     },
 }
 
-impl ClusterError {
-    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.to_path_buf();
-        move |source| ClusterError::Io {
-            action,
-            path,
-            source,
-        }
-    }
-}
+crate::error::io_constructor!(ClusterError);
 
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;

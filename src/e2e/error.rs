@@ -77,13 +77,4 @@ impl From<crate::registry::RegistryError> for E2eError {
     }
 }
 
-impl E2eError {
-    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.to_path_buf();
-        move |source| E2eError::Io {
-            action,
-            path,
-            source,
-        }
-    }
-}
+crate::error::io_constructor!(E2eError);

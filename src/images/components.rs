@@ -378,8 +378,9 @@ pub async fn pull_and_save<E: Engine>(
     Ok(entry.path("image.tar"))
 }
 
-/// Compile Kubernetes' pause (build/pause/linux/pause.c from the Go module
-/// of the Kubernetes version) statically, as its own Makefile does.
+/// Compile Kubernetes' pause (build/pause/linux/pause.c of the source tree
+/// the binaries were built from, or else of the Go module of their version)
+/// statically, as its own Makefile does.
 async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<PathBuf> {
     let version = inputs.binaries.version.to_string();
     let compiler = match (
@@ -394,17 +395,28 @@ async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<Pa
         (_, "s390x") => "s390x-linux-gnu-gcc".to_string(),
         (_, other) => return Err(ImageError::NoCrossCompiler(other.to_string())),
     };
+    const SOURCE: &str = "build/pause/linux/pause.c";
+    // A tree's file may differ from the release's: key on the file.
+    let tree_source = inputs.binaries.source_tree.as_ref().map(|t| t.join(SOURCE));
+    let origin = match &tree_source {
+        Some(path) => cache::file_identity(path).map_err(ImageError::io("reading", path))?,
+        None => version.clone(),
+    };
     let key = CacheKey::new()
         .with("tag", tag)
-        .with("kubernetes", &version)
+        .with("source", &origin)
         .with("arch", inputs.arch)
         .with("compiler", &compiler);
     let entry = inputs
         .cache
         .entry("pause", &format!("pause-{tag}-{}", inputs.arch), &key);
     if !entry.is_complete() {
-        let module_dir = gomod::module_dir(inputs.ui, "k8s.io/kubernetes", &version).await?;
-        let source = module_dir.join("build/pause/linux/pause.c");
+        let source = match tree_source {
+            Some(path) => path,
+            None => gomod::module_dir(inputs.ui, "k8s.io/kubernetes", &version)
+                .await?
+                .join(SOURCE),
+        };
         let staging = entry
             .stage()
             .map_err(ImageError::io("creating", entry.dir()))?;

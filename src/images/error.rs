@@ -56,19 +56,12 @@ pub enum ImageError {
 }
 
 impl ImageError {
-    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.to_path_buf();
-        move |source| ImageError::Io {
-            action,
-            path,
-            source,
-        }
-    }
-
     pub fn engine(action: impl Into<String>) -> impl FnOnce(EngineError) -> Self {
         let action = action.into();
         move |source| ImageError::Engine { action, source }
     }
 }
+
+crate::error::io_constructor!(ImageError);
 
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;

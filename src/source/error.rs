@@ -76,13 +76,4 @@ fn failing(packages: &[String]) -> String {
     }
 }
 
-impl SourceError {
-    pub fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.to_path_buf();
-        move |source| SourceError::Io {
-            action,
-            path,
-            source,
-        }
-    }
-}
+crate::error::io_constructor!(SourceError);

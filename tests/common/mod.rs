@@ -120,6 +120,23 @@ pub fn shared_cache() -> PathBuf {
         .join("kubeadm-local-cluster")
 }
 
+/// The complete entries of the shared cache's Go builds whose names hold
+/// `name_part`: builds of other Kubernetes versions (a conformance run of an
+/// older release) and other builds from the same module (test images) may
+/// sit beside the one a test wants.
+pub fn go_builds(name_part: &str) -> Vec<PathBuf> {
+    let root = shared_cache().join("go-build");
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(name_part))
+        .map(|e| e.path())
+        .filter(|p| p.join(".complete").exists())
+        .collect()
+}
+
 /// A cache for a download test: the parts named in `shared` are the usual
 /// cache's (slow builds that do not depend on downloads), everything else
 /// starts empty, so downloads really come from the server.

@@ -299,6 +299,7 @@ impl<'a, E: Engine> Maker<'a, E> {
             version: inputs.kubernetes_version.clone(),
             files: BTreeMap::new(),
             origins: BTreeMap::new(),
+            source_tree: None,
         };
         let made = components::make_images(
             &wanted,
