@@ -16,7 +16,7 @@ prepare() {
   t=$(now)
   K8S_DIND_CACHE_DIR=$cold/tool GOCACHE=$cold/go lc e2e -- --ginkgo.dry-run >/tmp/bench-e2e-build-$1.log 2>&1 || true
   echo "$1: $(since "$t")s"
-  grep -E '✓ (Getting the test binaries|Preparing|Importing)' /tmp/bench-e2e-build-$1.log | sed 's/^/  /' || true
+  grep -E '✓ (Getting the test binaries|Listing|Installing|Making|Starting|Importing)' /tmp/bench-e2e-build-$1.log | sed 's/^/  /' || true
 }
 prepare cold
 prepare warm
