@@ -62,7 +62,7 @@ fn bad_input_is_rejected_before_anything_is_created() {
         ("url", Case { args: &["--release-url", "dl.k8s.io"], env: &[], file: None, expect: &["source.releaseUrl", "http(s) URL"] }),
         ("checksum", Case { args: &["--kubeadm-url", "https://x.example/kubeadm", "--kubeadm-sha1", "1234"], env: &[], file: None, expect: &["source.kubeadmSha1", "4 hex digits", "sha1 has 40 and a sha256 64"] }),
         ("bool", Case { args: &[], env: &[("K8S_DIND_BUILD_KUBEADM", "perhaps")], file: None, expect: &["source.buildKubeadm", "not a boolean"] }),
-        ("cni", Case { args: &["--cni-plugin", "cilium"], env: &[], file: None, expect: &["cluster.cniPlugin", "bridge, flannel, calico or weave"] }),
+        ("cni", Case { args: &["--cni-plugin", "cilium"], env: &[], file: None, expect: &["cluster.cniPlugin", "bridge, flannel, kube-router, calico, weave or none"] }),
         ("addon", Case { args: &["--addons", "dashboard,./missing.yaml"], env: &[], file: None, expect: &["cluster.addons", "missing.yaml", "not a file"] }),
         ("unknown-key", Case { args: &[], env: &[], file: Some("cluster:\n  numNodes: 1\n  noDedicate: true\n"), expect: &["config.yaml:3", "unknown setting `cluster.noDedicate`", "did you mean `cluster.noDedicated`?"] }),
         ("file-type", Case { args: &[], env: &[], file: Some("dind:\n  subnet:\n    - 10.0.0.0/8\n"), expect: &["dind.subnet must be an IPv4 CIDR", "not a list"] }),
@@ -200,16 +200,39 @@ fn completion_scripts_name_the_commands() {
 }
 
 #[test]
-fn pod_networks_not_built_yet_are_refused_before_the_engine_is_asked() {
+fn registry_only_pod_networks_with_built_images_are_refused_before_the_engine_is_asked() {
     refused(
-        "cni",
+        "calico",
         "up",
         1,
         &Case {
-            args: &["--cni-plugin", "flannel"],
+            args: &["--cni-plugin", "calico", "--image-source", "build"],
             env: &[],
             file: None,
-            expect: &["the flannel pod network (cluster.cniPlugin, from flag --cni-plugin) is not available yet"],
+            expect: &[
+                "cluster.cniPlugin calico (from flag --cni-plugin) with source.imageSource build (from flag --image-source)",
+                "images (docker.io/calico/cni:v3.28.5, docker.io/calico/node:v3.28.5, docker.io/calico/kube-controllers:v3.28.5) cannot be built here",
+                "github.com/projectcalico/api",
+                "use --image-source registry",
+            ],
+        },
+    );
+    refused(
+        "weave",
+        "up",
+        1,
+        &Case {
+            args: &[],
+            env: &[
+                ("K8S_DIND_CNI_PLUGIN", "weave"),
+                ("K8S_DIND_IMAGE_SOURCE", "build"),
+            ],
+            file: None,
+            expect: &[
+                "cluster.cniPlugin weave (from env K8S_DIND_CNI_PLUGIN)",
+                "docker.io/weaveworks/weave-kube:2.8.1",
+                "weave's sources are not on the Go proxy",
+            ],
         },
     );
 }

@@ -14,7 +14,7 @@ use crate::cluster::Ctx;
 
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
-use crate::settings::{CniPlugin, KubeVersion, Settings};
+use crate::settings::{ImageSource, KubeVersion, Settings};
 use crate::source::{self, TreeVersion};
 use crate::ui::{seconds, Ui};
 
@@ -181,14 +181,21 @@ fn print_hints(plan: &ClusterPlan) {
 
 /// Refusals that need only the settings.
 fn refuse_unavailable(settings: &Settings) -> Result<()> {
-    match settings.cni_plugin {
-        CniPlugin::Bridge => Ok(()),
-        other @ (CniPlugin::Flannel | CniPlugin::Calico | CniPlugin::Weave) => bail!(
-            "the {} pod network (cluster.cniPlugin, from {}) is not available yet; use bridge",
-            other.as_str(),
-            settings.provenance.source(crate::settings::Key::CniPlugin)
-        ),
+    // A network whose images only a registry has, with images to be built:
+    // said before the engine is asked or a node image is made.
+    if let Some(network) = crate::cni::registry_only::of(settings.cni_plugin) {
+        if settings.image_source == ImageSource::Build {
+            return Err(anyhow::Error::new(network.not_buildable()).context(format!(
+                "cluster.cniPlugin {} (from {}) with source.imageSource build (from {})",
+                network.plugin,
+                settings.provenance.source(crate::settings::Key::CniPlugin),
+                settings
+                    .provenance
+                    .source(crate::settings::Key::ImageSource)
+            )));
+        }
     }
+    Ok(())
 }
 
 /// Refusals that need the engine's facts.
@@ -213,16 +220,17 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     refuse_unservable(settings, engine.info())?;
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
-    let plan = ClusterPlan::new(settings, versions.cluster());
-    let cx = Ctx::new(&engine, &plan, ui);
+    let mut plan = ClusterPlan::new(settings, versions.cluster());
     // Before the node image: a running cluster needs none.
-    if lifecycle::is_running(cx).await? {
-        lifecycle::say_running(cx);
+    if lifecycle::is_running(Ctx::new(&engine, &plan, ui)).await? {
+        lifecycle::say_running(Ctx::new(&engine, &plan, ui));
         print_hints(&plan);
         return Ok(());
     }
     let image_plan = node_image_plan(settings, &arch, Some(&versions));
     let image = ensure_node_image(&engine, ui, settings, &image_plan, false).await?;
+    prepare_pod_network(&engine, ui, settings, &arch, &mut plan).await?;
+    let cx = Ctx::new(&engine, &plan, ui);
     let id = engine
         .inspect_image(&image)
         .await?
@@ -257,6 +265,46 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
         ));
     }
     print_hints(&plan);
+    Ok(())
+}
+
+/// The pod network's manifest and images, made before anything is created
+/// (a plugin whose images cannot be had stops `up` here).
+pub(crate) async fn prepare_pod_network<E: Engine>(
+    engine: &E,
+    ui: &Ui,
+    settings: &Settings,
+    arch: &str,
+    plan: &mut ClusterPlan,
+) -> Result<()> {
+    if !plan.cni.runs_as_pods() {
+        return Ok(());
+    }
+    let step = ui.step(format!(
+        "Preparing the pod network ({}): manifest and images",
+        plan.cni.as_str()
+    ));
+    let cache = Cache::new(&settings.cache_dir);
+    let inputs = crate::cni::Inputs {
+        engine,
+        ui,
+        cache: &cache,
+        arch,
+        image_source: settings.image_source,
+        debian_mirror: &settings.debian_mirror,
+        pod_subnet: plan.pod_subnet,
+        service_subnet: plan.service_subnet,
+    };
+    plan.pod_network = crate::cni::prepare(plan.cni, &inputs)
+        .await
+        .with_context(|| {
+            format!(
+                "preparing the {} pod network (cluster.cniPlugin, from {})",
+                plan.cni.as_str(),
+                settings.provenance.source(crate::settings::Key::CniPlugin)
+            )
+        })?;
+    step.done();
     Ok(())
 }
 

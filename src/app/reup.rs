@@ -75,7 +75,9 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
     let cx = match restorable {
         None => cx,
         Some(version) => {
-            restored_plan = ClusterPlan::new(settings, version.kubernetes);
+            let mut with_network = ClusterPlan::new(settings, version.kubernetes);
+            super::prepare_pod_network(&engine, ui, settings, &arch, &mut with_network).await?;
+            restored_plan = with_network;
             let cx = Ctx::new(&engine, &restored_plan, ui);
             lifecycle::up(cx, &version.node_image)
                 .await

@@ -37,6 +37,20 @@ pub struct GoModuleBuild {
     pub sibling_version: SiblingVersion,
 }
 
+/// The wrapper module's path: its own packages (see [`WrapperFile`]) are
+/// `WRAPPER_MODULE/<dir>`.
+pub const WRAPPER_MODULE: &str = "kubeadm-local-cluster.invalid/build";
+
+/// A file of a package of the wrapper module itself. For a program whose
+/// published `main` package cannot be built here (it imports a module the
+/// proxy does not serve), an adapted copy is built from the wrapper instead.
+#[derive(Debug, Clone)]
+pub struct WrapperFile {
+    /// Relative to the wrapper module, e.g. `cmd/flanneld/main.go`.
+    pub path: String,
+    pub content: String,
+}
+
 /// Kubernetes publishes its staging modules as `v0.<minor>.<patch>` for
 /// `v1.<minor>.<patch>`.
 pub fn kubernetes_staging_version(_sibling: &str, main_version: &str) -> String {
@@ -249,7 +263,7 @@ enum Compile {
 }
 
 impl GoModuleBuild {
-    fn key(&self, go_version: &str, compile: Compile) -> CacheKey {
+    fn key(&self, go_version: &str, compile: Compile, files: &[WrapperFile]) -> CacheKey {
         let mut key = CacheKey::new()
             .with("format", 1)
             .with("module", &self.module)
@@ -264,6 +278,13 @@ impl GoModuleBuild {
         }
         for (pkg, name) in &self.binaries {
             key = key.with("binary", format!("{pkg} -> {name}"));
+        }
+        for file in files {
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(file.content.as_bytes());
+            key = key.with(
+                "wrapper-file",
+                format!("{} {}", file.path, hex::encode(digest)),
+            );
         }
         key
     }
@@ -285,7 +306,19 @@ impl GoModuleBuild {
     /// Build (or take from the cache) and return the entry whose `bin`
     /// directory holds the binaries.
     pub async fn build(&self, ui: &Ui, cache: &Cache, what: &str) -> Result<Entry, ArtifactError> {
-        self.compile(ui, cache, what, Compile::Program).await
+        self.compile(ui, cache, what, Compile::Program, &[]).await
+    }
+
+    /// Like [`build`](Self::build), with `files` written into the wrapper
+    /// module first (its `binaries` may then name `WRAPPER_MODULE/<dir>`).
+    pub async fn build_with_files(
+        &self,
+        ui: &Ui,
+        cache: &Cache,
+        what: &str,
+        files: &[WrapperFile],
+    ) -> Result<Entry, ArtifactError> {
+        self.compile(ui, cache, what, Compile::Program, files).await
     }
 
     /// Like [`build`](Self::build), but each package's tests are compiled
@@ -296,7 +329,7 @@ impl GoModuleBuild {
         cache: &Cache,
         what: &str,
     ) -> Result<Entry, ArtifactError> {
-        self.compile(ui, cache, what, Compile::Tests).await
+        self.compile(ui, cache, what, Compile::Tests, &[]).await
     }
 
     async fn compile(
@@ -305,9 +338,10 @@ impl GoModuleBuild {
         cache: &Cache,
         what: &str,
         compile: Compile,
+        files: &[WrapperFile],
     ) -> Result<Entry, ArtifactError> {
         let go_version = go_version(ui).await?;
-        let key = self.key(&go_version, compile);
+        let key = self.key(&go_version, compile, files);
         let entry = cache.entry(
             "go-build",
             &format!("{}-{}-{}", self.entry_name(), self.version, self.arch),
@@ -316,7 +350,7 @@ impl GoModuleBuild {
         if entry.is_complete() {
             return Ok(entry);
         }
-        let wrapper = self.prepare_wrapper(ui, cache, &go_version).await?;
+        let wrapper = self.prepare_wrapper(ui, cache, &go_version, files).await?;
         let staging = entry
             .stage()
             .map_err(|e| ArtifactError::io(entry.dir(), e))?;
@@ -448,6 +482,7 @@ impl GoModuleBuild {
         ui: &Ui,
         cache: &Cache,
         go_version: &str,
+        files: &[WrapperFile],
     ) -> Result<PathBuf, ArtifactError> {
         let spec = format!("{}@{}", self.module, self.version);
         let go_mod = download_module(ui, &self.module, &self.version)
@@ -469,11 +504,17 @@ impl GoModuleBuild {
             .join("go-wrappers")
             .join(spec.replace('/', "_"));
         std::fs::create_dir_all(&dir).map_err(|e| ArtifactError::io(&dir, e))?;
-        let path = dir.join("go.mod");
         // Keep go.sum between runs; rewrite go.mod only when it changed, so
         // `go` does not redo its requirement resolution every time.
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&path, &text).map_err(|e| ArtifactError::io(&path, e))?;
+        let own = files.iter().map(|f| (f.path.as_str(), f.content.as_str()));
+        for (name, content) in std::iter::once(("go.mod", text.as_str())).chain(own) {
+            let path = dir.join(name);
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(content) {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| ArtifactError::io(parent, e))?;
+                }
+                std::fs::write(&path, content).map_err(|e| ArtifactError::io(&path, e))?;
+            }
         }
         Ok(dir)
     }
@@ -482,8 +523,10 @@ impl GoModuleBuild {
         let mut s = String::from(
             "// Generated by kubeadm-local-cluster to build a published module whose\n\
              // go.mod replaces siblings with local paths.\n\
-             module kubeadm-local-cluster.invalid/build\n\n",
+             module ",
         );
+        s.push_str(WRAPPER_MODULE);
+        s.push_str("\n\n");
         if let Some(go) = &upstream.go {
             s.push_str(&format!("go {go}\n\n"));
         }

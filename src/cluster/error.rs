@@ -85,12 +85,18 @@ pub enum ClusterError {
         source: serde_json::Error,
     },
 
-    #[error("the {plugin} pod network is not available yet; use --cni-plugin bridge")]
-    PodNetworkUnavailable { plugin: &'static str },
+    #[error("the {plugin} pod network was not prepared: no manifest to install")]
+    PodNetworkNotPrepared { plugin: &'static str },
     #[error(
         "nodes registered without pod ranges (spec.podCIDR); is the controller manager running?"
     )]
     NoPodRanges,
+    #[error("guarding Service addresses on {node}")]
+    ServiceGuard {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
     #[error("setting up the pod network on {node}")]
     PodNetwork {
         node: String,

@@ -83,6 +83,7 @@ impl<'a, E: Engine> Kubectl<'a, E> {
     pub async fn wait_ready(
         &self,
         expected: usize,
+        network: bool,
         timeout: Duration,
         since: Option<&str>,
         step: &Step<'_>,
@@ -96,10 +97,12 @@ impl<'a, E: Engine> Kubectl<'a, E> {
                 .json::<List<Object>>(&["-n", "kube-system", "get", "nodes,pods,deployments"])
                 .await;
             match objects {
-                Ok(list) => match still_awaited(&list.items, expected, since.unwrap_or("")) {
-                    None => return Ok(()),
-                    Some(waiting_for) => last = waiting_for,
-                },
+                Ok(list) => {
+                    match still_awaited(&list.items, expected, network, since.unwrap_or("")) {
+                        None => return Ok(()),
+                        Some(waiting_for) => last = waiting_for,
+                    }
+                }
                 Err(e) => last = crate::error::chain(&e),
             }
             step.set_message(&last);
@@ -113,10 +116,17 @@ impl<'a, E: Engine> Kubectl<'a, E> {
 }
 
 /// What the cluster still lacks (None when ready): `expected` nodes Ready,
-/// kube-proxy Ready on each, every CoreDNS replica Ready. Only heartbeats
-/// and container starts at or after `since` count. Timestamps are RFC 3339
-/// in UTC, so they compare as strings.
-fn still_awaited(objects: &[Object], expected: usize, since: &str) -> Option<String> {
+/// kube-proxy Ready on each, every CoreDNS replica Ready. Without a pod
+/// `network` nodes never become Ready and CoreDNS never starts, so only
+/// their registration counts. Only heartbeats and container starts at or
+/// after `since` count. Timestamps are RFC 3339 in UTC, so they compare as
+/// strings.
+fn still_awaited(
+    objects: &[Object],
+    expected: usize,
+    network: bool,
+    since: &str,
+) -> Option<String> {
     let nodes: Vec<NodeStatus> = objects
         .iter()
         .filter_map(|o| match o {
@@ -124,6 +134,17 @@ fn still_awaited(objects: &[Object], expected: usize, since: &str) -> Option<Str
             _ => None,
         })
         .collect();
+    if !network {
+        let fresh = nodes
+            .iter()
+            .filter(|n| n.heartbeat.as_str() >= since)
+            .count();
+        return (fresh < expected).then(|| {
+            format!(
+                "{fresh}/{expected} nodes registered (NotReady until a pod network is installed)"
+            )
+        });
+    }
     let fresh_ready = |n: &&NodeStatus| n.ready && n.heartbeat.as_str() >= since;
     let ready = nodes.iter().filter(fresh_ready).count();
     if nodes.len() < expected || ready < expected {
@@ -343,7 +364,7 @@ mod tests {
     fn awaited(items: &[String]) -> Option<String> {
         let json = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
         let list: List<Object> = serde_json::from_str(&json).unwrap();
-        still_awaited(&list.items, 2, SINCE)
+        still_awaited(&list.items, 2, true, SINCE)
     }
 
     #[test]
@@ -380,5 +401,22 @@ mod tests {
         );
         let items = [node("kube-master", true, AFTER), COREDNS.to_string()];
         assert_eq!(awaited(&items).as_deref(), Some("1/2 nodes Ready"));
+    }
+
+    #[test]
+    fn without_a_pod_network_registered_nodes_are_enough() {
+        let json = format!(
+            r#"{{"kind":"List","items":[{},{},{}]}}"#,
+            node("kube-master", false, AFTER),
+            node("kube-node-1", false, BEFORE),
+            COREDNS
+        );
+        let list: List<Object> = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            still_awaited(&list.items, 2, false, SINCE).as_deref(),
+            Some("1/2 nodes registered (NotReady until a pod network is installed)")
+        );
+        assert_eq!(still_awaited(&list.items, 2, false, BEFORE), None);
+        assert_eq!(still_awaited(&list.items, 1, false, SINCE), None);
     }
 }

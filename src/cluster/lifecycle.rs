@@ -109,6 +109,7 @@ async fn create<E: Engine>(
     };
     let mode = start_nodes(cx, &start).await?;
     node::check_inotify_limit(cx).await?;
+    super::service_guard::install(cx).await?;
 
     let step = cx.ui.step(format!(
         "Initializing the control plane on {} (kubeadm init)",
@@ -118,12 +119,20 @@ async fn create<E: Engine>(
     kubeadm::tune_system_pods(cx).await?;
     step.done();
 
-    let step = cx.ui.step(format!(
-        "Installing the pod network ({})",
-        plan.cni.as_str()
-    ));
-    pod_network::install(cx, &[plan.master()]).await?;
-    step.done();
+    if plan.cni.installs_network() {
+        let step = cx.ui.step(format!(
+            "Installing the pod network ({})",
+            plan.cni.as_str()
+        ));
+        pod_network::install(cx, &[plan.master()]).await?;
+        step.done();
+    } else {
+        cx.ui.info(
+            "No pod network (cniPlugin: none): the nodes stay NotReady and CoreDNS \
+             waits until you install one (CNI configuration in /etc/cni/net.d, \
+             plugins in /opt/cni/bin of every node)",
+        );
+    }
 
     let workers: Vec<&NodePlan> = plan.workers().collect();
     if !workers.is_empty() {

@@ -21,6 +21,7 @@ pub mod node;
 pub mod plan;
 pub mod pod_network;
 pub mod reup;
+mod service_guard;
 pub mod snapshot;
 #[cfg(test)]
 pub(crate) mod tests;

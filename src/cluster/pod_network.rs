@@ -16,10 +16,9 @@ pub async fn install<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<(
     let plan = cx.plan;
     match plan.cni {
         CniPlugin::Bridge => {}
-        other @ (CniPlugin::Flannel | CniPlugin::Calico | CniPlugin::Weave) => {
-            return Err(ClusterError::PodNetworkUnavailable {
-                plugin: other.as_str(),
-            })
+        CniPlugin::None => return Ok(()),
+        CniPlugin::Flannel | CniPlugin::KubeRouter | CniPlugin::Calico | CniPlugin::Weave => {
+            return install_manifest(cx, nodes).await
         }
     }
     let kubectl = cx.kubectl();
@@ -52,7 +51,7 @@ pub async fn install<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<(
     try_join_all(all.iter().map(|n| {
         let all = &all;
         async move {
-            cni::bridge::install(cx.engine, n, all, plan.pod_subnet, plan.service_subnet)
+            cni::bridge::install(cx.engine, n, all, plan.pod_subnet)
                 .await
                 .map_err(|source| ClusterError::PodNetwork {
                     node: n.name.clone(),
@@ -61,5 +60,28 @@ pub async fn install<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<(
         }
     }))
     .await?;
+    Ok(())
+}
+
+/// A pod network that runs as pods: with the master (the first call), its
+/// images go into every node before any joins, so no kubelet ever tries to
+/// pull them, and its manifest is applied; workers need nothing more.
+async fn install_manifest<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<()> {
+    let plan = cx.plan;
+    if !nodes.iter().any(|n| n.name == plan.master().name) {
+        return Ok(());
+    }
+    let install = &plan.pod_network;
+    if !install.images.is_empty() {
+        let containers: Vec<String> = plan.nodes.iter().map(|n| n.container.clone()).collect();
+        super::load::import_archives_into(cx, &install.images, &containers).await?;
+    }
+    let manifest = install
+        .manifest
+        .as_deref()
+        .ok_or(ClusterError::PodNetworkNotPrepared {
+            plugin: plan.cni.as_str(),
+        })?;
+    cx.kubectl().apply(manifest).await?;
     Ok(())
 }

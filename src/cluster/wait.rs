@@ -138,10 +138,16 @@ pub async fn kube_proxy<E: Engine>(
     }
 }
 
-/// Nodes Ready, kube-proxy synced on each, CoreDNS ready. With `since`
+/// Nodes Ready, kube-proxy synced on each, CoreDNS ready (without a pod
+/// network: nodes registered, kube-proxy synced). With `since`
 /// (after a restore) only what happened after that time counts.
 pub async fn ready<E: Engine>(cx: Ctx<'_, E>, since: Option<&str>) -> Result<()> {
-    let step = cx.ui.step("Waiting for nodes, kube-proxy and CoreDNS");
+    let network = cx.plan.cni.installs_network();
+    let step = cx.ui.step(if network {
+        "Waiting for nodes, kube-proxy and CoreDNS"
+    } else {
+        "Waiting for nodes to register and kube-proxy (no pod network)"
+    });
     let timeout = Duration::from_secs(300);
     // A Running kube-proxy pod may still fail to program its rules (it has
     // no readiness probe); its health endpoint says whether it synced.
@@ -150,7 +156,7 @@ pub async fn ready<E: Engine>(cx: Ctx<'_, E>, since: Option<&str>) -> Result<()>
     let kubectl = cx.kubectl();
     while_nodes_run(cx, async {
         tokio::try_join!(
-            kubectl.wait_ready(cx.plan.nodes.len(), timeout, since, &step),
+            kubectl.wait_ready(cx.plan.nodes.len(), network, timeout, since, &step),
             proxies
         )
     })

@@ -44,15 +44,8 @@ pub fn conflist(node: &NetworkNode) -> String {
 
 /// Routes to the other nodes' pod ranges, and masquerading for traffic that
 /// leaves the pod network (pod-to-pod traffic keeps its source address).
-/// Traffic to Service addresses that kube-proxy has not (yet) translated is
-/// rejected, so that it never leaves through the engine's network to
-/// whatever the host would route those addresses to.
-pub fn routes_script(
-    node: &NetworkNode,
-    all: &[NetworkNode],
-    pod_subnet: Ipv4Net,
-    service_subnet: Ipv4Net,
-) -> String {
+/// (Service addresses are guarded for every pod network: `service_guard`.)
+pub fn routes_script(node: &NetworkNode, all: &[NetworkNode], pod_subnet: Ipv4Net) -> String {
     let mut s = String::from(
         "#!/bin/sh\n# Written by kubeadm-local-cluster: pod routes between nodes.\nset -e\n",
     );
@@ -67,12 +60,6 @@ pub fn routes_script(
         s,
         "iptables -t nat -C POSTROUTING -s {pod_subnet} ! -d {pod_subnet} -m comment --comment local-cluster-masquerade -j MASQUERADE 2>/dev/null ||\n  iptables -t nat -A POSTROUTING -s {pod_subnet} ! -d {pod_subnet} -m comment --comment local-cluster-masquerade -j MASQUERADE"
     );
-    for chain in ["FORWARD", "OUTPUT"] {
-        let _ = writeln!(
-            s,
-            "iptables -C {chain} -d {service_subnet} -m comment --comment local-cluster-no-service-leak -j REJECT 2>/dev/null ||\n  iptables -A {chain} -d {service_subnet} -m comment --comment local-cluster-no-service-leak -j REJECT"
-        );
-    }
     s
 }
 
@@ -96,9 +83,8 @@ pub async fn install<E: Engine>(
     node: &NetworkNode,
     all: &[NetworkNode],
     pod_subnet: Ipv4Net,
-    service_subnet: Ipv4Net,
 ) -> Result<(), EngineError> {
-    let script = routes_script(node, all, pod_subnet, service_subnet);
+    let script = routes_script(node, all, pod_subnet);
     engine
         .write_file(&node.container, SCRIPT_PATH, 0o755, script.as_bytes())
         .await?;
@@ -139,18 +125,11 @@ mod tests {
             node("kube-node-1", "10.192.0.3", "10.244.1.0/24"),
             node("kube-node-2", "10.192.0.4", "10.244.2.0/24"),
         ];
-        let s = routes_script(
-            &all[1],
-            &all,
-            "10.244.0.0/16".parse().unwrap(),
-            "10.96.0.0/12".parse().unwrap(),
-        );
+        let s = routes_script(&all[1], &all, "10.244.0.0/16".parse().unwrap());
         assert!(s.contains("ip route replace 10.244.0.0/24 via 10.192.0.2"));
         assert!(s.contains("ip route replace 10.244.2.0/24 via 10.192.0.4"));
         assert!(!s.contains("10.244.1.0/24 via"));
         assert!(s.contains("-s 10.244.0.0/16 ! -d 10.244.0.0/16"));
-        assert!(s.contains("iptables -A FORWARD -d 10.96.0.0/12"));
-        assert!(s.contains("iptables -A OUTPUT -d 10.96.0.0/12"));
     }
 
     #[test]

@@ -1,11 +1,28 @@
 //! Pod networks. Each plugin knows what to install and how, given the nodes
-//! and their pod ranges once they have joined.
+//! and their pod ranges once they have joined. Plugins that run as pods
+//! (flannel, kube-router) are prepared before anything is created: their manifest and
+//! the images it names, pulled or built here ([`prepare`]).
 
 pub mod bridge;
+pub mod calico;
+mod error;
+pub mod flannel;
+mod images;
+pub mod kube_router;
+pub mod registry_only;
+pub mod weave;
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
+
+pub use error::CniError;
+
+use crate::artifacts::cache::Cache;
+use crate::engine::Engine;
+use crate::settings::{CniPlugin, ImageSource};
+use crate::ui::Ui;
 
 /// A node as the pod network sees it.
 #[derive(Debug, Clone)]
@@ -15,4 +32,123 @@ pub struct NetworkNode {
     pub ip: Ipv4Addr,
     /// From the Node object's spec.podCIDR (allocated by the controller manager).
     pub pod_cidr: Ipv4Net,
+}
+
+/// What `up` installs for a pod network that runs as pods: the images its
+/// manifest names, imported into every node first, then the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Install {
+    pub manifest: Option<String>,
+    /// `docker save` archives.
+    pub images: Vec<PathBuf>,
+}
+
+/// What preparing a pod network needs.
+pub struct Inputs<'a, E> {
+    pub engine: &'a E,
+    pub ui: &'a Ui,
+    pub cache: &'a Cache,
+    /// Go architecture of the nodes (`amd64`).
+    pub arch: &'a str,
+    pub image_source: ImageSource,
+    pub debian_mirror: &'a str,
+    pub pod_subnet: Ipv4Net,
+    pub service_subnet: Ipv4Net,
+}
+
+/// The manifest and images of `plugin` (nothing for plugins that are not
+/// pods, like bridge, or for none).
+pub async fn prepare<E: Engine>(
+    plugin: CniPlugin,
+    inputs: &Inputs<'_, E>,
+) -> Result<Install, CniError> {
+    if let Some(network) = registry_only::of(plugin) {
+        return registry_only::prepare(network, inputs).await;
+    }
+    match plugin {
+        CniPlugin::Flannel => flannel::prepare(inputs).await,
+        CniPlugin::KubeRouter => kube_router::prepare(inputs).await,
+        CniPlugin::Bridge | CniPlugin::None | CniPlugin::Calico | CniPlugin::Weave => {
+            Ok(Install::default())
+        }
+    }
+}
+
+/// A module version's source directory and the text of its `file` (a
+/// plugin's manifest), for errors named `what`.
+async fn module_file(
+    ui: &Ui,
+    module: &str,
+    version: &str,
+    file: &str,
+    what: &str,
+) -> Result<(PathBuf, String), CniError> {
+    let dir = crate::artifacts::gomod::module_dir(ui, module, version)
+        .await
+        .map_err(|source| CniError::Source {
+            what: format!("{what} {version} ({module})"),
+            source: source.into(),
+        })?;
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|source| CniError::Io { path, source })?;
+    Ok((dir, text))
+}
+
+/// The image references a manifest names (`image:` fields), each once, in
+/// order.
+pub fn manifest_images(manifest: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim_start().trim_start_matches("- ");
+        let Some(value) = line.strip_prefix("image:") else {
+            continue;
+        };
+        let image = value.trim().trim_matches(['"', '\'']).to_string();
+        if !image.is_empty() && !out.contains(&image) {
+            out.push(image);
+        }
+    }
+    out
+}
+
+/// `text` with `from`, which must occur exactly once, replaced by `to`:
+/// a manifest whose layout changed fails loudly instead of half-rendered.
+fn replace_once(text: &str, from: &str, to: &str, what: &str) -> Result<String, CniError> {
+    replace_n(text, from, to, what, 1)
+}
+
+/// `text` with each of the exactly `times` occurrences of `from` replaced.
+fn replace_n(
+    text: &str,
+    from: &str,
+    to: &str,
+    what: &str,
+    times: usize,
+) -> Result<String, CniError> {
+    match text.matches(from).count() {
+        n if n == times => Ok(text.replace(from, to)),
+        n => Err(CniError::Manifest(format!(
+            "expected {from:?} ({what}) {times} time(s) in it, found it {n} times"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_images_are_listed_once_in_order() {
+        let m = "spec:\n  initContainers:\n  - name: a\n    image: x/a:1\n  - image: \"x/b:2\"\n  containers:\n  - name: c\n    image: x/a:1\n";
+        assert_eq!(manifest_images(m), vec!["x/a:1", "x/b:2"]);
+    }
+
+    #[test]
+    fn replacements_must_match_exactly_once() {
+        assert_eq!(replace_once("a b", "b", "c", "b").unwrap(), "a c");
+        let twice = replace_once("b b", "b", "c", "the letter").unwrap_err();
+        assert!(twice.to_string().contains("found it 2 times"), "{twice}");
+        assert_eq!(replace_n("b b", "b", "c", "b", 2).unwrap(), "c c");
+        assert!(replace_once("a", "b", "c", "b").is_err());
+    }
 }

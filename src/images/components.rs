@@ -8,6 +8,7 @@
 //! here (etcd and CoreDNS from their Go modules, pause from Kubernetes' C
 //! source) and assembled the same way.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::archive::ImageSpec;
@@ -191,7 +192,8 @@ pub async fn make_images<E: Engine>(
     Ok(archives)
 }
 
-fn base_config() -> ImageConfig {
+/// PATH and the label every assembled image carries.
+pub fn base_config() -> ImageConfig {
     ImageConfig {
         env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()],
         labels: [(
@@ -258,14 +260,36 @@ fn common_layer<E>(inputs: &ComponentInputs<'_, E>) -> Result<LayerBlob> {
 async fn assemble<E>(
     inputs: &ComponentInputs<'_, E>,
     image: &WantedImage,
+    layers: Vec<LayerBlob>,
+    files: &[(String, PathBuf)],
+    config: ImageConfig,
+) -> Result<PathBuf> {
+    assemble_archive(
+        inputs.cache,
+        inputs.arch,
+        &image.reference,
+        layers,
+        files,
+        config,
+    )
+    .await
+}
+
+/// The `docker save` archive of image `reference`: `layers` plus one layer
+/// of `files` (path in image, file on host), cached by the layers' digests
+/// and the files' identity.
+pub async fn assemble_archive(
+    cache: &Cache,
+    arch: &str,
+    reference: &str,
     mut layers: Vec<LayerBlob>,
     files: &[(String, PathBuf)],
     config: ImageConfig,
 ) -> Result<PathBuf> {
     let mut key = CacheKey::new()
         .with("format", 1)
-        .with("reference", &image.reference)
-        .with("arch", inputs.arch)
+        .with("reference", reference)
+        .with("arch", arch)
         .with(
             "config",
             serde_json::to_string(&config).expect("serializable"),
@@ -282,15 +306,12 @@ async fn assemble<E>(
             ),
         );
     }
-    let name = image
-        .reference
+    let name = reference
         .rsplit('/')
         .next()
-        .unwrap_or(&image.reference)
+        .unwrap_or(reference)
         .replace(':', "-");
-    let entry = inputs
-        .cache
-        .entry("images", &format!("{name}-{}", inputs.arch), &key);
+    let entry = cache.entry("images", &format!("{name}-{arch}"), &key);
     let archive = entry.path("image.tar");
     if entry.is_complete() {
         return Ok(archive);
@@ -303,7 +324,9 @@ async fn assemble<E>(
     let top = tokio::task::spawn_blocking(move || -> std::io::Result<LayerBlob> {
         let mut l = LayerBuilder::create(&layer_path)?;
         for (path, source) in &files {
-            l.file_from(path, 0o755, source)?;
+            // Programs stay executable; configuration files are not made so.
+            let executable = std::fs::metadata(source)?.permissions().mode() & 0o111 != 0;
+            l.file_from(path, if executable { 0o755 } else { 0o644 }, source)?;
         }
         l.finish()
     })
@@ -312,8 +335,8 @@ async fn assemble<E>(
     .map_err(ImageError::io("writing a layer in", staging.dir()))?;
     layers.push(top);
     let spec = ImageSpec {
-        references: vec![image.reference.clone()],
-        arch: inputs.arch.to_string(),
+        references: vec![reference.to_string()],
+        arch: arch.to_string(),
         config,
         layers,
     };

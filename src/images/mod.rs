@@ -1,8 +1,9 @@
 //! Images: deterministic layers, `docker save` archives, the Debian base
-//! system, the component images kubeadm runs and the node images.
+//! system, Debian systems images are cut from, the component images kubeadm runs and the node images.
 
 pub mod archive;
 pub mod components;
+pub mod debian;
 pub mod dpkg;
 mod error;
 pub mod layer;

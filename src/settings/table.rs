@@ -247,7 +247,7 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         flag: "cni-plugin",
         kind: Kind::Choice(CniPlugin::VARIANTS),
         default: DefaultValue::Text("bridge"),
-        help: "Pod network; bridge puts each node's pods on a local bridge and routes between nodes",
+        help: "Pod network; bridge puts each node's pods on a local bridge and routes between nodes; flannel (vxlan) and kube-router (BGP routes, NetworkPolicy) install from their own manifests; none installs nothing (nodes stay NotReady until you install one)",
     },
     SettingDef {
         id: Key::NoDedicated,

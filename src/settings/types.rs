@@ -212,13 +212,29 @@ impl Arch {
 pub enum CniPlugin {
     Bridge,
     Flannel,
+    /// Routes between nodes over BGP, and enforces NetworkPolicy.
+    KubeRouter,
     Calico,
     Weave,
+    /// No pod network: for people who bring or develop their own plugin.
+    None,
 }
 
 impl CniPlugin {
     pub fn as_str(&self) -> &'static str {
         self.into()
+    }
+
+    /// Whether the tool installs a pod network, so that nodes become Ready
+    /// and CoreDNS runs without the user's help.
+    pub fn installs_network(&self) -> bool {
+        !matches!(self, CniPlugin::None)
+    }
+
+    /// Whether the network runs as pods from a manifest, with images that
+    /// must be in the nodes (everything but bridge and none).
+    pub fn runs_as_pods(&self) -> bool {
+        !matches!(self, CniPlugin::Bridge | CniPlugin::None)
     }
 }
 

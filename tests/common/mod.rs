@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod networking;
 pub mod serve;
 
 use std::path::{Path, PathBuf};

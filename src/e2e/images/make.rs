@@ -19,7 +19,6 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use super::debian::{self, Recipe, NOT_NEEDED};
 use super::plan::Kind;
 use super::{E2eImageError, Inputs};
 use crate::artifacts::cache::{self, CacheKey, Entry};
@@ -28,10 +27,17 @@ use crate::artifacts::Binaries;
 use crate::engine::{Engine, ImageConfig};
 use crate::images::archive::ImageSpec;
 use crate::images::components::{self, ComponentInputs};
+use crate::images::debian::{self, Purpose, Recipe, NOT_NEEDED};
 use crate::images::layer::{LayerBlob, LayerBuilder};
 use crate::images::ImageError;
 
 type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+const E2E_SYSTEM: Purpose = Purpose {
+    name: "e2e",
+    images: "the e2e test images",
+    as_root: "sudo local-cluster e2e",
+};
 
 const BUSYBOX: Recipe = Recipe {
     name: "busybox",
@@ -138,9 +144,8 @@ impl Content {
 pub(super) struct Maker<'a, E> {
     inputs: &'a Inputs<'a, E>,
     system: Entry,
-    system_key: CacheKey,
-    /// The Debian suite of the system, whose busybox source the busybox image is built from.
-    suite: String,
+    /// What `system` is; its suite's busybox source is what the busybox image is built from.
+    made_of: debian::System,
     /// k8s.io/kubernetes at the cluster's version: test/images' files.
     module: PathBuf,
     layers: BTreeMap<&'static str, LayerBlob>,
@@ -148,8 +153,7 @@ pub(super) struct Maker<'a, E> {
 
 impl<'a, E: Engine> Maker<'a, E> {
     pub(super) async fn new(inputs: &'a Inputs<'a, E>) -> Result<Maker<'a, E>, E2eImageError> {
-        let system = debian::System::new(inputs.arch, inputs.debian_mirror, &RECIPES);
-        let system_key = system.key();
+        let system = debian::System::new(E2E_SYSTEM, inputs.arch, inputs.debian_mirror, &RECIPES);
         let entry = debian::build(inputs.ui, &system, inputs.cache)
             .await
             .map_err(E2eImageError::System)?;
@@ -163,8 +167,7 @@ impl<'a, E: Engine> Maker<'a, E> {
         Ok(Maker {
             inputs,
             system: entry,
-            system_key,
-            suite: system.suite.clone(),
+            made_of: system,
             module,
             layers: BTreeMap::new(),
         })
@@ -352,7 +355,7 @@ impl<'a, E: Engine> Maker<'a, E> {
         let built = super::busybox::build(
             inputs.ui,
             inputs.cache,
-            &self.suite,
+            &self.made_of.suite,
             inputs.debian_mirror,
             inputs.arch,
         )
@@ -422,14 +425,14 @@ impl<'a, E: Engine> Maker<'a, E> {
         if let Some(blob) = self.layers.get(recipe.name) {
             return Ok(blob.clone());
         }
-        let (cache, system, key, owned) = (
+        let (cache, entry, system, owned) = (
             self.inputs.cache.clone(),
             self.system.clone(),
-            self.system_key.clone(),
+            self.made_of.clone(),
             *recipe,
         );
         let blob =
-            tokio::task::spawn_blocking(move || debian::layer(&cache, &system, &key, &owned))
+            tokio::task::spawn_blocking(move || debian::layer(&cache, &entry, &system, &owned))
                 .await
                 .expect("layer task panicked")?;
         self.layers.insert(recipe.name, blob.clone());

@@ -32,7 +32,6 @@
 //! ImageVolume Conformance test looks for.
 
 mod busybox;
-mod debian;
 mod error;
 mod make;
 mod plan;

@@ -96,7 +96,7 @@ fn bad_values_name_setting_source_value_and_what_is_accepted() {
             &[
                 "cluster.cniPlugin",
                 "did you mean flannel",
-                "bridge, flannel, calico or weave",
+                "bridge, flannel, kube-router, calico, weave or none",
             ],
         ),
         (

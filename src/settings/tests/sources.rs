@@ -229,6 +229,13 @@ fn choice_names_round_trip_and_are_the_table_words() {
     check(
         Key::CniPlugin,
         CniPlugin::as_str,
-        &["bridge", "flannel", "calico", "weave"],
+        &[
+            "bridge",
+            "flannel",
+            "kube-router",
+            "calico",
+            "weave",
+            "none",
+        ],
     );
 }

@@ -1,7 +1,7 @@
-//! The one Debian system the e2e images are cut from, and the layers cut
-//! from it.
+//! A Debian system that images are cut from (one for the e2e test images,
+//! one for the pod network images), and the layers cut from it.
 //!
-//! debootstrap installs every package any of the images needs, once; the
+//! debootstrap installs every package any of its images needs, once; the
 //! cache entry keeps the unpacked tree (`rootfs/`), so a layer whose recipe
 //! changes is cut again without installing anything. A layer holds the files
 //! of some packages and of everything they depend on, as dpkg lists them,
@@ -21,9 +21,21 @@ use crate::ui::Ui;
 
 type Result<T> = std::result::Result<T, ImageError>;
 
-/// What the e2e images' Debian system is made of.
+/// What a system is for: names its cache entries and its step.
+#[derive(Debug, Clone, Copy)]
+pub struct Purpose {
+    /// Prefix of its cache entries (`e2e` → `e2e-debian-trixie-amd64`).
+    pub name: &'static str,
+    /// For the step and errors: "the e2e test images".
+    pub images: &'static str,
+    /// The command to run as root when debootstrap needs it.
+    pub as_root: &'static str,
+}
+
+/// What an images' Debian system is made of.
 #[derive(Debug, Clone)]
 pub struct System {
+    pub purpose: Purpose,
     pub suite: String,
     pub arch: String,
     pub mirror: String,
@@ -43,7 +55,7 @@ const ALSO_INSTALLED: [&str; 1] = ["ca-certificates"];
 impl System {
     /// The system every layer in `recipes` can be cut from: their packages
     /// (dependencies come along), each once, in the order first named.
-    pub fn new(arch: &str, mirror: &str, recipes: &[&Recipe]) -> System {
+    pub fn new(purpose: Purpose, arch: &str, mirror: &str, recipes: &[&Recipe]) -> System {
         let mut packages: Vec<String> = Vec::new();
         let named = recipes.iter().flat_map(|r| r.packages.iter());
         for package in named.chain(ALSO_INSTALLED.iter()) {
@@ -52,6 +64,7 @@ impl System {
             }
         }
         System {
+            purpose,
             suite: "trixie".to_string(),
             arch: arch.to_string(),
             mirror: mirror.trim_end_matches('/').to_string(),
@@ -74,7 +87,10 @@ pub async fn build(ui: &Ui, system: &System, cache: &Cache) -> Result<Entry> {
     let key = system.key();
     let entry = cache.entry(
         "base",
-        &format!("e2e-debian-{}-{}", system.suite, system.arch),
+        &format!(
+            "{}-debian-{}-{}",
+            system.purpose.name, system.suite, system.arch
+        ),
         &key,
     );
     if entry.is_complete() {
@@ -82,16 +98,16 @@ pub async fn build(ui: &Ui, system: &System, cache: &Cache) -> Result<Entry> {
     }
     rootfs::check_host_can_debootstrap(
         &system.arch,
-        "the Debian system for the e2e test images",
-        "sudo local-cluster e2e",
+        &format!("the Debian system for {}", system.purpose.images),
+        system.purpose.as_root,
     )?;
     let staging = entry
         .stage()
         .map_err(ImageError::io("creating", entry.dir()))?;
     let root = staging.path(ROOTFS_DIR);
     let step = ui.step(format!(
-        "Installing Debian {} ({}) for the e2e test images",
-        system.suite, system.arch
+        "Installing Debian {} ({}) for {}",
+        system.suite, system.arch, system.purpose.images
     ));
     rootfs::debootstrap(
         ui,
@@ -198,19 +214,20 @@ pub const NOT_NEEDED: &[&str] = &[
 /// its digests are computed on later calls).
 pub fn layer(
     cache: &Cache,
-    system: &Entry,
-    system_key: &CacheKey,
+    entry_of_system: &Entry,
+    system: &System,
     recipe: &Recipe,
 ) -> Result<LayerBlob> {
-    let key = recipe.key(system_key);
-    let entry = cache.entry("layers", &format!("e2e-{}", recipe.name), &key);
+    let key = recipe.key(&system.key());
+    let name = format!("{}-{}", system.purpose.name, recipe.name);
+    let entry = cache.entry("layers", &name, &key);
     if !entry.is_complete() {
         let staging = entry
             .stage()
             .map_err(ImageError::io("creating", entry.dir()))?;
         let blob = cut(
-            &system.path(ROOTFS_DIR),
-            &system.path(APPLETS),
+            &entry_of_system.path(ROOTFS_DIR),
+            &entry_of_system.path(APPLETS),
             recipe,
             &staging.path("layer.tar.gz"),
         )?;

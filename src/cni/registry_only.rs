@@ -1,0 +1,149 @@
+//! Pod networks whose images can only be pulled (calico, weave): their
+//! sources are not on the Go module proxy, so nothing of theirs is built
+//! here. `up` installs them from their official manifests on engines that
+//! can pull the images the manifest names, and otherwise stops before
+//! anything is created, naming the images and why they cannot be had.
+
+use super::{manifest_images, CniError, Inputs, Install};
+use crate::artifacts::download;
+use crate::engine::Engine;
+use crate::images::components::pull_and_save;
+use crate::settings::{CniPlugin, ImageSource};
+
+/// What such a plugin is.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryOnly {
+    pub plugin: &'static str,
+    /// The official manifest of the release installed.
+    pub manifest_url: &'static str,
+    /// The images that manifest names, for the error when it cannot even be
+    /// fetched (or images are to be built).
+    pub images: &'static [&'static str],
+    /// Why its images cannot be built here.
+    pub not_built: &'static str,
+}
+
+/// The registry-only network `plugin` is, if it is one.
+pub fn of(plugin: CniPlugin) -> Option<&'static RegistryOnly> {
+    match plugin {
+        CniPlugin::Calico => Some(&super::calico::CALICO),
+        CniPlugin::Weave => Some(&super::weave::WEAVE),
+        CniPlugin::Bridge | CniPlugin::Flannel | CniPlugin::KubeRouter | CniPlugin::None => None,
+    }
+}
+
+impl RegistryOnly {
+    /// Why it cannot be had when images are to be built.
+    pub fn not_buildable(&self) -> CniError {
+        CniError::NotBuildable {
+            plugin: self.plugin,
+            images: self.images.join(", "),
+            why: self.not_built,
+        }
+    }
+}
+
+pub async fn prepare<E: Engine>(
+    network: &RegistryOnly,
+    inputs: &Inputs<'_, E>,
+) -> Result<Install, CniError> {
+    if inputs.image_source == ImageSource::Build {
+        return Err(network.not_buildable());
+    }
+    let manifest = download::fetch_text(network.manifest_url)
+        .await
+        .map_err(|source| CniError::Source {
+            what: format!("the {} manifest", network.plugin),
+            source: source.into(),
+        })?;
+    let mut archives = Vec::new();
+    let mut missing = Vec::new();
+    for image in manifest_images(&manifest) {
+        match pull_and_save(inputs.engine, inputs.ui, inputs.cache, &image).await {
+            Ok(archive) => archives.push(archive),
+            Err(e) => missing.push(format!("{image} ({})", crate::error::chain(&e))),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CniError::ImagesUnavailable {
+            plugin: network.plugin,
+            missing: missing.join("; "),
+        });
+    }
+    Ok(Install {
+        manifest: Some(manifest),
+        images: archives,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::cache::Cache;
+    use crate::engine::fake::FakeEngine;
+    use crate::ui::Ui;
+
+    fn inputs<'a>(engine: &'a FakeEngine, ui: &'a Ui, cache: &'a Cache) -> Inputs<'a, FakeEngine> {
+        Inputs {
+            engine,
+            ui,
+            cache,
+            arch: "amd64",
+            image_source: ImageSource::Registry,
+            debian_mirror: "http://deb.invalid/debian",
+            pod_subnet: "10.244.0.0/16".parse().unwrap(),
+            service_subnet: "10.96.0.0/12".parse().unwrap(),
+        }
+    }
+
+    /// Every image the engine cannot pull is named, with its reason, and
+    /// nothing is installed.
+    #[tokio::test]
+    async fn images_that_cannot_be_pulled_are_all_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("net.yaml");
+        std::fs::write(
+            &manifest,
+            "spec:\n  containers:\n  - image: docker.io/x/node:v1\n  - image: docker.io/x/cni:v1\n",
+        )
+        .unwrap();
+        let url: &'static str =
+            Box::leak(format!("file://{}", manifest.display()).into_boxed_str());
+        let network = RegistryOnly {
+            plugin: "calico",
+            manifest_url: url,
+            images: &[],
+            not_built: "",
+        };
+        let (engine, ui, cache) = (FakeEngine::new(), Ui::recording(1), Cache::new(dir.path()));
+        let err = prepare(&network, &inputs(&engine, &ui, &cache))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("the calico pod network needs images this engine could not pull"),
+            "{err}"
+        );
+        assert!(err.contains("docker.io/x/node:v1 ("), "{err}");
+        assert!(err.contains("docker.io/x/cni:v1 ("), "{err}");
+        assert!(err.contains("no registry"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_manifest_that_cannot_be_fetched_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let network = RegistryOnly {
+            plugin: "weave",
+            manifest_url: "file:///nonexistent/weave.yaml",
+            images: &[],
+            not_built: "",
+        };
+        let (engine, ui, cache) = (FakeEngine::new(), Ui::recording(1), Cache::new(dir.path()));
+        let err = prepare(&network, &inputs(&engine, &ui, &cache))
+            .await
+            .unwrap_err();
+        let text = crate::error::chain(&err);
+        assert!(text.contains("getting the weave manifest"), "{text}");
+        assert!(text.contains("/nonexistent/weave.yaml"), "{text}");
+    }
+}
