@@ -294,6 +294,10 @@ pub(crate) async fn prepare_pod_network<E: Engine>(
         debian_mirror: &settings.debian_mirror,
         pod_subnet: plan.pod_subnet,
         service_subnet: plan.service_subnet,
+        api_server: std::net::SocketAddrV4::new(
+            plan.master().ip,
+            crate::cluster::kubeadm::API_PORT,
+        ),
     };
     plan.pod_network = crate::cni::prepare(plan.cni, &inputs)
         .await

@@ -1,6 +1,7 @@
 //! flannel with its vxlan backend, installed from flannel's own manifest
 //! (`Documentation/kube-flannel.yml` of its Go module, the file its releases
-//! publish) with the cluster's pod range in place of flannel's default.
+//! publish) with the cluster's pod range in place of flannel's default, and
+//! flanneld pointed at the API server on the master.
 //!
 //! Its images are pulled (`imageSource: registry`) or built here:
 //! - flannel's image: flanneld and install-conf from flannel's module, over
@@ -16,7 +17,9 @@
 use std::path::PathBuf;
 
 use super::images::{self, BUSYBOX, FLANNEL};
-use super::{manifest_images, module_file, replace_once, CniError, Inputs, Install};
+use super::{
+    manifest_images, module_file, reach_api_directly, replace_once, CniError, Inputs, Install,
+};
 use crate::artifacts::gomod::{self, GoModuleBuild, WrapperFile, WRAPPER_MODULE};
 use crate::engine::Engine;
 use crate::images::components::pull_and_save;
@@ -40,6 +43,7 @@ const BUILT_CNI_VERSION: &str = "\"cniVersion\": \"0.4.0\"";
 pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniError> {
     let (module, upstream) = module_file(inputs.ui, MODULE, VERSION, MANIFEST, "flannel").await?;
     let manifest = for_pod_range(&upstream, inputs.pod_subnet)?;
+    let manifest = reach_api_directly(&manifest, inputs.api_server)?;
     let references = manifest_images(&manifest);
     match inputs.image_source {
         ImageSource::Registry => {

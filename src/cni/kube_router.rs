@@ -8,7 +8,8 @@
 //! The manifest is rendered for this cluster: the image pinned to the
 //! version built or pulled (upstream names it untagged and pulls it
 //! always), overlays off (they would need IPIP, which kernels like ours may
-//! lack), and the cluster's Service range for its policy rules.
+//! lack), the cluster's Service range for its policy rules, and the API
+//! server on the master to talk to.
 //!
 //! Its image, when built: kube-router from its module, over Debian's
 //! iptables, ipset and iproute2, and busybox applets for the manifest's
@@ -16,7 +17,10 @@
 //! kube-router reads it from /etc/iproute2, so a copy goes there.
 
 use super::images::{self, KUBE_ROUTER};
-use super::{manifest_images, module_file, replace_n, replace_once, CniError, Inputs, Install};
+use super::{
+    manifest_images, module_file, reach_api_directly, replace_n, replace_once, CniError, Inputs,
+    Install,
+};
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::engine::Engine;
 use crate::images::components::pull_and_save;
@@ -61,6 +65,7 @@ pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniEr
     let (_, upstream) = module_file(inputs.ui, MODULE, VERSION, MANIFEST, "kube-router").await?;
     let reference = format!("docker.io/cloudnativelabs/kube-router:{VERSION}");
     let manifest = render(&upstream, &reference, &inputs.service_subnet.to_string())?;
+    let manifest = reach_api_directly(&manifest, inputs.api_server)?;
     let named = manifest_images(&manifest);
     if named != [reference.clone()] {
         return Err(CniError::CannotBuild {

@@ -12,7 +12,7 @@ pub mod kube_router;
 pub mod registry_only;
 pub mod weave;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
@@ -54,6 +54,8 @@ pub struct Inputs<'a, E> {
     pub debian_mirror: &'a str,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
+    /// The API server on the master, as the nodes reach it.
+    pub api_server: SocketAddrV4,
 }
 
 /// The manifest and images of `plugin` (nothing for plugins that are not
@@ -92,6 +94,26 @@ async fn module_file(
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).map_err(|source| CniError::Io { path, source })?;
     Ok((dir, text))
+}
+
+/// The manifest with its one container `env:` list (the network daemon's)
+/// naming the API server on the master, in place of the `kubernetes`
+/// Service address the kubelet would give it. The daemon starts on a new
+/// node before kube-proxy has made that address work, and would fail and be
+/// restarted with back-off until then; the master's address works at once
+/// (its certificate names it).
+fn reach_api_directly(manifest: &str, api: SocketAddrV4) -> Result<String, CniError> {
+    const ENV: &str = "        env:\n";
+    replace_once(
+        manifest,
+        ENV,
+        &format!(
+            "{ENV}        - name: KUBERNETES_SERVICE_HOST\n          value: \"{}\"\n        - name: KUBERNETES_SERVICE_PORT\n          value: \"{}\"\n",
+            api.ip(),
+            api.port()
+        ),
+        "the daemon's environment",
+    )
 }
 
 /// The image references a manifest names (`image:` fields), each once, in
@@ -141,6 +163,16 @@ mod tests {
     fn manifest_images_are_listed_once_in_order() {
         let m = "spec:\n  initContainers:\n  - name: a\n    image: x/a:1\n  - image: \"x/b:2\"\n  containers:\n  - name: c\n    image: x/a:1\n";
         assert_eq!(manifest_images(m), vec!["x/a:1", "x/b:2"]);
+    }
+
+    #[test]
+    fn the_daemon_is_told_the_api_server() {
+        let m = "        env:\n        - name: POD_NAME\n";
+        let out = reach_api_directly(m, "10.192.0.2:6443".parse().unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "        env:\n        - name: KUBERNETES_SERVICE_HOST\n          value: \"10.192.0.2\"\n        - name: KUBERNETES_SERVICE_PORT\n          value: \"6443\"\n        - name: POD_NAME\n"
+        );
     }
 
     #[test]

@@ -93,6 +93,7 @@ mod tests {
             debian_mirror: "http://deb.invalid/debian",
             pod_subnet: "10.244.0.0/16".parse().unwrap(),
             service_subnet: "10.96.0.0/12".parse().unwrap(),
+            api_server: "10.192.0.2:6443".parse().unwrap(),
         }
     }
 
