@@ -92,7 +92,18 @@ pub fn command() -> Command {
             "e2e-serial",
             "Run the serial conformance tests, one at a time, against the running cluster",
         ))
-        .subcommand(Command::new("status").about("Show the cluster's nodes, snapshot and registry"))
+        .subcommand(Command::new("status").about("Show the cluster's nodes, snapshot, node image and registry"))
+        .subcommand(
+            Command::new("dashboard")
+                .about("Open Headlamp (the dashboard addon): print its URL and a login token, forward a loopback port to it until Ctrl-C")
+                .arg(
+                    Arg::new("port")
+                        .long("port")
+                        .value_parser(clap::value_parser!(u16).range(1..))
+                        .default_value("4466")
+                        .help("Port on 127.0.0.1 to forward"),
+                ),
+        )
         .subcommand(
             Command::new("logs")
                 .about("Collect node, kubelet, containerd and pod logs")
@@ -158,6 +169,12 @@ pub fn command() -> Command {
                                 .long("bare")
                                 .action(ArgAction::SetTrue)
                                 .help("Without Kubernetes, for source builds"),
+                        )
+                        .arg(
+                            Arg::new("force")
+                                .long("force")
+                                .action(ArgAction::SetTrue)
+                                .help("Build it again even when an image made from the same inputs is there"),
                         ),
                 ),
         )
@@ -356,6 +373,10 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow:
         Some(("e2e", m)) => app::e2e(settings, ui, selection(Suite::Parallel, m)).await,
         Some(("e2e-serial", m)) => app::e2e(settings, ui, selection(Suite::Serial, m)).await,
         Some(("status", _)) => app::status(settings, ui).await,
+        Some(("dashboard", m)) => {
+            let port = *m.get_one::<u16>("port").expect("has a default");
+            app::dashboard(settings, ui, port).await
+        }
         Some(("logs", m)) => {
             app::export_logs(settings, ui, m.get_one::<String>("dir").map(Into::into)).await
         }
@@ -367,19 +388,16 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow:
             app::push(settings, ui, images, archive).await
         }
         Some(("build", m)) => {
-            let bare = m
-                .subcommand_matches("node-image")
-                .is_some_and(|n| n.get_flag("bare"));
-            app::build_node_image(
-                settings,
-                ui,
-                if bare {
-                    NodeImageKind::Bare
-                } else {
-                    NodeImageKind::Full
-                },
-            )
-            .await
+            let flag = |name| {
+                m.subcommand_matches("node-image")
+                    .is_some_and(|n| n.get_flag(name))
+            };
+            let kind = if flag("bare") {
+                NodeImageKind::Bare
+            } else {
+                NodeImageKind::Full
+            };
+            app::build_node_image(settings, ui, kind, flag("force")).await
         }
         Some(("config", _)) => {
             print!("{}", settings::render::effective_yaml(settings));

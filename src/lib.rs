@@ -17,6 +17,7 @@
 //! - [`cli`], [`app`]: the command line and the command entry points;
 //!   [`ui`]: output; [`error`]: error chains; [`process`]: host commands.
 
+pub mod addons;
 pub mod app;
 pub mod artifacts;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod e2e;
 pub mod engine;
 pub mod error;
 pub mod images;
+pub mod manifest;
 pub mod process;
 pub mod registry;
 pub mod settings;

@@ -14,7 +14,7 @@ use common::{shared_cache, text};
 use local_cluster::artifacts::cache::Cache;
 use local_cluster::e2e::images::{prepare, Archive, Inputs};
 use local_cluster::engine::Docker;
-use local_cluster::settings::{ImageSource, KubeVersion};
+use local_cluster::settings::{ImageSourceSetting, KubeVersion};
 use local_cluster::ui::Ui;
 
 const LIST: &str = include_str!("../src/e2e/images/testdata/list-images-v1.37.2.txt");
@@ -127,7 +127,7 @@ async fn conformance_images_are_built_offline_and_work() {
         cache: &cache,
         arch: "amd64",
         kubernetes_version: &version,
-        image_source: ImageSource::Build,
+        image_source: ImageSourceSetting::Build,
         debian_mirror: "http://deb.debian.org/debian",
         node_images: &node_images,
     };

@@ -14,12 +14,14 @@ use crate::cluster::Ctx;
 
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
-use crate::settings::{ImageSource, KubeVersion, Settings};
+use crate::settings::{ImageSourceSetting, KubeVersion, Settings};
 use crate::source::{self, TreeVersion};
 use crate::ui::{seconds, Ui};
 
+mod dashboard;
 mod e2e;
 mod reup;
+pub use dashboard::dashboard;
 pub use e2e::e2e;
 pub use reup::{reup, source_tree};
 
@@ -143,7 +145,7 @@ async fn ensure_node_image<E: Engine>(
     ui: &Ui,
     settings: &Settings,
     plan: &NodeImagePlan,
-    force: bool,
+    reuse: node_image::Reuse,
 ) -> Result<String> {
     let cache = Cache::new(&settings.cache_dir);
     let build = node_image::Build {
@@ -152,10 +154,17 @@ async fn ensure_node_image<E: Engine>(
         cache: &cache,
         plan,
     };
-    Ok(node_image::ensure(&build, force).await?)
+    Ok(node_image::ensure(&build, reuse).await?)
 }
 
-pub async fn build_node_image(settings: &Settings, ui: &Ui, kind: NodeImageKind) -> Result<()> {
+/// `build node-image`: made again when the settings' inputs changed, or
+/// with `force` always.
+pub async fn build_node_image(
+    settings: &Settings,
+    ui: &Ui,
+    kind: NodeImageKind,
+    force: bool,
+) -> Result<()> {
     let engine = connect(ui).await?;
     let arch = node_arch(settings, engine.info());
     let versions = match kind {
@@ -164,7 +173,12 @@ pub async fn build_node_image(settings: &Settings, ui: &Ui, kind: NodeImageKind)
     };
     let start = Instant::now();
     let plan = node_image_plan(settings, &arch, versions.as_ref());
-    let image = ensure_node_image(&engine, ui, settings, &plan, true).await?;
+    let reuse = if force {
+        node_image::Reuse::Never
+    } else {
+        node_image::Reuse::SameInputs
+    };
+    let image = ensure_node_image(&engine, ui, settings, &plan, reuse).await?;
     ui.info(format!(
         "Node image {} is ready ({}).",
         image,
@@ -184,7 +198,7 @@ fn refuse_unavailable(settings: &Settings) -> Result<()> {
     // A network whose images only a registry has, with images to be built:
     // said before the engine is asked or a node image is made.
     if let Some(network) = crate::cni::registry_only::of(settings.cni_plugin) {
-        if settings.image_source == ImageSource::Build {
+        if settings.image_source == ImageSourceSetting::Build {
             return Err(anyhow::Error::new(network.not_buildable()).context(format!(
                 "cluster.cniPlugin {} (from {}) with source.imageSource build (from {})",
                 network.plugin,
@@ -220,7 +234,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     refuse_unservable(settings, engine.info())?;
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
-    let mut plan = ClusterPlan::new(settings, versions.cluster());
+    let plan = ClusterPlan::new(settings, versions.cluster());
     // Before the node image: a running cluster needs none.
     if lifecycle::is_running(Ctx::new(&engine, &plan, ui)).await? {
         lifecycle::say_running(Ctx::new(&engine, &plan, ui));
@@ -228,8 +242,14 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     let image_plan = node_image_plan(settings, &arch, Some(&versions));
-    let image = ensure_node_image(&engine, ui, settings, &image_plan, false).await?;
-    prepare_pod_network(&engine, ui, settings, &arch, &mut plan).await?;
+    let image = ensure_node_image(
+        &engine,
+        ui,
+        settings,
+        &image_plan,
+        node_image::Reuse::AnyForVersion,
+    )
+    .await?;
     let cx = Ctx::new(&engine, &plan, ui);
     let id = engine
         .inspect_image(&image)
@@ -240,15 +260,18 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     let node_image = NodeImageRef {
         reference: image,
         id,
-        arch,
+        arch: arch.clone(),
     };
-    let outcome = lifecycle::up(cx, &node_image).await.with_context(|| {
-        format!(
-            "bringing up cluster {:?} failed; `local-cluster clean{}` removes what was created",
-            plan.name,
-            plan.cluster_flag()
-        )
-    })?;
+    let prepare = async || prepare_extras(&engine, ui, settings, &arch, &plan).await;
+    let outcome = lifecycle::up(cx, &node_image, prepare)
+        .await
+        .with_context(|| {
+            format!(
+                "bringing up cluster {:?} failed; `local-cluster clean{}` removes what was created",
+                plan.name,
+                plan.cluster_flag()
+            )
+        })?;
     if outcome != UpOutcome::AlreadyRunning {
         ui.info(format!(
             "Cluster {:?} is up: {} node{}, Kubernetes {}, {} in {}.",
@@ -268,48 +291,75 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// The pod network's manifest and images, made before anything is created
-/// (a plugin whose images cannot be had stops `up` here).
-pub(crate) async fn prepare_pod_network<E: Engine>(
+/// What a new cluster installs beyond kubeadm's: the pod network's manifest
+/// and images (a plugin whose images cannot be had stops `up` before
+/// anything is created) and the addons (those that cannot be had are left
+/// out with a warning).
+pub(crate) async fn prepare_extras<E: Engine>(
     engine: &E,
     ui: &Ui,
     settings: &Settings,
     arch: &str,
-    plan: &mut ClusterPlan,
-) -> Result<()> {
-    if !plan.cni.runs_as_pods() {
-        return Ok(());
-    }
-    let step = ui.step(format!(
-        "Preparing the pod network ({}): manifest and images",
-        plan.cni.as_str()
-    ));
+    plan: &ClusterPlan,
+) -> std::result::Result<lifecycle::Extras, lifecycle::PrepareError> {
     let cache = Cache::new(&settings.cache_dir);
-    let inputs = crate::cni::Inputs {
-        engine,
-        ui,
-        cache: &cache,
-        arch,
-        image_source: settings.image_source,
-        debian_mirror: &settings.debian_mirror,
-        pod_subnet: plan.pod_subnet,
-        service_subnet: plan.service_subnet,
-        api_server: std::net::SocketAddrV4::new(
-            plan.master().ip,
-            crate::cluster::kubeadm::API_PORT,
-        ),
-    };
-    plan.pod_network = crate::cni::prepare(plan.cni, &inputs)
-        .await
-        .with_context(|| {
-            format!(
-                "preparing the {} pod network (cluster.cniPlugin, from {})",
-                plan.cni.as_str(),
-                settings.provenance.source(crate::settings::Key::CniPlugin)
-            )
-        })?;
-    step.done();
-    Ok(())
+    let mut extras = lifecycle::Extras::default();
+    if plan.cni.runs_as_pods() {
+        let step = ui.step(format!(
+            "Preparing the pod network ({}): manifest and images",
+            plan.cni.as_str()
+        ));
+        let inputs = crate::cni::Inputs {
+            engine,
+            ui,
+            cache: &cache,
+            arch,
+            image_source: settings.image_source,
+            debian_mirror: &settings.debian_mirror,
+            pod_subnet: plan.pod_subnet,
+            service_subnet: plan.service_subnet,
+            api_server: std::net::SocketAddrV4::new(
+                plan.master().ip,
+                crate::cluster::kubeadm::API_PORT,
+            ),
+        };
+        extras.pod_network = crate::cni::prepare(plan.cni, &inputs)
+            .await
+            .with_context(|| {
+                format!(
+                    "preparing the {} pod network (cluster.cniPlugin, from {})",
+                    plan.cni.as_str(),
+                    settings.provenance.source(crate::settings::Key::CniPlugin)
+                )
+            })?;
+        step.done();
+    }
+    if !plan.addons.is_empty() {
+        let names: Vec<String> = plan.addons.iter().map(|a| a.to_string()).collect();
+        let step = ui.step(format!(
+            "Preparing addons ({}): manifests and images",
+            names.join(", ")
+        ));
+        let inputs = crate::addons::Inputs {
+            engine,
+            ui,
+            cache: &cache,
+            arch,
+            image_source: settings.image_source,
+            debian_mirror: &settings.debian_mirror,
+            headlamp_manifest: crate::addons::headlamp::MANIFEST_URL,
+        };
+        extras.addons = crate::addons::prepare(&plan.addons, &inputs)
+            .await
+            .with_context(|| {
+                format!(
+                    "cluster.addons (from {})",
+                    settings.provenance.source(crate::settings::Key::Addons)
+                )
+            })?;
+        step.done();
+    }
+    Ok(extras)
 }
 
 fn plan_without_version(settings: &Settings) -> ClusterPlan {
@@ -385,9 +435,10 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             println!("  {name}: {}", if *running { "running" } else { "stopped" });
         }
     }
+    let snapshot = snapshot::state(cx).await?;
     println!(
         "snapshot: {}",
-        match snapshot::state(cx).await? {
+        match &snapshot {
             SnapshotState::None => "none".to_string(),
             SnapshotState::Complete { fields, .. } => format!(
                 "Kubernetes {}, {} worker(s)",
@@ -396,6 +447,27 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
     );
+    // The snapshot's version, else the configured one when it is exact.
+    let version = match (&snapshot, &settings.kubernetes_version) {
+        (SnapshotState::Complete { fields, .. }, _) => Some(fields.kubernetes_version.clone()),
+        (_, crate::settings::VersionSpec::Exact(v)) => Some(v.to_string()),
+        _ => None,
+    };
+    if let Some(version) = version {
+        let reference =
+            node_image::node_image_reference(&version, &node_arch(settings, engine.info()));
+        match node_image::facts(&engine, &reference).await? {
+            Some(facts) => println!(
+                "node image: {reference} (Kubernetes {}; {})",
+                facts.kubernetes_version.as_deref().unwrap_or("?"),
+                facts
+                    .binaries
+                    .as_deref()
+                    .unwrap_or("made by an older local-cluster: origin not recorded")
+            ),
+            None => println!("node image: {reference} (not built yet)"),
+        }
+    }
     println!("registry: {}", crate::registry::describe(cx).await?);
     Ok(())
 }

@@ -75,11 +75,11 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
     let cx = match restorable {
         None => cx,
         Some(version) => {
-            let mut with_network = ClusterPlan::new(settings, version.kubernetes);
-            super::prepare_pod_network(&engine, ui, settings, &arch, &mut with_network).await?;
-            restored_plan = with_network;
+            restored_plan = ClusterPlan::new(settings, version.kubernetes);
             let cx = Ctx::new(&engine, &restored_plan, ui);
-            lifecycle::up(cx, &version.node_image)
+            let prepare =
+                async || super::prepare_extras(&engine, ui, settings, &arch, &restored_plan).await;
+            lifecycle::up(cx, &version.node_image, prepare)
                 .await
                 .with_context(|| format!("restoring cluster {:?} failed", plan.name))?;
             cx
@@ -236,7 +236,12 @@ async fn images_for<E: Engine>(
             arch,
             base: &base,
             binaries: &binaries,
-            image_source: settings.image_source,
+            image_source: crate::artifacts::auto::image_source(
+                ui,
+                settings.image_source,
+                &format!("{}/pause", settings.image_repository),
+            )
+            .await,
             cache: &cache,
             engine: cx.engine,
             ui,

@@ -17,11 +17,7 @@ fn client(url: &str) -> Result<&'static reqwest::Client, ArtifactError> {
     if let Some(c) = CLIENT.get() {
         return Ok(c);
     }
-    // reqwest is built without a default crypto provider (its default pulls
-    // in aws-lc, which needs cmake and a C toolchain); we use ring.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("kubeadm-local-cluster/", env!("CARGO_PKG_VERSION")))
+    let client = client_builder()
         .connect_timeout(std::time::Duration::from_secs(20))
         .build()
         .map_err(|source| ArtifactError::Http {
@@ -29,6 +25,15 @@ fn client(url: &str) -> Result<&'static reqwest::Client, ArtifactError> {
             source,
         })?;
     Ok(CLIENT.get_or_init(|| client))
+}
+
+/// Our HTTP clients' common settings.
+pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    // reqwest is built without a default crypto provider (its default pulls
+    // in aws-lc, which needs cmake and a C toolchain); we use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("kubeadm-local-cluster/", env!("CARGO_PKG_VERSION")))
 }
 
 /// Fetch a small text resource (a `.sha256` file, `stable.txt`).

@@ -169,6 +169,20 @@ pub async fn module_dir(ui: &Ui, module: &str, version: &str) -> Result<PathBuf,
     Ok(download_module(ui, module, version).await?.dir)
 }
 
+/// A module version's source directory and the text of its `file` (a
+/// manifest the module publishes).
+pub async fn module_file(
+    ui: &Ui,
+    module: &str,
+    version: &str,
+    file: &str,
+) -> Result<(PathBuf, String), ArtifactError> {
+    let dir = module_dir(ui, module, version).await?;
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| ArtifactError::io(&path, e))?;
+    Ok((dir, text))
+}
+
 /// The version of `dependency` that `module@version`'s go.mod requires, if any
 /// (e.g. the ginkgo a Kubernetes release was tested with).
 pub async fn required_version(

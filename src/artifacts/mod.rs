@@ -3,6 +3,7 @@
 //! checksums, a Kubernetes source tree, or the Go module built locally.
 //! Everything downloaded or built is cached by its inputs.
 
+pub mod auto;
 pub mod cache;
 pub mod download;
 pub mod gomod;
@@ -15,7 +16,7 @@ pub use cache::{Cache, CacheKey};
 pub use release::resolve_version;
 
 use crate::process::ProcessError;
-use crate::settings::{Download, KubeVersion, KubernetesSource};
+use crate::settings::{Download, KubeVersion, KubernetesSource, KubernetesSourceSetting};
 use crate::ui::Ui;
 
 /// Binaries installed on every node.
@@ -138,13 +139,25 @@ impl ArtifactError {
 pub struct BinaryPlan {
     pub version: KubeVersion,
     pub arch: String,
-    pub source: KubernetesSource,
+    /// For the binaries no tree or URL gives; `auto` is decided on use.
+    pub source: KubernetesSourceSetting,
     pub release_url: String,
     pub kubeadm_url: Option<Download>,
     pub hyperkube_url: Option<Download>,
     pub kubectl_url: Option<Download>,
     /// The source tree and which groups to build from it.
     pub tree: Option<TreeBuild>,
+}
+
+impl BinaryPlan {
+    /// Does any binary come from `source` (not the tree nor a URL)?
+    pub fn needs_source(&self) -> bool {
+        let tree = self.tree.as_ref();
+        let kubeadm = self.kubeadm_url.is_some() || tree.is_some_and(|t| t.kubeadm);
+        let kubectl = self.kubectl_url.is_some() || tree.is_some_and(|t| t.kubectl);
+        let server = self.hyperkube_url.is_some() || tree.is_some_and(|t| t.server);
+        !(kubeadm && kubectl && server)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -318,7 +331,15 @@ pub async fn kubernetes_binaries(
         }
     }
     if !wanted.is_empty() {
-        let (got, origin) = match plan.source {
+        let source = match plan.source.fixed() {
+            Some(source) => source,
+            None => {
+                auto::kubernetes_source(plan.source, &plan.release_url, &plan.version, &plan.arch)
+                    .await
+                    .source
+            }
+        };
+        let (got, origin) = match source {
             KubernetesSource::Release => (
                 release::official(
                     ui,
@@ -329,11 +350,14 @@ pub async fn kubernetes_binaries(
                     cache,
                 )
                 .await?,
-                format!("{}/{}", plan.release_url, plan.version),
+                format!("the release site {}/{}", plan.release_url, plan.version),
             ),
             KubernetesSource::GoModule => (
                 build_from_go_module(ui, &plan.version, &plan.arch, &wanted, cache).await?,
-                format!("Go module k8s.io/kubernetes@{}", plan.version),
+                format!(
+                    "built from the Go module k8s.io/kubernetes@{}",
+                    plan.version
+                ),
             ),
         };
         for (name, path) in got {

@@ -10,7 +10,9 @@ use super::cache::{Cache, CacheKey};
 use super::download::{download, fetch_text, parse_checksum_file};
 use super::ArtifactError;
 use crate::process;
-use crate::settings::{Download, KubeVersion, KubernetesSource, VersionSpec};
+use crate::settings::{
+    Download, KubeVersion, KubernetesSource, KubernetesSourceSetting, VersionSpec,
+};
 use crate::ui::Ui;
 
 /// Download `names` for `version`/`arch` from a release site, each verified
@@ -254,22 +256,21 @@ fn make_executable(path: &std::path::Path) -> Result<(), ArtifactError> {
 pub async fn resolve_version(
     ui: &Ui,
     spec: &VersionSpec,
-    source: KubernetesSource,
+    setting: KubernetesSourceSetting,
     release_url: &str,
 ) -> Result<KubeVersion, ArtifactError> {
     if let VersionSpec::Exact(v) = spec {
         return Ok(v.clone());
     }
+    let marker = match spec {
+        VersionSpec::Stable => "stable.txt".to_string(),
+        VersionSpec::Latest => "latest.txt".to_string(),
+        VersionSpec::Minor { major, minor } => format!("stable-{major}.{minor}.txt"),
+        VersionSpec::Exact(_) => unreachable!(),
+    };
+    let source = super::auto::version_source(setting, release_url, &marker).await;
     let text = match source {
-        KubernetesSource::Release => {
-            let marker = match spec {
-                VersionSpec::Stable => "stable.txt".to_string(),
-                VersionSpec::Latest => "latest.txt".to_string(),
-                VersionSpec::Minor { major, minor } => format!("stable-{major}.{minor}.txt"),
-                VersionSpec::Exact(_) => unreachable!(),
-            };
-            fetch_text(&format!("{release_url}/{marker}")).await?
-        }
+        KubernetesSource::Release => fetch_text(&format!("{release_url}/{marker}")).await?,
         KubernetesSource::GoModule => {
             let mut cmd = Command::new("go");
             cmd.args(["list", "-m", "-versions", "k8s.io/kubernetes"])

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use crate::artifacts::ArtifactError;
 use crate::engine::EngineError;
 
 #[derive(Debug, thiserror::Error)]
@@ -120,14 +119,10 @@ pub enum ClusterError {
         source: EngineError,
     },
 
-    #[error("fetching addon {addon}")]
-    AddonFetch {
-        addon: String,
-        #[source]
-        source: Box<ArtifactError>,
-    },
-    #[error("no manifest is known for the addon {0}")]
-    UnknownAddon(String),
+    #[error("rendering addon {addon}: {why}")]
+    AddonRender { addon: String, why: String },
+    #[error("preparing what the new cluster installs")]
+    Preparing(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("applying addon {addon}")]
     AddonApply {
         addon: String,

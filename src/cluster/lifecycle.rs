@@ -45,7 +45,22 @@ pub fn say_running<E>(cx: Ctx<'_, E>) {
     ));
 }
 
-pub async fn up<E: Engine>(cx: Ctx<'_, E>, image: &NodeImageRef) -> Result<UpOutcome> {
+/// What a new cluster installs beyond kubeadm's: made by `up`'s caller only
+/// when a cluster is to be created (a restore needs none of it), before
+/// anything is removed or created.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    pub pod_network: crate::cni::Install,
+    pub addons: Vec<crate::addons::Prepared>,
+}
+
+/// The error of preparing [`Extras`], whatever its type.
+pub type PrepareError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn up<E: Engine, P>(cx: Ctx<'_, E>, image: &NodeImageRef, prepare: P) -> Result<UpOutcome>
+where
+    P: AsyncFnOnce() -> std::result::Result<Extras, PrepareError>,
+{
     let plan = cx.plan;
     let fields = plan.snapshot_fields(&image.id);
     let nodes = cx.node_containers().await?;
@@ -81,8 +96,9 @@ pub async fn up<E: Engine>(cx: Ctx<'_, E>, image: &NodeImageRef) -> Result<UpOut
         )),
         UpPath::Create(CreateReason::NoSnapshot) | UpPath::AlreadyRunning => {}
     }
+    let extras = prepare().await.map_err(ClusterError::Preparing)?;
     remove_all(cx).await?;
-    let mode = create(cx, image, &fields.fingerprint()).await?;
+    let mode = create(cx, image, &fields.fingerprint(), &extras).await?;
 
     let step = cx.ui.step("Saving a snapshot for fast restarts");
     let port = node::published_api_port(cx).await?;
@@ -97,6 +113,7 @@ async fn create<E: Engine>(
     cx: Ctx<'_, E>,
     image: &NodeImageRef,
     fingerprint: &str,
+    extras: &Extras,
 ) -> Result<RunMode> {
     let plan = cx.plan;
     let start = Start {
@@ -124,7 +141,7 @@ async fn create<E: Engine>(
             "Installing the pod network ({})",
             plan.cni.as_str()
         ));
-        pod_network::install(cx, &[plan.master()]).await?;
+        pod_network::install(cx, &extras.pod_network, &[plan.master()]).await?;
         step.done();
     } else {
         cx.ui.info(
@@ -142,18 +159,18 @@ async fn create<E: Engine>(
             plural(workers.len())
         ));
         kubeadm::join(cx).await?;
-        pod_network::install(cx, &workers).await?;
+        pod_network::install(cx, &extras.pod_network, &workers).await?;
         step.done();
     }
 
     wait::ready(cx, None).await?;
     crate::registry::after_up(cx).await;
-    if !plan.addons.is_empty() {
-        let names: Vec<String> = plan.addons.iter().map(|a| a.to_string()).collect();
+    if !extras.addons.is_empty() {
+        let names: Vec<&str> = extras.addons.iter().map(|a| a.name.as_str()).collect();
         let step = cx
             .ui
             .step(format!("Installing addons: {}", names.join(", ")));
-        super::addons::install(cx).await?;
+        super::addons::install(cx, &extras.addons).await;
         step.done();
     }
     export_files(cx, &image.arch).await?;

@@ -84,9 +84,6 @@ pub struct ClusterPlan {
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
     pub cni: CniPlugin,
-    /// What the pod network installs as pods (prepared before `up` creates
-    /// anything; empty for bridge and none).
-    pub pod_network: crate::cni::Install,
     /// Remove the control-plane taint (single node, or noDedicated).
     pub untainted_master: bool,
     pub apiserver_port: Option<u16>,
@@ -144,7 +141,6 @@ impl ClusterPlan {
             pod_subnet: settings.pod_subnet,
             service_subnet: settings.service_subnet,
             cni: settings.cni_plugin,
-            pod_network: crate::cni::Install::default(),
             untainted_master: settings.num_nodes == 0 || settings.no_dedicated,
             apiserver_port: settings.apiserver_port,
             kubernetes_version,

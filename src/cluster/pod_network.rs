@@ -12,13 +12,17 @@ use crate::engine::Engine;
 use crate::settings::CniPlugin;
 
 /// Install the pod network on `nodes` (a subset, after they registered).
-pub async fn install<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<()> {
+pub async fn install<E: Engine>(
+    cx: Ctx<'_, E>,
+    prepared: &cni::Install,
+    nodes: &[&NodePlan],
+) -> Result<()> {
     let plan = cx.plan;
     match plan.cni {
         CniPlugin::Bridge => {}
         CniPlugin::None => return Ok(()),
         CniPlugin::Flannel | CniPlugin::KubeRouter | CniPlugin::Calico | CniPlugin::Weave => {
-            return install_manifest(cx, nodes).await
+            return install_manifest(cx, prepared, nodes).await
         }
     }
     let kubectl = cx.kubectl();
@@ -66,12 +70,15 @@ pub async fn install<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<(
 /// A pod network that runs as pods: with the master (the first call), its
 /// images go into every node before any joins, so no kubelet ever tries to
 /// pull them, and its manifest is applied; workers need nothing more.
-async fn install_manifest<E: Engine>(cx: Ctx<'_, E>, nodes: &[&NodePlan]) -> Result<()> {
+async fn install_manifest<E: Engine>(
+    cx: Ctx<'_, E>,
+    install: &cni::Install,
+    nodes: &[&NodePlan],
+) -> Result<()> {
     let plan = cx.plan;
     if !nodes.iter().any(|n| n.name == plan.master().name) {
         return Ok(());
     }
-    let install = &plan.pod_network;
     if !install.images.is_empty() {
         let containers: Vec<String> = plan.nodes.iter().map(|n| n.container.clone()).collect();
         super::load::import_archives_into(cx, &install.images, &containers).await?;

@@ -45,7 +45,7 @@ pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniEr
     let manifest = for_pod_range(&upstream, inputs.pod_subnet)?;
     let manifest = reach_api_directly(&manifest, inputs.api_server)?;
     let references = manifest_images(&manifest);
-    match inputs.image_source {
+    match super::image_source(inputs, &references).await {
         ImageSource::Registry => {
             let mut archives = Vec::new();
             for reference in &references {

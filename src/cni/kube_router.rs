@@ -73,7 +73,7 @@ pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniEr
             why: format!("kube-router {VERSION}'s manifest is expected to name only kube-router"),
         });
     }
-    let archive = match inputs.image_source {
+    let archive = match super::image_source(inputs, std::slice::from_ref(&reference)).await {
         ImageSource::Registry => pull_and_save(inputs.engine, inputs.ui, inputs.cache, &reference)
             .await
             .map_err(|source| CniError::Image {

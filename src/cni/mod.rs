@@ -21,7 +21,7 @@ pub use error::CniError;
 
 use crate::artifacts::cache::Cache;
 use crate::engine::Engine;
-use crate::settings::{CniPlugin, ImageSource};
+use crate::settings::{CniPlugin, ImageSource, ImageSourceSetting};
 use crate::ui::Ui;
 
 /// A node as the pod network sees it.
@@ -50,7 +50,7 @@ pub struct Inputs<'a, E> {
     pub cache: &'a Cache,
     /// Go architecture of the nodes (`amd64`).
     pub arch: &'a str,
-    pub image_source: ImageSource,
+    pub image_source: ImageSourceSetting,
     pub debian_mirror: &'a str,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
@@ -76,6 +76,17 @@ pub async fn prepare<E: Engine>(
     }
 }
 
+/// Whether the images `references` name are pulled or built: with `auto`,
+/// as their (first one's) registry answers.
+async fn image_source<E>(inputs: &Inputs<'_, E>, references: &[String]) -> ImageSource {
+    match references.first() {
+        Some(first) => {
+            crate::artifacts::auto::image_source(inputs.ui, inputs.image_source, first).await
+        }
+        None => inputs.image_source.fixed().unwrap_or(ImageSource::Build),
+    }
+}
+
 /// A module version's source directory and the text of its `file` (a
 /// plugin's manifest), for errors named `what`.
 async fn module_file(
@@ -85,15 +96,12 @@ async fn module_file(
     file: &str,
     what: &str,
 ) -> Result<(PathBuf, String), CniError> {
-    let dir = crate::artifacts::gomod::module_dir(ui, module, version)
+    crate::artifacts::gomod::module_file(ui, module, version, file)
         .await
         .map_err(|source| CniError::Source {
             what: format!("{what} {version} ({module})"),
             source: source.into(),
-        })?;
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).map_err(|source| CniError::Io { path, source })?;
-    Ok((dir, text))
+        })
 }
 
 /// The manifest with its one container `env:` list (the network daemon's)
@@ -116,25 +124,12 @@ fn reach_api_directly(manifest: &str, api: SocketAddrV4) -> Result<String, CniEr
     )
 }
 
-/// The image references a manifest names (`image:` fields), each once, in
-/// order.
+/// The image references a manifest names, each once, in order.
 pub fn manifest_images(manifest: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in manifest.lines() {
-        let line = line.trim_start().trim_start_matches("- ");
-        let Some(value) = line.strip_prefix("image:") else {
-            continue;
-        };
-        let image = value.trim().trim_matches(['"', '\'']).to_string();
-        if !image.is_empty() && !out.contains(&image) {
-            out.push(image);
-        }
-    }
-    out
+    crate::manifest::images(manifest)
 }
 
-/// `text` with `from`, which must occur exactly once, replaced by `to`:
-/// a manifest whose layout changed fails loudly instead of half-rendered.
+/// `text` with `from`, which must occur exactly once, replaced by `to`.
 fn replace_once(text: &str, from: &str, to: &str, what: &str) -> Result<String, CniError> {
     replace_n(text, from, to, what, 1)
 }
@@ -147,23 +142,13 @@ fn replace_n(
     what: &str,
     times: usize,
 ) -> Result<String, CniError> {
-    match text.matches(from).count() {
-        n if n == times => Ok(text.replace(from, to)),
-        n => Err(CniError::Manifest(format!(
-            "expected {from:?} ({what}) {times} time(s) in it, found it {n} times"
-        ))),
-    }
+    crate::manifest::replace_n(text, from, to, what, times)
+        .map_err(|e| CniError::Manifest(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn manifest_images_are_listed_once_in_order() {
-        let m = "spec:\n  initContainers:\n  - name: a\n    image: x/a:1\n  - image: \"x/b:2\"\n  containers:\n  - name: c\n    image: x/a:1\n";
-        assert_eq!(manifest_images(m), vec!["x/a:1", "x/b:2"]);
-    }
 
     #[test]
     fn the_daemon_is_told_the_api_server() {
@@ -173,14 +158,5 @@ mod tests {
             out,
             "        env:\n        - name: KUBERNETES_SERVICE_HOST\n          value: \"10.192.0.2\"\n        - name: KUBERNETES_SERVICE_PORT\n          value: \"6443\"\n        - name: POD_NAME\n"
         );
-    }
-
-    #[test]
-    fn replacements_must_match_exactly_once() {
-        assert_eq!(replace_once("a b", "b", "c", "b").unwrap(), "a c");
-        let twice = replace_once("b b", "b", "c", "the letter").unwrap_err();
-        assert!(twice.to_string().contains("found it 2 times"), "{twice}");
-        assert_eq!(replace_n("b b", "b", "c", "b", 2).unwrap(), "c c");
-        assert!(replace_once("a", "b", "c", "b").is_err());
     }
 }

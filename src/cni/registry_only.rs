@@ -8,7 +8,7 @@ use super::{manifest_images, CniError, Inputs, Install};
 use crate::artifacts::download;
 use crate::engine::Engine;
 use crate::images::components::pull_and_save;
-use crate::settings::{CniPlugin, ImageSource};
+use crate::settings::{CniPlugin, ImageSourceSetting};
 
 /// What such a plugin is.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +47,7 @@ pub async fn prepare<E: Engine>(
     network: &RegistryOnly,
     inputs: &Inputs<'_, E>,
 ) -> Result<Install, CniError> {
-    if inputs.image_source == ImageSource::Build {
+    if inputs.image_source == ImageSourceSetting::Build {
         return Err(network.not_buildable());
     }
     let manifest = download::fetch_text(network.manifest_url)
@@ -89,7 +89,7 @@ mod tests {
             ui,
             cache,
             arch: "amd64",
-            image_source: ImageSource::Registry,
+            image_source: ImageSourceSetting::Registry,
             debian_mirror: "http://deb.invalid/debian",
             pod_subnet: "10.244.0.0/16".parse().unwrap(),
             service_subnet: "10.96.0.0/12".parse().unwrap(),

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::{release, ArtifactError, Cache, VersionStamp};
-use crate::settings::{KubeVersion, KubernetesSource};
+use crate::settings::{KubeVersion, KubernetesSource, KubernetesSourceSetting};
 use crate::ui::Ui;
 
 const GINKGO_MODULE: &str = "github.com/onsi/ginkgo/v2";
@@ -23,7 +23,7 @@ const GINKGO_MODULE: &str = "github.com/onsi/ginkgo/v2";
 #[derive(Debug, Clone)]
 pub struct TestBinaryPlan {
     pub version: KubeVersion,
-    pub source: KubernetesSource,
+    pub source: KubernetesSourceSetting,
     pub release_url: String,
 }
 
@@ -55,7 +55,15 @@ pub async fn ensure(
     ui: &Ui,
 ) -> Result<TestBinaries, ArtifactError> {
     let arch = host_arch();
-    match plan.source {
+    let choice = crate::artifacts::auto::kubernetes_source(
+        plan.source,
+        &plan.release_url,
+        &plan.version,
+        arch,
+    )
+    .await;
+    ui.note(format!("e2e.test and ginkgo: {}", choice.why));
+    match choice.source {
         KubernetesSource::Release => {
             let file = format!("kubernetes-test-linux-{arch}.tar.gz");
             let got = release::official_tarball(

@@ -29,7 +29,7 @@ use crate::cluster::{load, Ctx};
 use crate::engine::{Engine, LABEL_CLUSTER, LABEL_ROLE};
 use crate::images::node::LABEL_KUBERNETES_VERSION;
 use crate::registry;
-use crate::settings::{ImageSource, KubeVersion};
+use crate::settings::{ImageSourceSetting, KubeVersion};
 use binaries::{TestBinaries, TestBinaryPlan};
 use report::Summary;
 use select::RunPaths;
@@ -42,7 +42,7 @@ pub struct E2eInputs<'a> {
     pub procs: u32,
     /// The nodes' architecture: of the test images, and for tests that ask.
     pub node_arch: String,
-    pub image_source: ImageSource,
+    pub image_source: ImageSourceSetting,
     pub debian_mirror: String,
     /// `cluster.registryPort`, for the cluster's registry.
     pub registry_port: Option<u16>,

@@ -29,7 +29,8 @@ pub enum ImageError {
     },
     #[error(
         "cannot get Kubernetes binaries from the release site; where it cannot be reached, \
-         --kubernetes-source go-module builds Kubernetes from its Go module"
+         --kubernetes-source go-module builds Kubernetes from its Go module (as auto, the \
+         default, does when the site does not answer)"
     )]
     ReleaseSite(#[source] ArtifactError),
     #[error("pulling {image} failed (set --image-source build to build it locally instead)")]

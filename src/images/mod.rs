@@ -9,5 +9,6 @@ mod error;
 pub mod layer;
 pub mod node;
 pub mod rootfs;
+pub mod workload;
 
 pub use error::{ImageError, Result};

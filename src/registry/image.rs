@@ -9,12 +9,13 @@ use std::path::Path;
 use futures_util::StreamExt;
 
 use super::{RegistryError, Result};
+use crate::artifacts::auto;
 use crate::artifacts::cache::Cache;
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::engine::{Engine, ImageConfig, LABEL_ROLE};
 use crate::images::archive::ImageSpec;
 use crate::images::layer::LayerBuilder;
-use crate::settings::ImageSource;
+use crate::settings::{ImageSource, ImageSourceSetting};
 use crate::ui::Ui;
 
 /// The official image, for `imageSource: registry`.
@@ -57,7 +58,7 @@ health:
 
 /// How to get the registry image.
 pub struct ImagePlan<'a> {
-    pub source: ImageSource,
+    pub source: ImageSourceSetting,
     pub cache: &'a Cache,
 }
 
@@ -71,7 +72,7 @@ pub fn built_reference(arch: &str) -> String {
 /// architecture whatever the nodes'.
 pub async fn ensure<E: Engine>(engine: &E, ui: &Ui, plan: &ImagePlan<'_>) -> Result<String> {
     let arch = engine.info().arch.clone();
-    match plan.source {
+    match auto::image_source(ui, plan.source, PULLED_IMAGE).await {
         ImageSource::Registry => {
             let reference = PULLED_IMAGE.to_string();
             if engine.inspect_image(&reference).await?.is_none() {

@@ -8,7 +8,7 @@ use crate::artifacts::cache::Cache;
 use crate::cluster::plan::ClusterPlan;
 use crate::engine::fake::{FakeEngine, FileTree};
 use crate::engine::{Containers, LABEL_CLUSTER};
-use crate::settings::ImageSource;
+use crate::settings::ImageSourceSetting;
 use crate::ui::Ui;
 
 const REGISTRY_IMAGE: &str = "kubeadm-local-cluster/registry:v3.1.2-amd64";
@@ -64,7 +64,7 @@ impl Scene {
     async fn ensure(&self, port: Option<u16>) -> Result<Registry> {
         let cache = Cache::new(self.cache.path());
         let image = ImagePlan {
-            source: ImageSource::Build,
+            source: ImageSourceSetting::Build,
             cache: &cache,
         };
         ensure(self.cx(), port, &image).await

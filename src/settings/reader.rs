@@ -7,7 +7,9 @@ use std::str::FromStr;
 use ipnet::Ipv4Net;
 use strum::VariantNames;
 
-use super::{error, file, Addon, Inputs, Key, PerKey, SettingsError, Source, NAMED_ADDONS};
+use super::{
+    error, file, Addon, Inputs, Key, NamedAddon, PerKey, SettingsError, Source, NAMED_ADDONS,
+};
 
 /// `~` expansion and resolution against `base`.
 pub(super) fn expand_path(text: &str, base: &Path, home: &Path) -> PathBuf {
@@ -136,8 +138,11 @@ impl Reader<'_> {
                     ));
                 }
                 Addon::File(path)
-            } else if NAMED_ADDONS.contains(&item) {
-                Addon::Named(item.to_string())
+            } else if let Some(named) = NamedAddon::from_name(item) {
+                if out.contains(&Addon::Named(named)) {
+                    continue;
+                }
+                Addon::Named(named)
             } else {
                 return Err(self.invalid(
                     key,

@@ -6,7 +6,7 @@ use strum::VariantNames;
 
 pub use super::key::Key;
 pub use super::kind::{Computation, DefaultValue, Kind};
-use super::types::{Arch, CniPlugin, ImageSource, KubernetesSource, NodeRunMode};
+use super::types::{Arch, CniPlugin, ImageSourceSetting, KubernetesSourceSetting, NodeRunMode};
 
 /// One setting: config key, flag, environment variable, type, default, meaning.
 #[derive(Debug, Clone, Copy)]
@@ -68,17 +68,17 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         id: Key::KubernetesSource,
         key: "source.kubernetesSource",
         flag: "kubernetes-source",
-        kind: Kind::Choice(KubernetesSource::VARIANTS),
-        default: DefaultValue::Text("release"),
-        help: "Where Kubernetes binaries come from when not built from a source tree nor given by URL: official release downloads, or built from the Go module k8s.io/kubernetes with the local Go toolchain",
+        kind: Kind::Choice(KubernetesSourceSetting::VARIANTS),
+        default: DefaultValue::Text("auto"),
+        help: "Where Kubernetes binaries come from when not built from a source tree nor given by URL: official release downloads, built from the Go module k8s.io/kubernetes with the local Go toolchain, or auto (the release site when it answers within seconds, otherwise the Go module)",
     },
     SettingDef {
         id: Key::ImageSource,
         key: "source.imageSource",
         flag: "image-source",
-        kind: Kind::Choice(ImageSource::VARIANTS),
-        default: DefaultValue::Text("registry"),
-        help: "Where the etcd, CoreDNS and pause images come from: pulled from the image repository, or built locally (etcd and CoreDNS from their Go modules, pause from Kubernetes' C source)",
+        kind: Kind::Choice(ImageSourceSetting::VARIANTS),
+        default: DefaultValue::Text("auto"),
+        help: "Where images come from (etcd, CoreDNS, pause, pod networks, addons, conformance): pulled from their registries, built locally (etcd and CoreDNS from their Go modules, pause from Kubernetes' C source, the others from their Go modules and Debian), or auto (pulled when the image's registry answers within seconds, otherwise built)",
     },
     SettingDef {
         id: Key::ReleaseUrl,
@@ -284,8 +284,8 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         key: "cluster.addons",
         flag: "addons",
         kind: Kind::Addons,
-        default: DefaultValue::Text("dashboard"),
-        help: "Addons to install",
+        default: DefaultValue::Text("local-path,dashboard"),
+        help: "Addons to install: names (local-path: dynamic volumes and the default StorageClass; metrics-server: kubectl top; dashboard or headlamp: the Headlamp web UI), manifest URLs or files",
     },
     SettingDef {
         id: Key::PodSubnet,

@@ -191,6 +191,74 @@ impl ImageSource {
     }
 }
 
+/// `source.kubernetesSource`: a source, or `auto` (the release site when it
+/// answers, otherwise the Go module), decided when binaries are needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
+pub enum KubernetesSourceSetting {
+    Auto,
+    Release,
+    GoModule,
+}
+
+impl KubernetesSourceSetting {
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+
+    /// The source, unless it is to be decided.
+    pub fn fixed(self) -> Option<KubernetesSource> {
+        match self {
+            KubernetesSourceSetting::Auto => None,
+            KubernetesSourceSetting::Release => Some(KubernetesSource::Release),
+            KubernetesSourceSetting::GoModule => Some(KubernetesSource::GoModule),
+        }
+    }
+}
+
+impl From<KubernetesSource> for KubernetesSourceSetting {
+    fn from(source: KubernetesSource) -> Self {
+        match source {
+            KubernetesSource::Release => KubernetesSourceSetting::Release,
+            KubernetesSource::GoModule => KubernetesSourceSetting::GoModule,
+        }
+    }
+}
+
+/// `source.imageSource`: a source, or `auto` (pull from a registry that
+/// answers, otherwise build), decided per registry when images are needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
+#[strum(serialize_all = "kebab-case")]
+pub enum ImageSourceSetting {
+    Auto,
+    Registry,
+    Build,
+}
+
+impl ImageSourceSetting {
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+
+    /// The source, unless it is to be decided.
+    pub fn fixed(self) -> Option<ImageSource> {
+        match self {
+            ImageSourceSetting::Auto => None,
+            ImageSourceSetting::Registry => Some(ImageSource::Registry),
+            ImageSourceSetting::Build => Some(ImageSource::Build),
+        }
+    }
+}
+
+impl From<ImageSource> for ImageSourceSetting {
+    fn from(source: ImageSource) -> Self {
+        match source {
+            ImageSource::Registry => ImageSourceSetting::Registry,
+            ImageSource::Build => ImageSourceSetting::Build,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr, VariantNames)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Arch {
@@ -311,7 +379,7 @@ pub struct Download {
 /// An addon to install after the cluster is up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Addon {
-    Named(String),
+    Named(NamedAddon),
     Url(String),
     File(PathBuf),
 }
@@ -319,7 +387,7 @@ pub enum Addon {
 impl fmt::Display for Addon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Addon::Named(n) => f.write_str(n),
+            Addon::Named(n) => f.write_str(n.as_str()),
             Addon::Url(u) => f.write_str(u),
             Addon::File(p) => write!(f, "{}", p.display()),
         }
@@ -327,7 +395,37 @@ impl fmt::Display for Addon {
 }
 
 /// Addons known by name.
-pub const NAMED_ADDONS: &[&str] = &["dashboard"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedAddon {
+    /// rancher's local-path provisioner, as the default StorageClass.
+    LocalPath,
+    MetricsServer,
+    /// Headlamp, the Kubernetes Dashboard's successor (the Dashboard was
+    /// archived upstream in January 2026); also named `headlamp`.
+    Dashboard,
+}
+
+impl NamedAddon {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NamedAddon::LocalPath => "local-path",
+            NamedAddon::MetricsServer => "metrics-server",
+            NamedAddon::Dashboard => "dashboard",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<NamedAddon> {
+        match name {
+            "local-path" => Some(NamedAddon::LocalPath),
+            "metrics-server" => Some(NamedAddon::MetricsServer),
+            "dashboard" | "headlamp" => Some(NamedAddon::Dashboard),
+            _ => None,
+        }
+    }
+}
+
+/// Names `cluster.addons` accepts.
+pub const NAMED_ADDONS: &[&str] = &["local-path", "metrics-server", "dashboard", "headlamp"];
 
 #[cfg(test)]
 mod tests {

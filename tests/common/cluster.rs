@@ -12,14 +12,64 @@ pub struct Cluster {
     pub name: String,
     pub subnet: String,
     pub extra: Vec<(String, String)>,
+    /// Sources and addons as a user without settings has them (see
+    /// [`Cluster::with_defaults`]).
+    pub defaults: Option<OfflineTrap>,
+}
+
+/// HTTPS from the tool goes to a loopback port nothing listens on, except
+/// to the Go module proxy (which the Go builds need): the release site and
+/// the registries `auto` asks are then unreachable, as on a machine that
+/// reaches only Debian and the Go proxy, and no test traffic leaves.
+pub struct OfflineTrap {
+    proxy: String,
+}
+
+impl OfflineTrap {
+    pub fn new() -> OfflineTrap {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        OfflineTrap {
+            proxy: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn apply(&self, cmd: &mut Command) {
+        for var in ["HTTPS_PROXY", "https_proxy"] {
+            cmd.env(var, &self.proxy);
+        }
+        for var in ["NO_PROXY", "no_proxy"] {
+            cmd.env(var, "proxy.golang.org,sum.golang.org,localhost,127.0.0.1");
+        }
+    }
+}
+
+impl Default for OfflineTrap {
+    fn default() -> Self {
+        OfflineTrap::new()
+    }
 }
 
 impl Cluster {
     pub fn new(name: &str, subnet: &str) -> Cluster {
+        Cluster::made(name, subnet, None)
+    }
+
+    /// A cluster with no source or addon settings, behind an
+    /// [`OfflineTrap`].
+    pub fn with_defaults(name: &str, subnet: &str) -> Cluster {
+        Cluster::made(name, subnet, Some(OfflineTrap::new()))
+    }
+
+    fn made(name: &str, subnet: &str, defaults: Option<OfflineTrap>) -> Cluster {
         let c = Cluster {
             name: name.to_string(),
             subnet: subnet.to_string(),
             extra: Vec::new(),
+            defaults,
         };
         // A previous, interrupted run may have left it behind.
         c.run(&["clean"]);
@@ -31,10 +81,24 @@ impl Cluster {
         cmd.args(args)
             .env("K8S_DIND_CLUSTER_NAME", &self.name)
             .env("K8S_DIND_DIND_SUBNET", &self.subnet)
-            .env("K8S_DIND_KUBERNETES_SOURCE", "go-module")
-            .env("K8S_DIND_IMAGE_SOURCE", "build")
-            .env("K8S_DIND_ADDONS", "")
             .env_remove("LOCAL_CLUSTER_CONF");
+        match &self.defaults {
+            Some(trap) => {
+                for var in [
+                    "K8S_DIND_KUBERNETES_SOURCE",
+                    "K8S_DIND_IMAGE_SOURCE",
+                    "K8S_DIND_ADDONS",
+                ] {
+                    cmd.env_remove(var);
+                }
+                trap.apply(&mut cmd);
+            }
+            None => {
+                cmd.env("K8S_DIND_KUBERNETES_SOURCE", "go-module")
+                    .env("K8S_DIND_IMAGE_SOURCE", "build")
+                    .env("K8S_DIND_ADDONS", "");
+            }
+        }
         for (k, v) in &self.extra {
             cmd.env(k, v);
         }

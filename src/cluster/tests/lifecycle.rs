@@ -98,7 +98,8 @@ fn answer_like_a_healthy_cluster(fake: &FakeEngine, plan: &ClusterPlan) {
 
 impl Scene {
     async fn up(&self, ui: &Ui) -> Result<UpOutcome, ClusterError> {
-        lifecycle::up(Ctx::new(&self.fake, &self.plan, ui), &self.image).await
+        let prepare = async || Ok(lifecycle::Extras::default());
+        lifecycle::up(Ctx::new(&self.fake, &self.plan, ui), &self.image, prepare).await
     }
 
     async fn down(&self) {

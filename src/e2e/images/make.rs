@@ -311,7 +311,7 @@ impl<'a, E: Engine> Maker<'a, E> {
                 // Holds the CA bundle components' shared layer takes.
                 base: &self.system,
                 binaries: &binaries,
-                image_source: inputs.image_source,
+                image_source: crate::settings::ImageSource::Build,
                 cache: inputs.cache,
                 engine: inputs.engine,
                 ui: inputs.ui,

@@ -41,11 +41,12 @@ use std::path::PathBuf;
 pub use error::E2eImageError;
 use plan::Decision;
 
+use crate::artifacts::auto;
 use crate::artifacts::cache::Cache;
 use crate::engine::{Engine, EngineError, Images};
 use crate::images::components;
 use crate::images::node::LABEL_PRELOADED;
-use crate::settings::{ImageSource, KubeVersion};
+use crate::settings::{ImageSource, ImageSourceSetting, KubeVersion};
 use crate::ui::Ui;
 
 /// What [`prepare`] works with.
@@ -58,7 +59,7 @@ pub struct Inputs<'a, E> {
     /// The cluster's version: agnhost, nonewprivs and sample-apiserver are
     /// built from its Go modules.
     pub kubernetes_version: &'a KubeVersion,
-    pub image_source: ImageSource,
+    pub image_source: ImageSourceSetting,
     pub debian_mirror: &'a str,
     /// References the node image already holds ([`node_image_preloads`]).
     pub node_images: &'a [String],
@@ -98,7 +99,8 @@ pub async fn prepare<E: Engine>(
     }
     let total = to_make.len();
     let ui = inputs.ui;
-    match inputs.image_source {
+    let source = auto::image_source(ui, inputs.image_source, &to_make[0].1).await;
+    match source {
         ImageSource::Registry => {
             for (i, (_, reference, _)) in to_make.into_iter().enumerate() {
                 let step = ui.step(format!("Pulling test image {}/{total}: {reference}", i + 1));
@@ -204,7 +206,7 @@ mod tests {
             cache: &cache,
             arch: "amd64",
             kubernetes_version: &version,
-            image_source: ImageSource::Registry,
+            image_source: ImageSourceSetting::Registry,
             debian_mirror: "http://deb.debian.org/debian",
             node_images: &node_images,
         };
@@ -265,7 +267,7 @@ mod tests {
             cache: &cache,
             arch: "amd64",
             kubernetes_version: &version,
-            image_source: ImageSource::Registry,
+            image_source: ImageSourceSetting::Registry,
             debian_mirror: "http://deb.debian.org/debian",
             node_images: &[],
         };

@@ -45,28 +45,10 @@ const MASKED_UNITS: [&str; 16] = [
     "sys-fs-fuse-connections.mount",
 ];
 
-/// The reference CNI plugins Debian installs in /usr/lib/cni; the kubelet,
-/// containerd and CNI installers (flannel, calico) expect them in /opt/cni/bin.
-const CNI_PLUGINS: [&str; 18] = [
-    "bandwidth",
-    "bridge",
-    "dhcp",
-    "dummy",
-    "firewall",
-    "host-device",
-    "host-local",
-    "ipvlan",
-    "loopback",
-    "macvlan",
-    "portmap",
-    "ptp",
-    "sbr",
-    "static",
-    "tap",
-    "tuning",
-    "vlan",
-    "vrf",
-];
+/// The reference CNI plugins the base system keeps in /usr/lib/cni (see
+/// [`rootfs::KEPT_CNI_PLUGINS`]); the kubelet, containerd and CNI installers
+/// (flannel, calico) expect them in /opt/cni/bin.
+const CNI_PLUGINS: [&str; 7] = rootfs::KEPT_CNI_PLUGINS;
 
 pub fn reference(base: &BaseSystem) -> String {
     format!(
@@ -85,6 +67,7 @@ fn node_config_key() -> CacheKey {
         .with("systemd-manager", SYSTEMD_MANAGER)
         .with("journald", JOURNALD)
         .with("masked", MASKED_UNITS.join(","))
+        .with("cni-plugins", CNI_PLUGINS.join(","))
 }
 
 /// Step: make sure the bare image is in the engine (`force`: load it anew).

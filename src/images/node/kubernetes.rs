@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::super::components::{self, Component, ComponentInputs, WantedImage};
 use super::{
     file_key, node_image_config, node_image_labels, node_image_reference, Build, KubernetesContent,
-    Made, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
+    Made, LABEL_BINARIES, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
 };
 use crate::artifacts::cache::{CacheKey, Entry};
 use crate::artifacts::{Binaries, NODE_BINARIES};
@@ -26,12 +26,13 @@ pub(super) fn describe(
     bare: &Made,
     binaries: &Binaries,
     k8s: &KubernetesContent,
+    image_source: ImageSource,
     arch: &str,
 ) -> Result<Made> {
     let mut key = CacheKey::new()
-        .with("format", 1)
+        .with("format", super::FORMAT)
         .with("bare", &bare.inputs)
-        .with("image-source", format!("{:?}", k8s.image_source))
+        .with("image-source", format!("{image_source:?}"))
         .with("image-repository", &k8s.image_repository)
         .with("containerd-config", CONTAINERD_CONFIG)
         .with("preload", PRELOAD_SCRIPT);
@@ -51,13 +52,14 @@ pub(super) async fn build<E: Engine>(
     image: &Made,
     binaries: &Binaries,
     k8s: &KubernetesContent,
+    image_source: ImageSource,
     base: &Entry,
 ) -> Result<()> {
     let builder = start_builder(build, &bare.reference, &image.reference).await?;
     let result = async {
         copy_binaries(build, &builder, binaries).await?;
         let wanted = list_images(build, &builder, binaries, k8s).await?;
-        let archives = make_images(build, &wanted, binaries, k8s, base).await?;
+        let archives = make_images(build, &wanted, binaries, image_source, base).await?;
         preload(build, &builder, &wanted, &archives).await?;
         save(build, &builder, image, binaries, &wanted).await
     }
@@ -155,13 +157,13 @@ async fn make_images<E: Engine>(
     build: &Build<'_, E>,
     wanted: &[WantedImage],
     binaries: &Binaries,
-    k8s: &KubernetesContent,
+    image_source: ImageSource,
     base: &Entry,
 ) -> Result<Vec<PathBuf>> {
     let step = build.ui.step(format!(
         "Making {} images ({})",
         wanted.len(),
-        match k8s.image_source {
+        match image_source {
             ImageSource::Build => "assembled and built locally",
             ImageSource::Registry => "control plane assembled, others pulled",
         }
@@ -172,7 +174,7 @@ async fn make_images<E: Engine>(
             arch: &build.plan.arch,
             base,
             binaries,
-            image_source: k8s.image_source,
+            image_source,
             cache: build.cache,
             engine: build.engine,
             ui: build.ui,
@@ -264,6 +266,8 @@ async fn save<E: Engine>(
         &image.inputs,
         &[
             (LABEL_KUBERNETES_VERSION, binaries.version.to_string()),
+            (LABEL_BINARIES, describe_origins(binaries)),
+            (super::LABEL_FORMAT, super::FORMAT.to_string()),
             (
                 LABEL_PRELOADED,
                 wanted
@@ -285,4 +289,21 @@ async fn save<E: Engine>(
     .map_err(ImageError::engine(format!("save {}", image.reference)))?;
     step.done();
     Ok(())
+}
+
+/// Where the binaries came from, for the image's label: binaries with the
+/// same origin together, e.g. `kubeadm, kubectl: Go module ...`.
+fn describe_origins(binaries: &Binaries) -> String {
+    let mut by_origin: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, origin) in &binaries.origins {
+        match by_origin.iter_mut().find(|(o, _)| o == origin) {
+            Some((_, names)) => names.push(name),
+            None => by_origin.push((origin, vec![name])),
+        }
+    }
+    by_origin
+        .iter()
+        .map(|(origin, names)| format!("{}: {origin}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

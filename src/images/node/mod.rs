@@ -16,15 +16,23 @@ use std::collections::BTreeMap;
 use super::rootfs::{self, BaseSystem};
 use super::{ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey};
-use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
+use crate::artifacts::{self, auto, ArtifactError, Binaries, BinaryPlan};
 use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage, LABEL_ROLE};
-use crate::settings::{ImageSource, KubernetesSource};
+use crate::settings::{ImageSourceSetting, KubernetesSource, KubernetesSourceSetting};
 use crate::ui::Ui;
 
 /// Label holding the hash of an image's inputs.
 pub const LABEL_INPUTS: &str = "io.kubeadm-local-cluster.inputs";
 /// Label holding the Kubernetes version inside a node image.
 pub const LABEL_KUBERNETES_VERSION: &str = "io.kubeadm-local-cluster.kubernetes-version";
+/// Label saying where a node image's Kubernetes binaries came from.
+pub const LABEL_BINARIES: &str = "io.kubeadm-local-cluster.binaries";
+/// Label holding the layout generation of a node image: an image of another
+/// generation was made by a tool that set nodes up differently.
+pub const LABEL_FORMAT: &str = "io.kubeadm-local-cluster.format";
+/// This tool's node image generation; raise it when what nodes expect
+/// from their image changes.
+pub const FORMAT: u32 = 2;
 /// Label listing the images preloaded in a node image.
 pub const LABEL_PRELOADED: &str = "io.kubeadm-local-cluster.preloaded-images";
 /// The role label's value on node images (bare or not).
@@ -46,8 +54,21 @@ pub struct NodeImagePlan {
 #[derive(Debug, Clone)]
 pub struct KubernetesContent {
     pub binaries: BinaryPlan,
-    pub image_source: ImageSource,
+    pub image_source: ImageSourceSetting,
     pub image_repository: String,
+}
+
+/// How `ensure` treats a node image already in the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Any image of this tool's generation for the version and architecture,
+    /// whatever source made it (`up`): how binaries would be fetched does
+    /// not matter once they are there.
+    AnyForVersion,
+    /// Only one made from exactly what the settings say (`build node-image`).
+    SameInputs,
+    /// None: build again (`build node-image --force`).
+    Never,
 }
 
 /// An image tag cannot hold a version's `+` (build metadata of source
@@ -96,11 +117,16 @@ struct Made {
     inputs: String,
 }
 
-/// Make sure the node image the plan describes is in the engine; build what
-/// is missing. `force` rebuilds the final image even when it is current.
-/// Returns the image's reference.
-pub async fn ensure<E: Engine>(build: &Build<'_, E>, force: bool) -> Result<String> {
+/// Make sure a node image for the plan is in the engine; build what is
+/// missing. Returns the image's reference.
+pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<String> {
     let plan = build.plan;
+    if reuse == Reuse::AnyForVersion {
+        if let Some(reference) = build.reusable().await? {
+            return Ok(reference);
+        }
+    }
+    let force = reuse == Reuse::Never;
     let base = BaseSystem::new(&plan.arch, &plan.debian_mirror);
     let base_entry = rootfs::build(build.ui, &base, build.cache).await?;
     let force_bare = force && plan.kubernetes.is_none();
@@ -112,16 +138,90 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, force: bool) -> Result<Stri
         return Ok(bare.reference);
     };
     let binaries = build.binaries(k8s).await?;
-    let image = kubernetes::describe(&bare, &binaries, k8s, &plan.arch)?;
+    // The repository's own images (etcd, CoreDNS, pause) decide.
+    let pause = format!("{}/pause", k8s.image_repository);
+    let image_source = auto::image_source(build.ui, k8s.image_source, &pause).await;
+    let image = kubernetes::describe(&bare, &binaries, k8s, image_source, &plan.arch)?;
     if !force && !bare_rebuilt && build.up_to_date(&image).await? {
         return Ok(image.reference);
     }
-    kubernetes::build(build, &bare, &image, &binaries, k8s, &base_entry).await?;
+    kubernetes::build(
+        build,
+        &bare,
+        &image,
+        &binaries,
+        k8s,
+        image_source,
+        &base_entry,
+    )
+    .await?;
     build.forget_superseded().await;
     Ok(image.reference)
 }
 
+/// A node image's facts, as `status` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeImageFacts {
+    pub kubernetes_version: Option<String>,
+    pub binaries: Option<String>,
+}
+
+/// The facts of node image `reference`, if the engine has it.
+pub async fn facts<E: Engine>(engine: &E, reference: &str) -> Result<Option<NodeImageFacts>> {
+    let details = engine
+        .inspect_image(reference)
+        .await
+        .map_err(ImageError::engine(format!("inspect {reference}")))?;
+    Ok(details.map(|d| NodeImageFacts {
+        kubernetes_version: d.labels.get(LABEL_KUBERNETES_VERSION).cloned(),
+        binaries: d.labels.get(LABEL_BINARIES).cloned(),
+    }))
+}
+
 impl<E: Engine> Build<'_, E> {
+    /// The node image for the plan's version and architecture, if one of
+    /// this generation, with images of the configured repository, is there
+    /// and the settings build nothing themselves (a source tree or URLs name
+    /// particular binaries: those are checked by their inputs).
+    async fn reusable(&self) -> Result<Option<String>> {
+        let Some(k8s) = &self.plan.kubernetes else {
+            return Ok(None);
+        };
+        let binaries = &k8s.binaries;
+        if binaries.tree.is_some()
+            || binaries.kubeadm_url.is_some()
+            || binaries.kubectl_url.is_some()
+            || binaries.hyperkube_url.is_some()
+        {
+            return Ok(None);
+        }
+        let version = binaries.version.to_string();
+        let reference = node_image_reference(&version, &self.plan.arch);
+        let Some(details) = self
+            .engine
+            .inspect_image(&reference)
+            .await
+            .map_err(ImageError::engine(format!("inspect {reference}")))?
+        else {
+            return Ok(None);
+        };
+        let label = |name: &str| details.labels.get(name).map(String::as_str);
+        // Its preloaded images must be named as kubeadm will ask for them.
+        let apiserver = format!("{}/kube-apiserver:", k8s.image_repository);
+        let usable = label(LABEL_KUBERNETES_VERSION) == Some(version.as_str())
+            && label(LABEL_FORMAT) == Some(FORMAT.to_string().as_str())
+            && label(LABEL_PRELOADED).is_some_and(|images| images.contains(&apiserver));
+        if usable {
+            self.ui.note(format!(
+                "using node image {reference} ({})",
+                label(LABEL_BINARIES).unwrap_or("binaries of unknown origin")
+            ));
+            Ok(Some(reference))
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Does the engine hold the image, made from those inputs?
     async fn up_to_date(&self, image: &Made) -> Result<bool> {
         let details = self
@@ -133,18 +233,33 @@ impl<E: Engine> Build<'_, E> {
             .is_some_and(|d| d.labels.get(LABEL_INPUTS).map(String::as_str) == Some(&image.inputs)))
     }
 
-    /// Step: the Kubernetes binaries the plan asks for.
+    /// Step: the Kubernetes binaries the plan asks for, from the source
+    /// `auto` decides on (said in the step's title).
     async fn binaries(&self, k8s: &KubernetesContent) -> Result<Binaries> {
-        let step = self.ui.step(format!(
-            "Getting Kubernetes {} binaries",
-            k8s.binaries.version
-        ));
-        let binaries = artifacts::kubernetes_binaries(&k8s.binaries, self.cache, self.ui)
+        let mut plan = k8s.binaries.clone();
+        let mut title = format!("Getting Kubernetes {} binaries", plan.version);
+        if plan.needs_source() {
+            let choice =
+                auto::kubernetes_source(plan.source, &plan.release_url, &plan.version, &plan.arch)
+                    .await;
+            title.push_str(&match choice.source {
+                KubernetesSource::Release => format!(" from {} ({})", plan.release_url, choice.why),
+                KubernetesSource::GoModule => {
+                    format!(
+                        " by building the Go module k8s.io/kubernetes ({})",
+                        choice.why
+                    )
+                }
+            });
+            plan.source = choice.source.into();
+        }
+        let step = self.ui.step(title);
+        let binaries = artifacts::kubernetes_binaries(&plan, self.cache, self.ui)
             .await
             .map_err(|e| match e {
                 // Offline machines (like CI without internet) can build instead.
                 e @ (ArtifactError::Http { .. } | ArtifactError::HttpStatus { .. })
-                    if k8s.binaries.source == KubernetesSource::Release =>
+                    if plan.source == KubernetesSourceSetting::Release =>
                 {
                     ImageError::ReleaseSite(e)
                 }
@@ -208,6 +323,92 @@ pub async fn remove_superseded<E: Engine>(engine: &E) -> Result<usize, EngineErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::fake::FakeEngine;
+
+    const IMAGE: &str = "kubeadm-local-cluster/node:v1.37.2-amd64";
+
+    fn plan(repository: &str, tree: bool) -> NodeImagePlan {
+        let version: crate::settings::KubeVersion = "v1.37.2".parse().unwrap();
+        NodeImagePlan {
+            arch: "amd64".into(),
+            debian_mirror: "http://deb.invalid/debian".into(),
+            kubernetes: Some(KubernetesContent {
+                binaries: BinaryPlan {
+                    version: version.clone(),
+                    arch: "amd64".into(),
+                    // Not what made the image: it does not matter.
+                    source: KubernetesSourceSetting::Release,
+                    release_url: "http://127.0.0.1:1".into(),
+                    kubeadm_url: None,
+                    hyperkube_url: None,
+                    kubectl_url: None,
+                    tree: tree.then(|| artifacts::TreeBuild {
+                        dir: "/src/kubernetes".into(),
+                        kubeadm: true,
+                        server: false,
+                        kubectl: false,
+                        stamp: artifacts::VersionStamp::release(&version),
+                    }),
+                },
+                image_source: ImageSourceSetting::Registry,
+                image_repository: repository.into(),
+            }),
+        }
+    }
+
+    async fn reused(engine: &FakeEngine, plan: &NodeImagePlan) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let (ui, cache) = (Ui::recording(1), Cache::new(dir.path()));
+        let build = Build {
+            engine,
+            ui: &ui,
+            cache: &cache,
+            plan,
+        };
+        build.reusable().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn any_node_image_of_the_version_is_used_whatever_made_it() {
+        let labels = |format: &str| {
+            vec![
+                (LABEL_KUBERNETES_VERSION, "v1.37.2".to_string()),
+                (LABEL_FORMAT, format.to_string()),
+                (
+                    LABEL_BINARIES,
+                    "kubeadm: built from the Go module".to_string(),
+                ),
+                (
+                    LABEL_PRELOADED,
+                    "registry.k8s.io/kube-apiserver:v1.37.2,registry.k8s.io/pause:3.10".to_string(),
+                ),
+            ]
+        };
+        let add = |engine: &FakeEngine, labels: &[(&str, String)]| {
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            engine.add_image(&[IMAGE], &labels, Default::default());
+        };
+        let engine = FakeEngine::new();
+        add(&engine, &labels(&FORMAT.to_string()));
+        assert_eq!(
+            reused(&engine, &plan("registry.k8s.io", false))
+                .await
+                .as_deref(),
+            Some(IMAGE)
+        );
+        // Images named for another repository, or a tree to build from: no.
+        assert_eq!(
+            reused(&engine, &plan("mirror.example/k8s", false)).await,
+            None
+        );
+        assert_eq!(reused(&engine, &plan("registry.k8s.io", true)).await, None);
+        // Made by a tool whose nodes expected another image: no.
+        let engine = FakeEngine::new();
+        add(&engine, &labels("1"));
+        assert_eq!(reused(&engine, &plan("registry.k8s.io", false)).await, None);
+        let engine = FakeEngine::new();
+        assert_eq!(reused(&engine, &plan("registry.k8s.io", false)).await, None);
+    }
 
     #[test]
     fn source_builds_get_valid_image_tags() {

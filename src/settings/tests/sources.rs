@@ -61,8 +61,8 @@ fn typed_values_follow_the_text() {
             minor: 36
         }
     );
-    assert_eq!(r.kubernetes_source, KubernetesSource::GoModule);
-    assert_eq!(r.image_source, ImageSource::Build);
+    assert_eq!(r.kubernetes_source, KubernetesSourceSetting::GoModule);
+    assert_eq!(r.image_source, ImageSourceSetting::Build);
     assert!(r.build_kubeadm && !r.build_kubectl && r.any_build());
     let h = r.hyperkube_download.unwrap();
     assert_eq!(h.checksum.unwrap().algorithm_name(), "sha1");
@@ -72,7 +72,7 @@ fn typed_values_follow_the_text() {
     assert_eq!(
         r.addons,
         vec![
-            Addon::Named("dashboard".into()),
+            Addon::Named(NamedAddon::Dashboard),
             Addon::File(fx.dir.path().join("addon.yaml"))
         ]
     );
@@ -98,7 +98,15 @@ fn defaults() {
     assert_eq!(r.num_nodes, 2);
     assert_eq!(r.cni_plugin, CniPlugin::Bridge);
     assert_eq!(r.cluster_name, "default");
-    assert_eq!(r.addons, vec![Addon::Named("dashboard".into())]);
+    assert_eq!(
+        r.addons,
+        vec![
+            Addon::Named(NamedAddon::LocalPath),
+            Addon::Named(NamedAddon::Dashboard)
+        ]
+    );
+    assert_eq!(r.kubernetes_source, KubernetesSourceSetting::Auto);
+    assert_eq!(r.image_source, ImageSourceSetting::Auto);
     assert_eq!(r.apiserver_port, None);
     assert_eq!(r.registry_port, None);
     assert_eq!(r.arch, None);
@@ -208,13 +216,13 @@ fn choice_names_round_trip_and_are_the_table_words() {
     }
     check(
         Key::KubernetesSource,
-        KubernetesSource::as_str,
-        &["release", "go-module"],
+        KubernetesSourceSetting::as_str,
+        &["auto", "release", "go-module"],
     );
     check(
         Key::ImageSource,
-        ImageSource::as_str,
-        &["registry", "build"],
+        ImageSourceSetting::as_str,
+        &["auto", "registry", "build"],
     );
     check(
         Key::Arch,

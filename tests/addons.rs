@@ -1,0 +1,248 @@
+//! Out of the box: a cluster made with no settings on a machine that reaches
+//! the Go module proxy but no release site or registry (see
+//! [`common::cluster::OfflineTrap`]), with the default addons; and
+//! metrics-server plus an addon from a URL.
+//! Ignored by default (root, dockerd, minutes); .ci/test runs them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::{ensure_busybox_image, BUSYBOX};
+
+/// A pod running `script` in busybox with claim `claim` at /data.
+fn volume_pod(name: &str, claim: &str, script: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: {BUSYBOX}
+    imagePullPolicy: Never
+    command: ["sh", "-c", "{script}"]
+    volumeMounts: [{{name: data, mountPath: /data}}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {{claimName: {claim}}}
+"#
+    )
+}
+
+/// Wait until pod `name` has ended with success; panics with its state on
+/// failure or after `within`.
+fn wait_succeeded(c: &Cluster, name: &str, within: Duration) {
+    let start = Instant::now();
+    loop {
+        let phase = c.kubectl(&["get", "pod", name, "-o", "jsonpath={.status.phase}"]);
+        match phase.trim() {
+            "Succeeded" => return,
+            "Failed" => panic!(
+                "pod {name} failed: {}",
+                c.kubectl(&["describe", "pod", name])
+            ),
+            _ if start.elapsed() > within => panic!(
+                "pod {name} is {phase:?} after {within:?}: {}\n{}",
+                c.kubectl(&["describe", "pod", name]),
+                c.kubectl(&["get", "pods", "-A", "-o", "wide"])
+            ),
+            _ => std::thread::sleep(Duration::from_secs(2)),
+        }
+    }
+}
+
+/// What a claim-less PVC gets from the default class: bound, written by one
+/// pod, read back by another that the volume's node affinity places.
+fn check_local_path_volume(c: &Cluster, suffix: &str) {
+    let claim = format!("data-{suffix}");
+    c.apply(&format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: {claim}}}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 16Mi}}}}\n"
+    ));
+    let writer = format!("writer-{suffix}");
+    c.apply(&volume_pod(
+        &writer,
+        &claim,
+        &format!("echo written-by-{writer} > /data/file"),
+    ));
+    wait_succeeded(c, &writer, Duration::from_secs(180));
+    let phase = c.kubectl(&["get", "pvc", &claim, "-o", "jsonpath={.status.phase}"]);
+    assert_eq!(phase.trim(), "Bound", "claim {claim}");
+    let class = c.kubectl(&[
+        "get",
+        "pvc",
+        &claim,
+        "-o",
+        "jsonpath={.spec.storageClassName}",
+    ]);
+    assert_eq!(class.trim(), "local-path", "the default class was given");
+    let reader = format!("reader-{suffix}");
+    c.apply(&volume_pod(&reader, &claim, "cat /data/file"));
+    wait_succeeded(c, &reader, Duration::from_secs(120));
+    let read = c.kubectl(&["logs", &reader]);
+    assert_eq!(read.trim(), format!("written-by-{writer}"));
+    let node_of = |pod: &str| c.kubectl(&["get", "pod", pod, "-o", "jsonpath={.spec.nodeName}"]);
+    assert_eq!(
+        node_of(&writer),
+        node_of(&reader),
+        "the volume is on one node"
+    );
+}
+
+/// The README's `up` with nothing set: the release site and registries do
+/// not answer, so Kubernetes comes from its Go module and images are built,
+/// each said; the dashboard is left out with one warning naming its image;
+/// local-path is the default StorageClass and a claim without a class works,
+/// before and after a restore, which other source settings do not prevent.
+/// `status` says where the binaries came from.
+#[test]
+#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
+fn with_no_settings_sources_fall_back_and_default_addons_work() {
+    ensure_busybox_image();
+    let mut c = Cluster::with_defaults("it-defaults", "10.218.0.0/24");
+
+    // The node image other tests made is the one `up` uses; asking for it
+    // again decides the sources as a first build would.
+    let (_, said) = c.run(&["build", "node-image"]);
+    assert!(
+        said.contains("binaries by building the Go module k8s.io/kubernetes (auto: https://dl.k8s.io/release/"),
+        "{said}"
+    );
+    assert!(said.contains("did not answer"), "{said}");
+    assert!(
+        said.contains("images of registry.k8s.io: built here (imageSource auto:"),
+        "{said}"
+    );
+
+    let (_, said) = c.run(&["up"]);
+    let left_out: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("addon dashboard is left out"))
+        .collect();
+    assert_eq!(left_out.len(), 1, "{said}");
+    assert!(
+        left_out[0].contains("Headlamp's manifest could not be fetched")
+            || left_out[0].contains("ghcr.io/headlamp-k8s/headlamp"),
+        "{said}"
+    );
+    let ready = c.nodes_ready();
+    assert!(
+        ready.len() == 3 && ready.iter().all(|(_, r)| *r),
+        "{ready:?}"
+    );
+    c.run(&["load", BUSYBOX]);
+    let classes = c.kubectl(&["get", "storageclass"]);
+    assert!(classes.contains("local-path (default)"), "{classes}");
+    check_local_path_volume(&c, "a");
+
+    let (status, _) = c.run(&["status"]);
+    assert!(
+        status.contains("built from the Go module k8s.io/kubernetes@"),
+        "{status}"
+    );
+
+    // Only how binaries and images would be fetched changes: the node image
+    // and the snapshot stay, and nothing is fetched.
+    c.run(&["down"]);
+    c.extra = vec![
+        ("K8S_DIND_KUBERNETES_SOURCE".into(), "release".into()),
+        ("K8S_DIND_IMAGE_SOURCE".into(), "registry".into()),
+    ];
+    let (_, said) = c.run(&["up"]);
+    assert!(said.contains("restored"), "{said}");
+    assert!(
+        !said.contains("left out"),
+        "a restore prepares nothing: {said}"
+    );
+    c.extra.clear();
+    // The first volume's data is still there, and new claims work.
+    c.apply(&volume_pod("reader-again", "data-a", "cat /data/file"));
+    wait_succeeded(&c, "reader-again", Duration::from_secs(120));
+    assert_eq!(
+        c.kubectl(&["logs", "reader-again"]).trim(),
+        "written-by-writer-a"
+    );
+    check_local_path_volume(&c, "b");
+    c.run(&["clean"]);
+}
+
+/// metrics-server built here: `kubectl top` prints figures for nodes and
+/// pods. An addon from a URL (a local HTTP server) is applied beside it.
+#[test]
+#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
+fn metrics_server_and_an_addon_from_a_url() {
+    // The server serves its directory's `release/`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("release")).unwrap();
+    std::fs::write(
+        dir.path().join("release/app.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-a-url, namespace: default}\ndata: {served: \"yes\"}\n",
+    )
+    .unwrap();
+    let base = common::serve::serve(dir.path().to_path_buf());
+    let mut c = Cluster::new("it-metrics", "10.219.0.0/24");
+    c.extra = vec![
+        (
+            "K8S_DIND_ADDONS".to_string(),
+            format!("metrics-server,{base}/app.yaml"),
+        ),
+        ("K8S_DIND_NUM_NODES".to_string(), "1".to_string()),
+    ];
+    c.run(&["up"]);
+    let served = c.kubectl(&[
+        "get",
+        "configmap",
+        "from-a-url",
+        "-o",
+        "jsonpath={.data.served}",
+    ]);
+    assert_eq!(served, "yes");
+
+    let start = Instant::now();
+    let nodes = loop {
+        let out = c.kubectl_output(&["top", "nodes", "--no-headers"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && text.lines().count() == 2 {
+            break text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "kubectl top nodes: {}{}\n{}",
+            text,
+            String::from_utf8_lossy(&out.stderr),
+            c.kubectl(&["get", "pods", "-n", "kube-system", "-o", "wide"])
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    };
+    eprintln!("kubectl top nodes ({:.0?}):\n{nodes}", start.elapsed());
+    for line in nodes.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            fields.len() >= 5 && fields[1].ends_with('m') && fields[3].ends_with("Mi"),
+            "{line}"
+        );
+    }
+    let pods = loop {
+        let out = c.kubectl_output(&["top", "pods", "-A", "--no-headers"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && text.contains("kube-apiserver") {
+            break text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "kubectl top pods: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    };
+    eprintln!("kubectl top pods -A:\n{pods}");
+    let apiserver = pods.lines().find(|l| l.contains("kube-apiserver")).unwrap();
+    let fields: Vec<&str> = apiserver.split_whitespace().collect();
+    assert!(
+        fields[2].ends_with('m') && fields[3].ends_with("Mi"),
+        "{apiserver}"
+    );
+    c.run(&["clean"]);
+}
