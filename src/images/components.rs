@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::archive::ImageSpec;
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
-use super::{rootfs, ImageError, Result};
+use super::{foreign, rootfs, ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::Binaries;
@@ -406,18 +406,8 @@ pub async fn pull_and_save<E: Engine>(
 /// statically, as its own Makefile does.
 async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<PathBuf> {
     let version = inputs.binaries.version.to_string();
-    let compiler = match (
-        crate::engine::go_arch(std::env::consts::ARCH).as_str(),
-        inputs.arch,
-    ) {
-        (host, target) if host == target => "gcc".to_string(),
-        (_, "amd64") => "x86_64-linux-gnu-gcc".to_string(),
-        (_, "arm64") => "aarch64-linux-gnu-gcc".to_string(),
-        (_, "arm") => "arm-linux-gnueabihf-gcc".to_string(),
-        (_, "ppc64le") => "powerpc64le-linux-gnu-gcc".to_string(),
-        (_, "s390x") => "s390x-linux-gnu-gcc".to_string(),
-        (_, other) => return Err(ImageError::NoCrossCompiler(other.to_string())),
-    };
+    let (compiler, needs) = foreign::c_compiler(inputs.arch)
+        .ok_or_else(|| ImageError::NoCrossCompiler(inputs.arch.to_string()))?;
     const SOURCE: &str = "build/pause/linux/pause.c";
     // A tree's file may differ from the release's: key on the file.
     let tree_source = inputs.binaries.source_tree.as_ref().map(|t| t.join(SOURCE));
@@ -452,7 +442,10 @@ async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<Pa
         process::run(
             inputs.ui,
             cmd,
-            &format!("Building the pause image needs a C compiler with static libc ({compiler}; Debian: gcc libc6-dev), or use --image-source registry."),
+            &format!(
+                "Building the pause image for {} needs {needs}, or use --image-source registry.",
+                inputs.arch
+            ),
             |_| {},
         )
         .await?;

@@ -118,8 +118,9 @@ pub async fn build(ui: &Ui, system: &System, cache: &Cache) -> Result<Entry> {
         &root,
     )
     .await?;
-    // busybox-static is static and the host runs this architecture (checked
-    // above), so it can say where its applets go without a chroot.
+    // busybox-static is static and the host runs this architecture, natively
+    // or emulated (checked above), so it can say where its applets go
+    // without a chroot.
     let busybox = root.join("usr/bin/busybox");
     let mut cmd = tokio::process::Command::new(&busybox);
     cmd.arg("--list-full");

@@ -6,6 +6,7 @@ pub mod components;
 pub mod debian;
 pub mod dpkg;
 mod error;
+pub mod foreign;
 pub mod layer;
 pub mod node;
 pub mod rootfs;

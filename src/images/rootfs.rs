@@ -14,6 +14,7 @@ use std::path::Path;
 use tokio::process::Command;
 
 use super::dpkg;
+use super::foreign::{self, Emulation};
 use super::layer::LayerBuilder;
 use super::{ImageError, Result};
 use crate::artifacts::cache::{Cache, CacheKey, Entry};
@@ -246,8 +247,15 @@ pub async fn build(ui: &Ui, base: &BaseSystem, cache: &Cache) -> Result<Entry> {
 const DEBOOTSTRAP_MISSING: &str =
     "Building a Debian system needs debootstrap (Debian/Ubuntu: `apt-get install debootstrap`).";
 
-/// Install a minimal Debian `suite` for `arch` into `root` with debootstrap,
-/// plus the `include`d packages and their dependencies.
+/// Install a minimal Debian `suite` for `arch` (a Go architecture name)
+/// into `root` with debootstrap, plus the `include`d packages and their
+/// dependencies.
+///
+/// For a foreign architecture debootstrap runs in two stages: the first,
+/// on the host, downloads the packages and unpacks the essential ones; the
+/// second, in a chroot of the new root, installs them with dpkg, which runs
+/// their maintainer scripts (the target's programs, under the emulation
+/// [`check_host_can_debootstrap`] has checked for).
 pub async fn debootstrap(
     ui: &Ui,
     suite: &str,
@@ -256,13 +264,25 @@ pub async fn debootstrap(
     include: &[String],
     root: &Path,
 ) -> Result<()> {
+    let foreign = foreign::is_foreign(arch);
     let mut cmd = Command::new("debootstrap");
-    cmd.arg("--variant=minbase").arg(format!("--arch={arch}"));
+    cmd.arg("--variant=minbase")
+        .arg(format!("--arch={}", foreign::debian_arch(arch)));
+    if foreign {
+        cmd.arg("--foreign");
+    }
     if !include.is_empty() {
         cmd.arg(format!("--include={}", include.join(",")));
     }
     cmd.arg(suite).arg(root).arg(mirror);
     process::run(ui, cmd, DEBOOTSTRAP_MISSING, |_| {}).await?;
+    if foreign {
+        let mut cmd = Command::new("chroot");
+        cmd.arg(root)
+            .args(["/debootstrap/debootstrap", "--second-stage"])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        process::run(ui, cmd, "chroot is part of coreutils.", |_| {}).await?;
+    }
     Ok(())
 }
 
@@ -282,15 +302,15 @@ pub fn check_host_can_debootstrap(arch: &str, what: &str, retry: &str) -> Result
              run `{retry}` once (the result is cached)"
         )));
     }
-    let host = crate::engine::go_arch(std::env::consts::ARCH);
-    if host != arch {
-        return Err(ImageError::HostCannotBuild(format!(
-            "building {what} for {arch} on this {host} host needs that architecture's \
-             emulation (qemu-user-static with binfmt_misc), which this tool does not drive yet; \
-             build it on a {arch} machine"
-        )));
+    match foreign::emulation(arch) {
+        Emulation::Native | Emulation::Emulated { .. } => Ok(()),
+        Emulation::Missing(why) => Err(ImageError::HostCannotBuild(format!(
+            "building {what} for {arch} on this {} host runs {arch} programs (debootstrap's \
+             second stage and the packages' maintainer scripts, in a chroot) under qemu-user, \
+             but {why}; or build it on a {arch} machine",
+            foreign::host_arch()
+        ))),
     }
-    Ok(())
 }
 
 fn running_as_root() -> bool {

@@ -13,7 +13,7 @@ use super::{
 use crate::artifacts::cache::{CacheKey, Entry};
 use crate::artifacts::{Binaries, NODE_BINARIES};
 use crate::engine::{ContainerSpec, Engine, ExecRequest, LABEL_ROLE};
-use crate::images::{ImageError, Result};
+use crate::images::{foreign, ImageError, Result};
 use crate::settings::ImageSource;
 
 const CONTAINERD_CONFIG: &str = include_str!("../node_files/containerd.toml");
@@ -91,15 +91,31 @@ async fn start_builder<E: Engine>(
         ..Default::default()
     };
     let engine = build.engine;
-    async {
+    let started = async {
         engine.remove_container(&name).await?;
         engine.create_container(&spec).await?;
         engine.start_container(&name).await
     }
-    .await
-    .map_err(ImageError::engine(format!(
-        "start the build container {name}"
-    )))?;
+    .await;
+    if let Err(e) = started {
+        let _ = engine.remove_container(&name).await;
+        let arch = &build.plan.arch;
+        let engine_arch = &engine.info().arch;
+        // The build container runs the node's own programs (sleep, kubeadm,
+        // containerd): an engine of another architecture needs emulation.
+        if engine_arch != arch && crate::error::chain(&e).contains("exec format error") {
+            return Err(ImageError::HostCannotBuild(format!(
+                "the {engine_arch} Docker engine cannot run the {arch} build container \
+                 ({bare_reference}): {arch} programs need qemu-user registered with \
+                 binfmt_misc (flag F) on the engine's host: {}",
+                foreign::target(arch)
+                    .map_or_else(|| "an emulator for it".to_string(), foreign::setup_commands)
+            )));
+        }
+        return Err(ImageError::engine(format!(
+            "start the build container {name}"
+        ))(e));
+    }
     step.done();
     Ok(name)
 }
