@@ -22,6 +22,8 @@ case $arch in
   s390x) machine=22 endian=big class=2 qemu=s390x ;;
   *) echo "unknown architecture $arch (amd64 arm64 arm ppc64le s390x)" >&2; exit 2 ;;
 esac
+platform=linux/$arch
+[ "$arch" = arm ] && platform=linux/arm/v7
 fail=0
 work=$(mktemp -d /var/tmp/lc-check-arch.XXXX)
 container=
@@ -39,7 +41,7 @@ case $configured in
 esac
 
 # The filesystem, as a container of the image has it (created, never started).
-container=$(docker create "$image" /bin/true)
+container=$(docker create --platform "$platform" "$image" /bin/true)
 mkdir "$work/root"
 docker export "$container" | tar -x -C "$work/root" --exclude='dev/*' 2>/dev/null || true
 
@@ -101,8 +103,6 @@ if [ -x "$work/root/usr/bin/kubeadm" ]; then
   host=$(uname -m)
   if [ "$host" = "$qemu" ] || { [ "$arch" = amd64 ] && [ "$host" = x86_64 ]; } ||
     grep -qs '^flags: .*F' "/proc/sys/fs/binfmt_misc/qemu-$qemu"; then
-    platform=linux/$arch
-    [ "$arch" = arm ] && platform=linux/arm/v7
     if out=$(docker run --rm --platform "$platform" --entrypoint /usr/bin/kubeadm "$image" version -o short 2>&1); then
       echo "kubeadm version in the image ($platform): $out"
     else

@@ -605,4 +605,18 @@ mod tests {
         };
         assert!(refuse_unservable(&settings, &info).is_ok());
     }
+
+    #[test]
+    fn nodes_take_the_engines_architecture_unless_told_otherwise() {
+        // An engine on another machine (remote, or an arm64 laptop) decides
+        // what the node image is built for: its nodes run there.
+        let info = EngineInfo {
+            arch: "arm64".into(),
+            ..Default::default()
+        };
+        let settings = crate::cluster::tests::settings(&[]);
+        assert_eq!(node_arch(&settings, &info), "arm64");
+        let settings = crate::cluster::tests::settings(&[("K8S_DIND_ARCH", "s390x")]);
+        assert_eq!(node_arch(&settings, &info), "s390x");
+    }
 }

@@ -196,7 +196,7 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
             shown: "the Docker engine's",
             how: Computation::Deferred,
         },
-        help: "Node architecture",
+        help: "Node architecture. Another than this host's is built here too: Go programs cross-compiled, pause with a cross compiler (<triplet>-gcc), and the target's own programs (debootstrap, maintainer scripts, the image build container) run under qemu-user registered with binfmt_misc (flag F)",
     },
     SettingDef {
         id: Key::DebianMirror,
