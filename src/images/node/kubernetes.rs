@@ -75,48 +75,88 @@ async fn start_builder<E: Engine>(
     reference: &str,
 ) -> Result<String> {
     let step = build.ui.step("Starting the image build container");
+    let name = start_idle(build, bare_reference, "build", reference).await?;
+    step.done();
+    Ok(name)
+}
+
+/// Step, only when the node image is for another architecture than the
+/// engine's: a container of the bare image must run a program there, before
+/// anything is built for it (a cross-compiled Kubernetes takes long, and a
+/// binfmt_misc registration does not survive a reboot).
+pub(super) async fn check_engine_runs_arch<E: Engine>(
+    build: &Build<'_, E>,
+    bare_reference: &str,
+) -> Result<()> {
+    let (arch, engine_arch) = (&build.plan.arch, &build.engine.info().arch);
+    if arch == engine_arch {
+        return Ok(());
+    }
+    let step = build.ui.step(format!(
+        "Checking that the {engine_arch} engine runs {arch} programs (emulated)"
+    ));
+    let name = start_idle(build, bare_reference, "probe", bare_reference).await?;
+    let _ = build.engine.remove_container(&name).await;
+    step.done();
+    Ok(())
+}
+
+/// A started container of `image` that sleeps, named after `purpose` and
+/// `seed`; for another architecture than the engine's, checked to be
+/// running a program (removed again if not).
+async fn start_idle<E: Engine>(
+    build: &Build<'_, E>,
+    image: &str,
+    purpose: &str,
+    seed: &str,
+) -> Result<String> {
     let name = format!(
-        "local-cluster-build-{}",
+        "local-cluster-{purpose}-{}",
         &CacheKey::new()
-            .with("r", reference)
+            .with("r", seed)
             .with("t", std::process::id())
             .hash()[..10]
     );
     let spec = ContainerSpec {
         name: name.clone(),
-        image: bare_reference.to_string(),
+        image: image.to_string(),
         entrypoint: Some(vec!["sleep".to_string()]),
         cmd: Some(vec!["infinity".to_string()]),
         labels: [(LABEL_ROLE.to_string(), "image-build".to_string())].into(),
         ..Default::default()
     };
     let engine = build.engine;
+    let (arch, engine_arch) = (&build.plan.arch, &engine.info().arch);
     let started = async {
         engine.remove_container(&name).await?;
         engine.create_container(&spec).await?;
-        engine.start_container(&name).await
+        engine.start_container(&name).await?;
+        if arch != engine_arch {
+            // The engine starts a container whose program it cannot execute
+            // and the container just exits: only running something tells.
+            engine.run(&name, &["true"]).await?;
+        }
+        Ok(())
     }
     .await;
     if let Err(e) = started {
+        let logs = engine.log_tail(&name, 5).await.unwrap_or_default();
         let _ = engine.remove_container(&name).await;
-        let arch = &build.plan.arch;
-        let engine_arch = &engine.info().arch;
         // The build container runs the node's own programs (sleep, kubeadm,
         // containerd): an engine of another architecture needs emulation.
-        if engine_arch != arch && crate::error::chain(&e).contains("exec format error") {
+        let unrunnable = |text: &str| text.contains("exec format error");
+        if arch != engine_arch && (unrunnable(&logs) || unrunnable(&crate::error::chain(&e))) {
             return Err(ImageError::HostCannotBuild(format!(
-                "the {engine_arch} Docker engine cannot run the {arch} build container \
-                 ({bare_reference}): {arch} programs need qemu-user registered with \
-                 binfmt_misc (flag F) on the engine's host: {}",
+                "the {engine_arch} Docker engine cannot run {arch} programs (a container of \
+                 {image} says: {}); they need qemu-user registered with binfmt_misc (flag F) \
+                 on the engine's host: {}",
+                logs.trim(),
                 foreign::target(arch)
                     .map_or_else(|| "an emulator for it".to_string(), foreign::setup_commands)
             )));
         }
-        return Err(ImageError::engine(format!(
-            "start the build container {name}"
-        ))(e));
+        return Err(ImageError::engine(format!("start the container {name}"))(e));
     }
-    step.done();
     Ok(name)
 }
 

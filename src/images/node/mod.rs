@@ -137,6 +137,7 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
         }
         return Ok(bare.reference);
     };
+    kubernetes::check_engine_runs_arch(build, &bare.reference).await?;
     let binaries = build.binaries(k8s).await?;
     // The repository's own images (etcd, CoreDNS, pause) decide.
     let pause = format!("{}/pause", k8s.image_repository);
@@ -408,6 +409,51 @@ mod tests {
         assert_eq!(reused(&engine, &plan("registry.k8s.io", false)).await, None);
         let engine = FakeEngine::new();
         assert_eq!(reused(&engine, &plan("registry.k8s.io", false)).await, None);
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_cannot_run_the_nodes_architecture_is_refused_saying_what_to_set_up() {
+        let engine = FakeEngine::new();
+        engine.add_image(&["bare:arm64"], &[], Default::default());
+        let mut arm64 = plan("registry.k8s.io", false);
+        arm64.arch = "arm64".into();
+        let dir = tempfile::tempdir().unwrap();
+        let (ui, cache) = (Ui::recording(1), Cache::new(dir.path()));
+        let build = Build {
+            engine: &engine,
+            ui: &ui,
+            cache: &cache,
+            plan: &arm64,
+        };
+        // A runnable arm64 image: checked, and the probe container is gone.
+        kubernetes::check_engine_runs_arch(&build, "bare:arm64")
+            .await
+            .unwrap();
+        assert!(engine.container_names().is_empty());
+        engine.on_exec(|_, argv| {
+            (argv == ["true"]).then(|| {
+                crate::engine::ExecOutput::failed(1, "exec /usr/bin/true: exec format error")
+            })
+        });
+        let err = kubernetes::check_engine_runs_arch(&build, "bare:arm64")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("amd64 Docker engine cannot run arm64 programs")
+                && err.contains("update-binfmts --enable qemu-aarch64"),
+            "{err}"
+        );
+        assert!(engine.container_names().is_empty());
+        // The engine's own architecture needs no check.
+        let amd64 = plan("registry.k8s.io", false);
+        let build = Build {
+            plan: &amd64,
+            ..build
+        };
+        kubernetes::check_engine_runs_arch(&build, "no-such-image")
+            .await
+            .unwrap();
     }
 
     #[test]
