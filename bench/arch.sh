@@ -34,10 +34,13 @@ for arch in "$@"; do
     continue
   fi
   first=$(since "$t")
+  steps=$(grep '✓' "$log" | sed 's/^ *✓ */    /')
   t=$(now)
   lc build node-image --kubernetes-version "$version" --arch "$arch" --force >>"$log" 2>&1
   warm=$(since "$t")
   echo "== $arch ($image)"
+  echo "  first build's steps:"
+  echo "$steps"
   if check=$("$(dirname "$0")/check-arch.sh" "$image" "$arch" 2>&1); then verdict=OK; else verdict=MISMATCH; fi
   echo "$check"
   results+=("$arch: build ${first}s, rebuild from warm caches ${warm}s, $(size "$image"), check $verdict")
