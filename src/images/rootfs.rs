@@ -307,7 +307,7 @@ pub fn check_host_can_debootstrap(arch: &str, what: &str, retry: &str) -> Result
         Emulation::Missing(why) => Err(ImageError::HostCannotBuild(format!(
             "building {what} for {arch} on this {} host runs {arch} programs (debootstrap's \
              second stage and the packages' maintainer scripts, in a chroot) under qemu-user, \
-             but {why}; or build it on a {arch} machine",
+             but {why}; or build it on a machine of that architecture",
             foreign::host_arch()
         ))),
     }
