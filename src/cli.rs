@@ -116,12 +116,19 @@ pub fn command() -> Command {
         )
         .subcommand(
             Command::new("load")
-                .about("Copy images from the Docker engine into every node")
+                .about("Copy images from the Docker engine (for a remote engine, also the local one) or `docker save` archives into every node")
                 .arg(
                     Arg::new("images")
-                        .required(true)
+                        .required_unless_present("archive")
                         .num_args(1..)
                         .value_name("IMAGE"),
+                )
+                .arg(
+                    Arg::new("archive")
+                        .long("archive")
+                        .value_name("FILE")
+                        .action(ArgAction::Append)
+                        .help("Also load every image of this `docker save` archive (repeatable)"),
                 ),
         )
         .subcommand(
@@ -380,7 +387,13 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow:
         Some(("logs", m)) => {
             app::export_logs(settings, ui, m.get_one::<String>("dir").map(Into::into)).await
         }
-        Some(("load", m)) => app::load_images(settings, ui, strings(m, "images")).await,
+        Some(("load", m)) => {
+            let request = crate::cluster::load::LoadRequest {
+                images: strings(m, "images"),
+                archives: strings(m, "archive").into_iter().map(Into::into).collect(),
+            };
+            app::load_images(settings, ui, request).await
+        }
         Some(("registry", m)) => app::registry(settings, ui, strings(m, "mirror")).await,
         Some(("push", m)) => {
             let images = strings(m, "images");

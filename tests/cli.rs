@@ -277,3 +277,60 @@ fn source_refuses_a_directory_that_is_not_empty() {
         "keep me\n"
     );
 }
+
+/// An engine that answers every request as Docker 19.03 (API 1.40) would
+/// answer `/version`: too old for the node containers' private cgroup
+/// namespaces, and refused by name before anything is made.
+#[test]
+fn an_engine_too_old_is_refused_naming_its_version() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("old.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                let body = r#"{"Version":"19.03.15","ApiVersion":"1.40","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}"#;
+                loop {
+                    // Requests without bodies: read up to the blank line.
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let _ = write!(
+                        writer,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.40\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .args(["up", "--cluster-name", "old-engine"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "is Docker 19.03.15 (API 1.40); local-cluster needs API 1.41 (Docker 20.10) or newer"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        files_under(home.path()).is_empty(),
+        "{:?}",
+        files_under(home.path())
+    );
+}

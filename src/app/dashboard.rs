@@ -15,7 +15,7 @@ use crate::ui::Ui;
 const TOKEN_DURATION: &str = "24h";
 
 pub async fn dashboard(settings: &Settings, ui: &Ui, port: u16) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let cx = Ctx::new(&engine, &plan, ui);
     if !lifecycle::is_running(cx).await? {

@@ -14,7 +14,7 @@ use crate::ui::{seconds, Ui};
 /// `e2e` (parallel) or `e2e-serial`: Kubernetes' conformance tests (or the
 /// tests the selection names) against the running cluster.
 pub async fn e2e(settings: &Settings, ui: &Ui, selection: e2e::Selection) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     // The cluster decides the version; the settings only name the cluster.
     let version =
         e2e::running_version(Ctx::new(&engine, &plan_without_version(settings), ui)).await?;

@@ -34,8 +34,8 @@ pub enum NodeImageKind {
     Bare,
 }
 
-async fn connect(ui: &Ui) -> Result<Docker> {
-    let engine = Docker::connect().await?;
+async fn connect(settings: &Settings, ui: &Ui) -> Result<Docker> {
+    let engine = Docker::connect_with(&settings.ssh_options).await?;
     let info = engine.info();
     ui.note(format!(
         "Docker engine {} (API {}) at {} ({}): {}/{}, cgroup v{} ({} driver){}",
@@ -165,7 +165,7 @@ pub async fn build_node_image(
     kind: NodeImageKind,
     force: bool,
 ) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let arch = node_arch(settings, engine.info());
     let versions = match kind {
         NodeImageKind::Full => Some(versions(settings, ui).await?),
@@ -230,7 +230,7 @@ fn refuse_unservable(settings: &Settings, info: &EngineInfo) -> Result<()> {
 
 pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     refuse_unavailable(settings)?;
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     refuse_unservable(settings, engine.info())?;
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
@@ -374,7 +374,7 @@ fn plan_without_version(settings: &Settings) -> ClusterPlan {
 }
 
 pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     lifecycle::down(Ctx::new(&engine, &plan, ui)).await?;
     Ok(())
@@ -382,7 +382,7 @@ pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
 
 /// `clean`; `all` also removes node images and the build cache.
 pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let step = ui.step(format!(
         "Removing cluster {:?}: containers, snapshot, volumes, network",
@@ -423,7 +423,7 @@ pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
 }
 
 pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let cx = Ctx::new(&engine, &plan, ui);
     let nodes = cx.node_containers().await?;
@@ -469,6 +469,20 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
         }
     }
     println!("registry: {}", crate::registry::describe(cx).await?);
+    let (endpoint, info) = (engine.endpoint(), engine.info());
+    println!(
+        "engine: Docker {} ({}/{}) at {} ({}){}",
+        info.server_version,
+        info.os_type,
+        info.arch,
+        endpoint.host,
+        endpoint.origin,
+        if endpoint.is_remote() {
+            format!("; ports published on {}", endpoint.published_address())
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }
 
@@ -478,7 +492,7 @@ pub async fn export_logs(
     ui: &Ui,
     dir: Option<std::path::PathBuf>,
 ) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let dir = match dir {
         Some(d) => d,
@@ -503,7 +517,7 @@ pub async fn export_logs(
 /// `registry`: start the cluster's local registry if needed, make it a
 /// mirror of `mirrors`, configure the nodes, and say how to use it.
 pub async fn registry(settings: &Settings, ui: &Ui, mirrors: Vec<String>) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let cx = Ctx::new(&engine, &plan, ui);
     let cache = Cache::new(&settings.cache_dir);
@@ -545,7 +559,7 @@ pub async fn push(
     images: Vec<String>,
     archive: Option<std::path::PathBuf>,
 ) -> Result<()> {
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let cx = Ctx::new(&engine, &plan, ui);
     let pushed = match archive {
@@ -572,14 +586,41 @@ pub async fn push(
     Ok(())
 }
 
-/// Copy images from the Docker engine into every node's containerd.
-pub async fn load_images(settings: &Settings, ui: &Ui, images: Vec<String>) -> Result<()> {
-    let engine = connect(ui).await?;
+/// Copy images from the Docker engine (or the local one, for a remote
+/// engine) and archives into every node's containerd.
+pub async fn load_images(
+    settings: &Settings,
+    ui: &Ui,
+    request: crate::cluster::load::LoadRequest,
+) -> Result<()> {
+    let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
-    let step = ui.step(format!("Loading {} into the nodes", images.join(", ")));
-    crate::cluster::load::load_images(Ctx::new(&engine, &plan, ui), &images).await?;
+    // An image built on this machine is in the local engine, not the remote
+    // one; without a local engine only the remote's images can be loaded.
+    let local = if engine.endpoint().is_remote() {
+        local_engine(ui).await
+    } else {
+        None
+    };
+    let mut what = request.images.clone();
+    what.extend(request.archives.iter().map(|a| a.display().to_string()));
+    let step = ui.step(format!("Loading {} into the nodes", what.join(", ")));
+    crate::cluster::load::load_images(Ctx::new(&engine, &plan, ui), &request, local.as_ref())
+        .await?;
     step.done();
     Ok(())
+}
+
+/// The engine on this machine's default socket, when there is one.
+async fn local_engine(ui: &Ui) -> Option<Docker> {
+    let endpoint = crate::engine::endpoint::local();
+    match Docker::connect_to(endpoint, &[]).await {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            ui.note(format!("no local Docker engine to take images from: {e}"));
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         );
     }
     refuse_unavailable(settings)?;
-    let engine = connect(ui).await?;
+    let engine = connect(settings, ui).await?;
     refuse_unservable(settings, engine.info())?;
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;

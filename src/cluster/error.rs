@@ -132,6 +132,10 @@ pub enum ClusterError {
 
     #[error("image {0} is not in the Docker engine; build or pull it first")]
     ImageMissing(String),
+    #[error("image {image} is neither in the Docker engine at {remote} nor in the local one; build or pull it first (or give a `docker save` archive with --archive)")]
+    ImageMissingBoth { image: String, remote: String },
+    #[error("{} is not a file; --archive takes a `docker save` archive", .0.display())]
+    NoArchive(std::path::PathBuf),
     #[error("cluster {0:?} is not running; run `local-cluster up` first")]
     NotRunning(String),
     #[error("importing images into {node}")]

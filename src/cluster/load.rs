@@ -7,27 +7,75 @@ use std::path::{Path, PathBuf};
 use futures_util::future::try_join_all;
 
 use super::{ClusterError, Ctx, Result};
-use crate::engine::Engine;
+use crate::engine::{Engine, Images};
 
 const IMPORT_DIR: &str = "/var/tmp/local-cluster-load";
 
-pub async fn load_images<E: Engine>(cx: Ctx<'_, E>, images: &[String]) -> Result<()> {
+/// What `load` sends: images by name, and `docker save` archives.
+#[derive(Debug, Default)]
+pub struct LoadRequest {
+    pub images: Vec<String>,
+    pub archives: Vec<PathBuf>,
+}
+
+/// Load images into every running node. Images are taken from the cluster's
+/// engine; those it lacks from `local` (the engine on this machine, when the
+/// cluster's is remote), so an image built here reaches a remote cluster
+/// without a registry. Everything is checked before anything is sent.
+pub async fn load_images<E: Engine, L: Images>(
+    cx: Ctx<'_, E>,
+    request: &LoadRequest,
+    local: Option<&L>,
+) -> Result<()> {
     let engine = cx.engine;
-    for image in images {
-        if engine.inspect_image(image).await?.is_none() {
-            return Err(ClusterError::ImageMissing(image.clone()));
+    let mut here = Vec::new();
+    let mut from_local = Vec::new();
+    for image in &request.images {
+        if engine.inspect_image(image).await?.is_some() {
+            here.push(image.as_str());
+            continue;
+        }
+        match local {
+            Some(local) if local.inspect_image(image).await?.is_some() => {
+                from_local.push(image.as_str())
+            }
+            Some(_) => {
+                return Err(ClusterError::ImageMissingBoth {
+                    image: image.clone(),
+                    remote: engine.endpoint().host.clone(),
+                })
+            }
+            None => return Err(ClusterError::ImageMissing(image.clone())),
+        }
+    }
+    for archive in &request.archives {
+        if !archive.is_file() {
+            return Err(ClusterError::NoArchive(archive.clone()));
         }
     }
     running_nodes(cx).await?;
-    // One `docker save` to a temporary file, then copied into each node.
+    // One `docker save` per engine to a temporary file, copied into each node.
     let dir = tempfile::tempdir().map_err(ClusterError::io(
         "creating a directory in",
         &std::env::temp_dir(),
     ))?;
-    let archive = dir.path().join("images.tar");
-    let refs: Vec<&str> = images.iter().map(String::as_str).collect();
-    crate::engine::save_images_to(engine, &refs, &archive).await?;
-    import_archive(cx, &archive).await
+    let mut archives = request.archives.clone();
+    if !here.is_empty() {
+        let path = dir.path().join("engine.tar");
+        crate::engine::save_images_to(engine, &here, &path).await?;
+        archives.push(path);
+    }
+    if let Some(local) = local.filter(|_| !from_local.is_empty()) {
+        cx.ui.info(format!(
+            "{} taken from the local Docker engine",
+            from_local.join(", ")
+        ));
+        let path = dir.path().join("local.tar");
+        crate::engine::save_images_to(local, &from_local, &path).await?;
+        archives.push(path);
+    }
+    let running = running_nodes(cx).await?;
+    import_archives_into(cx, &archives, &running).await
 }
 
 /// The running nodes, or an error when none is.

@@ -131,11 +131,7 @@ pub struct Launch {
 pub async fn create_all<E: Engine>(cx: Ctx<'_, E>, launch: &Launch) -> Result<()> {
     let (engine, plan) = (cx.engine, cx.plan);
     // A remote engine's port must be reachable from this machine.
-    let bind_ip = if engine.endpoint().is_remote() {
-        "0.0.0.0"
-    } else {
-        "127.0.0.1"
-    };
+    let bind_ip = &engine.endpoint().bind_address();
     try_join_all(
         plan.nodes
             .iter()

@@ -20,17 +20,51 @@ pub struct Endpoint {
     pub tls_dir: Option<PathBuf>,
     /// Human-readable origin: `DOCKER_HOST`, `context "remote"`, `default socket`.
     pub origin: String,
+    /// For `ssh://` engines: the host name ssh really connects to (the URL
+    /// may name an alias of the user's ssh config).
+    pub ssh_hostname: Option<String>,
 }
 
 impl Endpoint {
     /// The address published ports are reachable on from this machine: the
     /// engine's host for remote engines, loopback for local ones.
     pub fn published_address(&self) -> String {
-        remote_hostname(&self.host).unwrap_or_else(|| "127.0.0.1".to_string())
+        self.remote_host()
+            .unwrap_or_else(|| "127.0.0.1".to_string())
     }
 
     pub fn is_remote(&self) -> bool {
-        remote_hostname(&self.host).is_some()
+        self.remote_host().is_some()
+    }
+
+    /// The host address ports are published on, on the engine's side: the
+    /// remote host's own address when it is given as one (nothing else on
+    /// that machine sees them), all addresses for a host name, loopback for
+    /// a local engine.
+    pub fn bind_address(&self) -> String {
+        match self.remote_host() {
+            None => "127.0.0.1".to_string(),
+            Some(h) if h.parse::<std::net::IpAddr>().is_ok() => h,
+            Some(_) => "0.0.0.0".to_string(),
+        }
+    }
+
+    fn remote_host(&self) -> Option<String> {
+        match &self.ssh_hostname {
+            // Bracketed, so an IPv6 address is not cut at its colons.
+            Some(h) => remote_hostname(&format!("ssh://[{h}]")),
+            None => remote_hostname(&self.host),
+        }
+    }
+
+    /// `tcp://h:2376 (from DOCKER_HOST)`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} (from {})", self.host, self.origin)
+    }
+
+    /// Whether this is an `ssh://` engine.
+    pub fn is_ssh(&self) -> bool {
+        self.host.starts_with("ssh://")
     }
 }
 
@@ -99,6 +133,7 @@ pub fn resolve(inputs: &EndpointInputs) -> Result<Endpoint, EndpointError> {
             host: host.to_string(),
             tls_dir,
             origin: "DOCKER_HOST".to_string(),
+            ssh_hostname: None,
         });
     }
     let (name, origin) = match &inputs.docker_context {
@@ -115,13 +150,19 @@ pub fn resolve(inputs: &EndpointInputs) -> Result<Endpoint, EndpointError> {
         },
     };
     if name == "default" {
-        return Ok(Endpoint {
-            host: DEFAULT_SOCKET.to_string(),
-            tls_dir: None,
-            origin: "default socket".to_string(),
-        });
+        return Ok(local());
     }
     context_endpoint(&inputs.docker_config_dir, &name, &origin)
+}
+
+/// The engine on this machine: the default socket.
+pub fn local() -> Endpoint {
+    Endpoint {
+        host: DEFAULT_SOCKET.to_string(),
+        tls_dir: None,
+        origin: "default socket".to_string(),
+        ssh_hostname: None,
+    }
 }
 
 fn current_context(config_dir: &Path) -> Option<String> {
@@ -183,6 +224,7 @@ fn context_endpoint(
         host,
         tls_dir: tls_dir.join("ca.pem").exists().then_some(tls_dir),
         origin: format!("context {name:?} ({origin})"),
+        ssh_hostname: None,
     })
 }
 

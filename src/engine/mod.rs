@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod exec;
 #[cfg(test)]
 pub mod fake;
+pub mod ssh;
 pub mod stream;
 mod types;
 
@@ -54,12 +55,28 @@ pub enum ApiErrorKind {
 pub enum EngineError {
     #[error(transparent)]
     Endpoint(#[from] endpoint::EndpointError),
-    #[error("cannot reach the Docker engine at {host} (from {origin}; is dockerd running?)")]
+    /// `engine` is its address and where that came from: `tcp://h:2376 (from DOCKER_HOST)`.
+    #[error("cannot reach the Docker engine at {engine}{hint}")]
     Connect {
-        host: String,
-        origin: String,
+        engine: String,
+        /// How it was tried and what to check, starting with a separator.
+        hint: String,
         #[source]
         source: BoxError,
+    },
+    #[error("the Docker engine address from {origin} is not usable: {reason}")]
+    BadAddress { origin: String, reason: String },
+    #[error("TLS for the Docker engine at {engine} needs ca.pem, cert.pem and key.pem in {dir} (DOCKER_CERT_PATH, or the context's TLS directory); missing: {missing}")]
+    TlsFiles {
+        engine: String,
+        dir: String,
+        missing: String,
+    },
+    #[error("the Docker engine at {host} is Docker {version} (API {api}); local-cluster needs API 1.41 (Docker 20.10) or newer")]
+    TooOld {
+        host: String,
+        version: String,
+        api: String,
     },
     #[error("Docker engine: {action}")]
     Api {

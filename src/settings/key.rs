@@ -35,6 +35,7 @@ pub enum Key {
     DebianMirror,
     RunMode,
     NodeRuntime,
+    SshOptions,
     ClusterName,
     NumNodes,
     CniPlugin,

@@ -24,6 +24,8 @@ pub enum Kind {
     /// A name like an OCI runtime's, or empty.
     RuntimeName,
     Addons,
+    /// Extra `ssh` options, split on whitespace.
+    SshOptions,
 }
 
 impl Kind {
@@ -45,7 +47,8 @@ impl Kind {
             | Kind::Checksum
             | Kind::ClusterName
             | Kind::RuntimeName
-            | Kind::Addons => None,
+            | Kind::Addons
+            | Kind::SshOptions => None,
         }
     }
 
@@ -91,6 +94,10 @@ impl Kind {
                 "a comma-separated list of addon names ({}), http(s) URLs or paths to .yaml/.yml files; empty for none",
                 super::NAMED_ADDONS.join(", ")
             ),
+            Kind::SshOptions => {
+                "ssh options separated by spaces, each starting with '-' or following one (e.g. -i ~/.ssh/ci -o Port=2222); empty for none"
+                    .to_string()
+            }
         }
     }
 
@@ -110,6 +117,7 @@ impl Kind {
             Kind::ClusterName => "NAME",
             Kind::RuntimeName => "RUNTIME",
             Kind::Addons => "LIST",
+            Kind::SshOptions => "OPTIONS",
         }
     }
 }

@@ -22,7 +22,7 @@ pub use error::{SettingsError, Source};
 pub use key::{Key, PerKey};
 use reader::{
     expand_path, parse_choice, parse_cidr, parse_cluster_name, parse_image_repository,
-    parse_runtime_name, parse_url, Reader,
+    parse_runtime_name, parse_ssh_options, parse_url, Reader,
 };
 pub use table::{Computation, DefaultValue, Kind, SettingDef, SETTINGS};
 pub use types::*;
@@ -75,6 +75,8 @@ pub struct Settings {
     pub run_mode: NodeRunMode,
     /// OCI runtime for node containers; None for the engine's default.
     pub node_runtime: Option<String>,
+    /// Extra options of the ssh that reaches an `ssh://` engine.
+    pub ssh_options: Vec<String>,
     pub cluster_name: String,
     pub num_nodes: u32,
     pub cni_plugin: CniPlugin,
@@ -251,6 +253,7 @@ pub fn resolve(inputs: &Inputs, flags: &Flags) -> Result<Resolved, SettingsError
         debian_mirror: r.parse(Key::DebianMirror, parse_url)?,
         run_mode: r.parse(Key::RunMode, parse_choice)?,
         node_runtime: r.optional(Key::NodeRuntime, parse_runtime_name)?,
+        ssh_options: r.parse(Key::SshOptions, parse_ssh_options)?,
         cluster_name: r.parse(Key::ClusterName, parse_cluster_name)?,
         num_nodes,
         cni_plugin: r.parse(Key::CniPlugin, parse_choice)?,

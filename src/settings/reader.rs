@@ -240,6 +240,21 @@ pub(super) fn parse_cluster_name(s: &str) -> Result<String, String> {
     }
 }
 
+/// Whitespace-separated ssh options. The first word must be an option: a
+/// stray host name here would make ssh connect somewhere else.
+pub(super) fn parse_ssh_options(s: &str) -> Result<Vec<String>, String> {
+    let words: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+    match words.first() {
+        Some(first) if !first.starts_with('-') => {
+            Err(format!("starts with {first:?}, not an option"))
+        }
+        _ if words.iter().any(|w| w == "--") => {
+            Err("contains \"--\" (the host comes from DOCKER_HOST)".to_string())
+        }
+        _ => Ok(words),
+    }
+}
+
 pub(super) fn parse_runtime_name(s: &str) -> Result<String, String> {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))

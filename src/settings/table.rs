@@ -226,6 +226,14 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         help: "OCI runtime of the node containers, as registered with the Docker engine (e.g. sysbox-runc)",
     },
     SettingDef {
+        id: Key::SshOptions,
+        key: "engine.sshOptions",
+        flag: "ssh-options",
+        kind: Kind::SshOptions,
+        default: DefaultValue::None,
+        help: "Options for the `ssh` that reaches a DOCKER_HOST=ssh://… engine, before the host (your ~/.ssh/config applies as well)",
+    },
+    SettingDef {
         id: Key::ClusterName,
         key: "cluster.name",
         flag: "cluster-name",

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod networking;
+pub mod remote;
 pub mod serve;
 
 use std::path::{Path, PathBuf};

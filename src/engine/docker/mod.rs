@@ -3,6 +3,7 @@
 //! status codes; what the rest of the tool acts on is turned into
 //! [`ApiErrorKind`] here.
 
+mod connect;
 mod containers;
 mod exec;
 mod files;
@@ -12,8 +13,8 @@ mod volumes;
 
 use std::collections::HashMap;
 
-use super::endpoint::{self, Endpoint};
-use super::{ApiErrorKind, EngineError, EngineInfo, Labels, Result};
+use super::endpoint::Endpoint;
+use super::{ApiErrorKind, EngineError, EngineInfo, Labels};
 
 /// A connected Docker engine.
 #[derive(Clone)]
@@ -21,65 +22,6 @@ pub struct Docker {
     api: bollard::Docker,
     endpoint: Endpoint,
     info: EngineInfo,
-}
-
-impl Docker {
-    /// Connect to the engine named by the environment (see [`endpoint`]) and
-    /// read its facts. Fails with a clear message when it cannot be reached.
-    pub async fn connect() -> Result<Docker> {
-        let endpoint = endpoint::resolve(&endpoint::EndpointInputs::from_process_env())?;
-        Self::connect_to(endpoint).await
-    }
-
-    pub async fn connect_to(endpoint: Endpoint) -> Result<Docker> {
-        let connect_err = |source: bollard::errors::Error| EngineError::Connect {
-            host: endpoint.host.clone(),
-            origin: endpoint.origin.clone(),
-            source: Box::new(source),
-        };
-        let api = match &endpoint.tls_dir {
-            Some(dir) => bollard::Docker::connect_with_ssl(
-                &endpoint.host,
-                &dir.join("key.pem"),
-                &dir.join("cert.pem"),
-                &dir.join("ca.pem"),
-                120,
-                bollard::API_DEFAULT_VERSION,
-            ),
-            None => bollard::Docker::connect_with_host(&endpoint.host),
-        }
-        .map_err(connect_err)?;
-        // bollard speaks a newer API than old engines (Debian's 20.10 is 1.41).
-        let api = api.negotiate_version().await.map_err(connect_err)?;
-        let version = api.version().await.map_err(connect_err)?;
-        let info = api.info().await.map_err(connect_err)?;
-        let security = info.security_options.clone().unwrap_or_default();
-        let info = EngineInfo {
-            server_version: version.version.clone().unwrap_or_default(),
-            api_version: version.api_version.clone().unwrap_or_default(),
-            arch: super::go_arch(info.architecture.as_deref().unwrap_or("")),
-            os_type: info.os_type.clone().unwrap_or_default(),
-            cgroup_version: match info.cgroup_version {
-                Some(bollard::models::SystemInfoCgroupVersionEnum::_2) => 2,
-                _ => 1,
-            },
-            cgroup_driver: info
-                .cgroup_driver
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            rootless: security.iter().any(|s| s.contains("rootless")),
-            runtimes: info
-                .runtimes
-                .map(|r| r.into_keys().collect())
-                .unwrap_or_default(),
-            kernel_version: info.kernel_version.unwrap_or_default(),
-        };
-        Ok(Docker {
-            api,
-            endpoint,
-            info,
-        })
-    }
 }
 
 impl super::Engine for Docker {

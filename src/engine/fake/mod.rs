@@ -101,6 +101,7 @@ impl FakeEngine {
                 host: endpoint::DEFAULT_SOCKET.into(),
                 tls_dir: None,
                 origin: "fake".into(),
+                ssh_hostname: None,
             },
             state: Mutex::new(State {
                 next_port: 40000,

@@ -60,6 +60,7 @@ fn samples(d: &SettingDef, fx: &Fixture) -> [String; 3] {
         Key::ClusterName => s("alpha", "beta-2", "c"),
         Key::ApiServerPort => s("6443", "30000", "1"),
         Key::RegistryPort => s("5001", "5000", "65535"),
+        Key::SshOptions => s("-i /k", "-o Port=2222 -F /c", "-4"),
         Key::Addons => [
             "dashboard".to_string(),
             String::new(),
