@@ -53,7 +53,7 @@ pub async fn load_images<E: Engine, L: Images>(
             return Err(ClusterError::NoArchive(archive.clone()));
         }
     }
-    running_nodes(cx).await?;
+    let running = running_nodes(cx).await?;
     // One `docker save` per engine to a temporary file, copied into each node.
     let dir = tempfile::tempdir().map_err(ClusterError::io(
         "creating a directory in",
@@ -74,7 +74,6 @@ pub async fn load_images<E: Engine, L: Images>(
         crate::engine::save_images_to(local, &from_local, &path).await?;
         archives.push(path);
     }
-    let running = running_nodes(cx).await?;
     import_archives_into(cx, &archives, &running).await
 }
 

@@ -105,11 +105,8 @@ impl SshTarget {
     /// cannot say.
     pub async fn resolved_hostname(&self, options: &[String]) -> String {
         let mut cmd = Command::new("ssh");
-        cmd.args(options).arg("-G");
-        if let Some(port) = self.port {
-            cmd.args(["-p", &port.to_string()]);
-        }
-        cmd.args(["--", &self.host]);
+        // The connection's own arguments: `-G` then prints what they resolve to.
+        cmd.arg("-G").args(self.ssh_args(options));
         let Ok(out) = cmd.stdin(Stdio::null()).output().await else {
             return self.host.clone();
         };
