@@ -316,11 +316,27 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(&matches, &settings, &ui)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let outcome = runtime.block_on(app::interrupt::until_signal(dispatch(
+        &matches, &settings, &ui,
+    )));
+    // Blocking tasks of a stopped command (a tar being written) are not
+    // waited for long.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {}", crate::error::chain(e.as_ref()));
             ExitCode::FAILURE
+        }
+        Err(stopped) => {
+            let command = matches.subcommand_name().unwrap_or("up");
+            let flag = crate::cluster::plan::cluster_flag(&settings.cluster_name);
+            ui.warn(format!(
+                "stopped by {}: {}",
+                stopped.name(),
+                app::interrupt::what_was_left(command, &settings.cluster_name, &flag)
+            ));
+            ExitCode::from(stopped.exit_code())
         }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
+use crate::cluster::health::Condition;
 use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
+use crate::cluster::lock::{self, ClusterLock};
 use crate::cluster::plan::ClusterPlan;
 use crate::cluster::snapshot::{self, SnapshotState};
 use crate::cluster::Ctx;
@@ -20,6 +22,7 @@ use crate::ui::{seconds, Ui};
 
 mod dashboard;
 mod e2e;
+pub mod interrupt;
 mod reup;
 pub use dashboard::dashboard;
 pub use e2e::e2e;
@@ -50,6 +53,29 @@ async fn connect(settings: &Settings, ui: &Ui) -> Result<Docker> {
         if info.rootless { ", rootless" } else { "" }
     ));
     Ok(engine)
+}
+
+/// Hold the cluster's lock for a command that changes the cluster
+/// (`up`, `down`, `clean`, `reup`), waiting for another holder unless
+/// `noWait` says otherwise.
+async fn lock_cluster<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    command: &str,
+) -> Result<ClusterLock> {
+    let request = lock::Request {
+        dir: &settings.home_dir.join("locks"),
+        cluster: &settings.cluster_name,
+        engine_id: &engine.info().id,
+        command: &format!("local-cluster {command}"),
+        wait: !settings.no_wait,
+        wait_source: settings
+            .provenance
+            .source(crate::settings::Key::NoWait)
+            .to_string(),
+    };
+    Ok(lock::acquire(&request, ui).await?)
 }
 
 fn node_arch(settings: &Settings, info: &EngineInfo) -> String {
@@ -232,11 +258,12 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     refuse_unavailable(settings)?;
     let engine = connect(settings, ui).await?;
     refuse_unservable(settings, engine.info())?;
+    let _lock = lock_cluster(settings, ui, &engine, "up").await?;
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
     let plan = ClusterPlan::new(settings, versions.cluster());
-    // Before the node image: a running cluster needs none.
-    if lifecycle::is_running(Ctx::new(&engine, &plan, ui)).await? {
+    // Before the node image: a running, healthy cluster needs none.
+    if lifecycle::is_healthy(Ctx::new(&engine, &plan, ui)).await? {
         lifecycle::say_running(Ctx::new(&engine, &plan, ui));
         print_hints(&plan);
         return Ok(());
@@ -279,10 +306,10 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
             plan.nodes.len(),
             if plan.nodes.len() == 1 { "" } else { "s" },
             plan.kubernetes_version,
-            if outcome == UpOutcome::Restored {
-                "restored"
-            } else {
-                "created"
+            match outcome {
+                UpOutcome::Restored => "restored",
+                UpOutcome::Repaired => "repaired",
+                _ => "created",
             },
             seconds(start.elapsed())
         ));
@@ -375,6 +402,7 @@ fn plan_without_version(settings: &Settings) -> ClusterPlan {
 
 pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    let _lock = lock_cluster(settings, ui, &engine, "down").await?;
     let plan = plan_without_version(settings);
     lifecycle::down(Ctx::new(&engine, &plan, ui)).await?;
     Ok(())
@@ -383,6 +411,13 @@ pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
 /// `clean`; `all` also removes node images and the build cache.
 pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    let _lock = lock_cluster(
+        settings,
+        ui,
+        &engine,
+        if all { "clean --all" } else { "clean" },
+    )
+    .await?;
     let plan = plan_without_version(settings);
     let step = ui.step(format!(
         "Removing cluster {:?}: containers, snapshot, volumes, network",
@@ -426,16 +461,39 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let cx = Ctx::new(&engine, &plan, ui);
-    let nodes = cx.node_containers().await?;
-    if nodes.is_empty() {
-        println!("cluster {}: not running", plan.name);
-    } else {
-        println!("cluster {}:", plan.name);
-        for (name, running) in &nodes {
-            println!("  {name}: {}", if *running { "running" } else { "stopped" });
+    let health = crate::cluster::health::inspect(cx).await?;
+    let condition = health.condition();
+    let snapshot = snapshot::state(cx).await?;
+    match &condition {
+        Condition::Absent => println!("cluster {}: not running", plan.name),
+        Condition::Healthy => println!("cluster {}: running", plan.name),
+        Condition::Unfinished => println!(
+            "cluster {}: not finished (an `up` was interrupted, or the nodes restarted under it); \
+             `local-cluster up{}` starts it again",
+            plan.name,
+            plan.cluster_flag()
+        ),
+        Condition::Broken { .. } => println!(
+            "cluster {}: broken nodes; `local-cluster up{}` repairs them{}",
+            plan.name,
+            plan.cluster_flag(),
+            if matches!(snapshot, SnapshotState::Complete { .. }) {
+                " (from the snapshot where needed)"
+            } else {
+                ""
+            }
+        ),
+    }
+    if condition != Condition::Absent {
+        for (node, state) in &health.nodes {
+            println!("  {}: {}", node.name, state.describe());
+        }
+        if matches!(condition, Condition::Healthy | Condition::Broken { .. }) {
+            for line in crate::cluster::kubectl::node_readiness(cx).await {
+                println!("  {line}");
+            }
         }
     }
-    let snapshot = snapshot::state(cx).await?;
     println!(
         "snapshot: {}",
         match &snapshot {

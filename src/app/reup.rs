@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use super::{connect, node_arch, print_hints, refuse_unavailable, refuse_unservable, versions};
+use super::{
+    connect, lock_cluster, node_arch, print_hints, refuse_unavailable, refuse_unservable, versions,
+};
 use crate::artifacts::{Binaries, Cache};
 use crate::cluster::lifecycle::{self, NodeImageRef};
 use crate::cluster::plan::ClusterPlan;
@@ -36,6 +38,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
     refuse_unavailable(settings)?;
     let engine = connect(settings, ui).await?;
     refuse_unservable(settings, engine.info())?;
+    let _lock = lock_cluster(settings, ui, &engine, "reup").await?;
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
     let tree = versions

@@ -3,8 +3,7 @@
 //! takes (nothing, restore, or a new cluster, and why). The steps in
 //! [`lifecycle`](super::lifecycle) carry them out.
 
-use std::collections::BTreeMap;
-
+use super::health::Condition;
 use super::plan::{ClusterPlan, RunMode};
 use super::snapshot::{SnapshotFields, SnapshotState};
 use super::ClusterError;
@@ -74,8 +73,17 @@ pub enum CreateReason {
 /// The path `up` takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpPath {
-    /// Every node container runs: nothing to do.
+    /// Every node runs, finished by an `up`, with its units active.
     AlreadyRunning,
+    /// A finished cluster with some nodes broken: start their units again
+    /// and replace the nodes that are gone, stopped or not finished from
+    /// their snapshot images, keeping the others (and their workloads).
+    Repair {
+        restart: Vec<String>,
+        replace: Vec<String>,
+        api_port: Option<u16>,
+        run_mode: Option<RunMode>,
+    },
     /// Start from the snapshot, which matches the settings.
     Restore {
         api_port: Option<u16>,
@@ -87,42 +95,71 @@ pub enum UpPath {
 /// What `up` does first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpDecision {
-    /// Node containers exist but not all run (an engine restart, a crash):
-    /// they are removed first; the snapshot has what they held.
-    pub remove_stopped_nodes: bool,
+    /// Node containers exist but the cluster cannot go on with them (an
+    /// interrupted `up`, an engine restart, broken nodes without a snapshot
+    /// to replace them from): they are removed first; the snapshot, when
+    /// there is one, has what they held.
+    pub remove_nodes: bool,
     pub path: UpPath,
 }
 
-/// Decide from the node containers (name → running) and the snapshot.
+/// Decide from the nodes' condition and the snapshot.
 pub fn up_path(
-    nodes: &BTreeMap<String, bool>,
+    condition: &Condition,
     snapshot: &SnapshotState,
     wanted: &SnapshotFields,
 ) -> UpDecision {
-    if !nodes.is_empty() && nodes.values().all(|running| *running) {
-        return UpDecision {
-            remove_stopped_nodes: false,
-            path: UpPath::AlreadyRunning,
-        };
-    }
-    let path = match snapshot {
+    let usable = match snapshot {
         SnapshotState::Complete {
             fingerprint,
             api_port,
             run_mode,
             ..
-        } if *fingerprint == wanted.fingerprint() => UpPath::Restore {
-            api_port: *api_port,
-            run_mode: *run_mode,
-        },
-        SnapshotState::Complete { fields, .. } => {
+        } if *fingerprint == wanted.fingerprint() => Some((*api_port, *run_mode)),
+        _ => None,
+    };
+    match (condition, usable) {
+        (Condition::Healthy, _) => {
+            return UpDecision {
+                remove_nodes: false,
+                path: UpPath::AlreadyRunning,
+            }
+        }
+        (Condition::Broken { restart, replace }, Some((api_port, run_mode))) => {
+            return UpDecision {
+                remove_nodes: false,
+                path: UpPath::Repair {
+                    restart: restart.clone(),
+                    replace: replace.clone(),
+                    api_port,
+                    run_mode,
+                },
+            }
+        }
+        // Units to start again need no snapshot.
+        (Condition::Broken { restart, replace }, None) if replace.is_empty() => {
+            return UpDecision {
+                remove_nodes: false,
+                path: UpPath::Repair {
+                    restart: restart.clone(),
+                    replace: Vec::new(),
+                    api_port: None,
+                    run_mode: None,
+                },
+            }
+        }
+        _ => {}
+    }
+    let path = match (snapshot, usable) {
+        (_, Some((api_port, run_mode))) => UpPath::Restore { api_port, run_mode },
+        (SnapshotState::Complete { fields, .. }, None) => {
             UpPath::Create(CreateReason::Stale(fields.describe_difference(wanted)))
         }
-        SnapshotState::Damaged(why) => UpPath::Create(CreateReason::Damaged(why.clone())),
-        SnapshotState::None => UpPath::Create(CreateReason::NoSnapshot),
+        (SnapshotState::Damaged(why), None) => UpPath::Create(CreateReason::Damaged(why.clone())),
+        (SnapshotState::None, None) => UpPath::Create(CreateReason::NoSnapshot),
     };
     UpDecision {
-        remove_stopped_nodes: !nodes.is_empty(),
+        remove_nodes: *condition != Condition::Absent,
         path,
     }
 }
@@ -210,29 +247,46 @@ mod tests {
     #[test]
     fn up_paths() {
         let wanted = plan(&[]).snapshot_fields("sha256:node");
-        let none = BTreeMap::new();
-        let running = BTreeMap::from([("m".to_string(), true), ("w".to_string(), true)]);
-        let stopped = BTreeMap::from([("m".to_string(), false), ("w".to_string(), true)]);
+        let none = Condition::Absent;
+        let broken = Condition::Broken {
+            restart: vec!["w1".into()],
+            replace: vec!["w2".into()],
+        };
 
-        let d = up_path(&running, &complete(&wanted), &wanted);
+        let d = up_path(&Condition::Healthy, &complete(&wanted), &wanted);
         assert_eq!(d.path, UpPath::AlreadyRunning);
-        assert!(!d.remove_stopped_nodes);
+        assert!(!d.remove_nodes);
 
         let d = up_path(&none, &complete(&wanted), &wanted);
         assert_eq!(
             d,
             UpDecision {
-                remove_stopped_nodes: false,
+                remove_nodes: false,
                 path: UpPath::Restore {
                     api_port: Some(40001),
                     run_mode: Some(RunMode::Privileged)
                 }
             }
         );
-        // After an engine restart the nodes exist but are stopped.
-        let d = up_path(&stopped, &complete(&wanted), &wanted);
-        assert!(d.remove_stopped_nodes);
+        // After an engine restart or an interrupted up the nodes exist but
+        // none was finished: all are replaced from the snapshot.
+        let d = up_path(&Condition::Unfinished, &complete(&wanted), &wanted);
+        assert!(d.remove_nodes);
         assert!(matches!(d.path, UpPath::Restore { .. }));
+        // Broken nodes of a finished cluster are repaired in place.
+        let d = up_path(&broken, &complete(&wanted), &wanted);
+        assert_eq!(
+            d,
+            UpDecision {
+                remove_nodes: false,
+                path: UpPath::Repair {
+                    restart: vec!["w1".into()],
+                    replace: vec!["w2".into()],
+                    api_port: Some(40001),
+                    run_mode: Some(RunMode::Privileged)
+                }
+            }
+        );
 
         let older = SnapshotFields {
             num_nodes: 1,
@@ -242,8 +296,26 @@ mod tests {
             up_path(&none, &complete(&older), &wanted).path,
             UpPath::Create(CreateReason::Stale("numNodes 1 → 2".into()))
         );
+        // Without a usable snapshot a gone node cannot be replaced alone...
+        let d = up_path(&broken, &complete(&older), &wanted);
+        assert!(d.remove_nodes);
+        assert!(matches!(d.path, UpPath::Create(CreateReason::Stale(_))));
+        // ...but a stopped kubelet can be started again.
+        let units_only = Condition::Broken {
+            restart: vec!["w1".into()],
+            replace: vec![],
+        };
+        assert!(matches!(
+            up_path(&units_only, &SnapshotState::None, &wanted).path,
+            UpPath::Repair { ref replace, .. } if replace.is_empty()
+        ));
         assert_eq!(
-            up_path(&stopped, &SnapshotState::Damaged("x".into()), &wanted).path,
+            up_path(
+                &Condition::Unfinished,
+                &SnapshotState::Damaged("x".into()),
+                &wanted
+            )
+            .path,
             UpPath::Create(CreateReason::Damaged("x".into()))
         );
         assert_eq!(

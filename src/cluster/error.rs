@@ -62,6 +62,12 @@ pub enum ClusterError {
     Vanished(String),
     #[error("{0} publishes no port for the API server")]
     NoApiPort(String),
+    #[error(
+        "containerd and the kubelet of {node} do not start again, and without a snapshot for \
+         these settings the node cannot be replaced alone; `local-cluster down` and `up` make \
+         the cluster anew"
+    )]
+    UnitsDoNotStart { node: String },
 
     #[error("kubeadm init failed")]
     KubeadmInit(#[source] EngineError),

@@ -204,6 +204,35 @@ pub struct NodeStatus {
     pub pod_cidr: Option<String>,
 }
 
+/// What the API server says of each node, for `status`: one line each, or
+/// one line saying why it could not be asked.
+pub async fn node_readiness<E: crate::engine::Engine>(cx: super::Ctx<'_, E>) -> Vec<String> {
+    let asked =
+        tokio::time::timeout(std::time::Duration::from_secs(20), cx.kubectl().nodes()).await;
+    match asked {
+        Err(_) => vec!["API server: no answer within 20s".to_string()],
+        Ok(Err(e)) => vec![format!(
+            "API server: not answering ({})",
+            crate::error::chain(&e).lines().next().unwrap_or_default()
+        )],
+        Ok(Ok(nodes)) => nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "API server: node {} {} (last heartbeat {})",
+                    n.name,
+                    if n.ready { "Ready" } else { "NotReady" },
+                    if n.heartbeat.is_empty() {
+                        "never"
+                    } else {
+                        &n.heartbeat
+                    }
+                )
+            })
+            .collect(),
+    }
+}
+
 #[derive(Deserialize)]
 struct List<T> {
     items: Vec<T>,

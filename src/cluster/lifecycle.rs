@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::decide::{self, CreateReason, UpPath};
+use super::health::{self, Condition};
 use super::node::{self, Launch};
 use super::plan::{NodePlan, RunMode};
 use super::snapshot::{self, SnapshotState};
@@ -21,6 +22,8 @@ pub enum UpOutcome {
     AlreadyRunning,
     Created,
     Restored,
+    /// Broken nodes were brought back; the others kept running.
+    Repaired,
 }
 
 /// The node image a cluster is made from.
@@ -29,6 +32,12 @@ pub struct NodeImageRef {
     pub reference: String,
     pub id: String,
     pub arch: String,
+}
+
+/// Is the cluster up and well: every node running, finished by an `up`,
+/// its containerd and kubelet active?
+pub async fn is_healthy<E: Engine>(cx: Ctx<'_, E>) -> Result<bool> {
+    Ok(health::inspect(cx).await?.condition() == Condition::Healthy)
 }
 
 /// Are all of the cluster's node containers running?
@@ -63,16 +72,63 @@ where
 {
     let plan = cx.plan;
     let fields = plan.snapshot_fields(&image.id);
-    let nodes = cx.node_containers().await?;
+    let found = health::inspect(cx).await?;
+    let condition = found.condition();
     let snapshot = snapshot::state(cx).await?;
-    let decision = decide::up_path(&nodes, &snapshot, &fields);
+    let decision = decide::up_path(&condition, &snapshot, &fields);
     if decision.path == UpPath::AlreadyRunning {
         say_running(cx);
         return Ok(UpOutcome::AlreadyRunning);
     }
-    if decision.remove_stopped_nodes {
-        cx.ui
-            .note("some node containers are stopped (an engine restart?): replacing them");
+    match &condition {
+        Condition::Unfinished => cx.ui.warn(format!(
+            "cluster {:?} was not finished by an `up` (interrupted, or its nodes were \
+             restarted under it); starting it again",
+            plan.name
+        )),
+        Condition::Broken { .. } => cx.ui.warn(format!(
+            "cluster {:?} has broken nodes: {}",
+            plan.name,
+            found.problems().join("; ")
+        )),
+        Condition::Absent | Condition::Healthy => {}
+    }
+    if let UpPath::Repair {
+        restart,
+        replace,
+        api_port,
+        run_mode,
+    } = &decision.path
+    {
+        let broken = Broken {
+            restart,
+            replace,
+            api_port: *api_port,
+            run_mode: *run_mode,
+        };
+        match repair(cx, image, &fields.fingerprint(), &broken).await {
+            Ok(()) => return Ok(UpOutcome::Repaired),
+            Err(e) => {
+                cx.ui.warn(format!(
+                    "repairing cluster {:?} failed ({}); starting all its nodes again",
+                    plan.name,
+                    crate::error::chain(&e)
+                ));
+                node::remove_all(cx).await?;
+                // Decided again without nodes: restore, or a new cluster.
+                return Box::pin(up(cx, image, prepare)).await;
+            }
+        }
+    }
+    if decision.remove_nodes {
+        if matches!(condition, Condition::Broken { .. }) {
+            cx.ui.warn(format!(
+                "without a snapshot for these settings the broken nodes cannot be replaced \
+                 alone; making cluster {:?} anew",
+                plan.name
+            ));
+        }
+        cx.ui.note("removing the node containers first");
         node::remove_all(cx).await?;
     }
     match decision.path {
@@ -94,7 +150,9 @@ where
             "the snapshot of cluster {:?} is damaged ({why}); making a new cluster",
             plan.name
         )),
-        UpPath::Create(CreateReason::NoSnapshot) | UpPath::AlreadyRunning => {}
+        UpPath::Create(CreateReason::NoSnapshot)
+        | UpPath::AlreadyRunning
+        | UpPath::Repair { .. } => {}
     }
     let extras = prepare().await.map_err(ClusterError::Preparing)?;
     remove_all(cx).await?;
@@ -104,7 +162,89 @@ where
     let port = node::published_api_port(cx).await?;
     snapshot::take(cx, &fields, port, mode).await?;
     step.done();
+    // Last: only now is the cluster finished (an interrupted `up` leaves
+    // unmarked nodes, which the next `up` does not take as running).
+    health::mark_finished(cx).await?;
     Ok(UpOutcome::Created)
+}
+
+/// What [`repair`] does.
+struct Broken<'a> {
+    restart: &'a [String],
+    replace: &'a [String],
+    api_port: Option<u16>,
+    run_mode: Option<RunMode>,
+}
+
+/// Bring broken nodes of a finished cluster back, leaving the others as
+/// they are: units started again where the container is fine (a node
+/// whose units will not start is replaced too), the rest started anew from
+/// their snapshot images with their /var volumes, which keeps their
+/// identity, certificates and (on the master) etcd.
+async fn repair<E: Engine>(
+    cx: Ctx<'_, E>,
+    image: &NodeImageRef,
+    fingerprint: &str,
+    broken: &Broken<'_>,
+) -> Result<()> {
+    let plan = cx.plan;
+    let mut replace: Vec<String> = broken.replace.to_vec();
+    for name in broken.restart {
+        let node = plan.node(name)?;
+        let step = cx.ui.step(format!(
+            "Starting {} again on {name}",
+            health::UNITS.join(" and ")
+        ));
+        if health::restart_units(cx, node).await {
+            step.done();
+        } else if broken.run_mode.is_some() || broken.api_port.is_some() {
+            drop(step);
+            cx.ui.warn(format!(
+                "{name}: its units do not start; replacing the node"
+            ));
+            replace.push(name.clone());
+        } else {
+            drop(step);
+            return Err(ClusterError::UnitsDoNotStart { node: name.clone() });
+        }
+    }
+    if !replace.is_empty() {
+        let step = cx.ui.step(format!(
+            "Replacing {} from the snapshot: {}",
+            if replace.len() == 1 {
+                "a node"
+            } else {
+                "nodes"
+            },
+            replace.join(", ")
+        ));
+        let mode = match (broken.run_mode, plan.run_mode) {
+            (Some(mode), NodeRunMode::Auto) => mode,
+            _ => node::detect_run_mode(cx, &image.reference).await?,
+        };
+        // The port admin.conf names: the master's as published now, else
+        // the snapshot's.
+        let api_port = match node::published_api_port(cx).await {
+            Ok(port) => Some(port),
+            Err(_) => plan.apiserver_port.or(broken.api_port),
+        };
+        let launch = Launch {
+            images: plan
+                .nodes
+                .iter()
+                .map(|n| snapshot::image_reference(plan, &n.name))
+                .collect(),
+            fingerprint: fingerprint.to_string(),
+            api_port,
+            mode,
+        };
+        node::replace(cx, &launch, &replace).await?;
+        step.done();
+    }
+    wait::ready(cx, None).await?;
+    crate::registry::after_up(cx).await;
+    export_files(cx, &image.arch).await?;
+    health::mark_finished(cx).await
 }
 
 /// A new cluster, from the network to the files users get. Returns how the
@@ -278,7 +418,8 @@ async fn restore<E: Engine>(
     }
     wait::ready(cx, Some(&since)).await?;
     crate::registry::after_up(cx).await;
-    export_files(cx, &image.arch).await
+    export_files(cx, &image.arch).await?;
+    health::mark_finished(cx).await
 }
 
 async fn export_files<E: Engine>(cx: Ctx<'_, E>, arch: &str) -> Result<()> {

@@ -10,11 +10,13 @@
 pub mod addons;
 pub mod decide;
 mod error;
+pub mod health;
 pub mod kubeadm;
 pub mod kubeconfig;
 pub mod kubectl;
 pub mod lifecycle;
 pub mod load;
+pub mod lock;
 pub mod logs;
 pub mod network;
 pub mod node;

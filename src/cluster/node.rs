@@ -129,56 +129,86 @@ pub struct Launch {
 
 /// Create and start every node container (in parallel), with its /var volume.
 pub async fn create_all<E: Engine>(cx: Ctx<'_, E>, launch: &Launch) -> Result<()> {
-    let (engine, plan) = (cx.engine, cx.plan);
-    // A remote engine's port must be reachable from this machine.
-    let bind_ip = &engine.endpoint().bind_address();
+    let plan = cx.plan;
     try_join_all(
         plan.nodes
             .iter()
             .zip(&launch.images)
+            .map(|(node, image)| create_one(cx, launch, node, image)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Replace the named nodes' containers (stopped first when they run) by
+/// new ones from their images in `launch`, keeping their /var volumes.
+pub async fn replace<E: Engine>(cx: Ctx<'_, E>, launch: &Launch, names: &[String]) -> Result<()> {
+    let (engine, plan) = (cx.engine, cx.plan);
+    try_join_all(
+        plan.nodes
+            .iter()
+            .zip(&launch.images)
+            .filter(|(node, _)| names.contains(&node.name))
             .map(|(node, image)| async move {
-                if !engine.volume_exists(&node.var_volume).await? {
-                    engine
-                        .create_volume(&node.var_volume, &cluster_labels(plan, "node-var"))
-                        .await?;
-                }
-                let spec = container_spec(
-                    plan,
-                    node,
-                    image,
-                    launch.mode,
-                    bind_ip,
-                    launch.api_port,
-                    &launch.fingerprint,
-                );
-                engine.create_container(&spec).await.map_err(|source| {
-                    ClusterError::CreateNode {
-                        node: node.name.clone(),
-                        source,
+                if let Some(details) = engine.inspect_container(&node.container).await? {
+                    if details.running {
+                        engine.stop_container(&node.container, 30).await?;
                     }
-                })?;
-                engine
-                    .start_container(&node.container)
-                    .await
-                    .map_err(|source| match launch.api_port {
-                        Some(port)
-                            if node.role == Role::ControlPlane && source.is_port_in_use() =>
-                        {
-                            ClusterError::ApiPortTaken {
-                                address: bind_ip.to_string(),
-                                port,
-                                source,
-                            }
-                        }
-                        _ => ClusterError::CreateNode {
-                            node: node.name.clone(),
-                            source,
-                        },
-                    })
+                    engine.remove_container(&node.container).await?;
+                }
+                create_one(cx, launch, node, image).await
             }),
     )
     .await?;
     Ok(())
+}
+
+async fn create_one<E: Engine>(
+    cx: Ctx<'_, E>,
+    launch: &Launch,
+    node: &NodePlan,
+    image: &str,
+) -> Result<()> {
+    let (engine, plan) = (cx.engine, cx.plan);
+    // A remote engine's port must be reachable from this machine.
+    let bind_ip = &engine.endpoint().bind_address();
+    if !engine.volume_exists(&node.var_volume).await? {
+        engine
+            .create_volume(&node.var_volume, &cluster_labels(plan, "node-var"))
+            .await?;
+    }
+    let spec = container_spec(
+        plan,
+        node,
+        image,
+        launch.mode,
+        bind_ip,
+        launch.api_port,
+        &launch.fingerprint,
+    );
+    engine
+        .create_container(&spec)
+        .await
+        .map_err(|source| ClusterError::CreateNode {
+            node: node.name.clone(),
+            source,
+        })?;
+    engine
+        .start_container(&node.container)
+        .await
+        .map_err(|source| match launch.api_port {
+            Some(port) if node.role == Role::ControlPlane && source.is_port_in_use() => {
+                ClusterError::ApiPortTaken {
+                    address: bind_ip.to_string(),
+                    port,
+                    source,
+                }
+            }
+            _ => ClusterError::CreateNode {
+                node: node.name.clone(),
+                source,
+            },
+        })
 }
 
 /// Stop (cleanly: systemd shuts down in order on SIGRTMIN+3, so etcd and the

@@ -123,6 +123,15 @@ pub fn node_plans(cluster: &str, subnet: Ipv4Net, workers: u32) -> Vec<NodePlan>
         .collect()
 }
 
+/// ` --cluster-name NAME` for commands to suggest, unless it is the default.
+pub fn cluster_flag(name: &str) -> String {
+    if name == DEFAULT_CLUSTER {
+        String::new()
+    } else {
+        format!(" --cluster-name {name}")
+    }
+}
+
 impl ClusterPlan {
     pub fn new(settings: &Settings, kubernetes_version: KubeVersion) -> ClusterPlan {
         let name = settings.cluster_name.clone();
@@ -163,6 +172,14 @@ impl ClusterPlan {
         &self.nodes[0]
     }
 
+    /// The node named `name` (a name from this plan's own nodes).
+    pub fn node(&self, name: &str) -> Result<&NodePlan, super::ClusterError> {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .ok_or_else(|| super::ClusterError::Vanished(name.to_string()))
+    }
+
     pub fn workers(&self) -> impl Iterator<Item = &NodePlan> {
         self.nodes.iter().skip(1)
     }
@@ -178,11 +195,7 @@ impl ClusterPlan {
 
     /// ` --cluster-name NAME` for commands to suggest, unless it is the default.
     pub fn cluster_flag(&self) -> String {
-        if self.name == DEFAULT_CLUSTER {
-            String::new()
-        } else {
-            format!(" --cluster-name {}", self.name)
-        }
+        cluster_flag(&self.name)
     }
 
     pub fn admin_conf(&self) -> PathBuf {

@@ -9,6 +9,8 @@ use serde::Serialize;
 /// Facts about the engine that decide how nodes are run.
 #[derive(Debug, Clone, Default)]
 pub struct EngineInfo {
+    /// The engine's own ID (stable across restarts; names per-engine locks).
+    pub id: String,
     pub server_version: String,
     pub api_version: String,
     /// Kubernetes/Go architecture name of the engine's machine (`amd64`, `arm64`, ...).

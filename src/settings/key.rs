@@ -46,6 +46,7 @@ pub enum Key {
     PodSubnet,
     ServiceSubnet,
     CacheDir,
+    NoWait,
 }
 
 impl Key {

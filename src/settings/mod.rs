@@ -90,6 +90,8 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     /// `~/.kubeadm-local-cluster`: admin.conf, kubectl, config.yaml.
     pub home_dir: PathBuf,
+    /// Fail at once when another command holds the cluster's lock.
+    pub no_wait: bool,
     pub provenance: Provenance,
 }
 
@@ -265,6 +267,7 @@ pub fn resolve(inputs: &Inputs, flags: &Flags) -> Result<Resolved, SettingsError
         service_subnet,
         cache_dir: r.path(Key::CacheDir)?,
         home_dir,
+        no_wait: r.bool(Key::NoWait)?,
         provenance: Provenance {
             values: raw.clone(),
             file: file_path,

@@ -322,6 +322,14 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         },
         help: "Cache of downloads and builds",
     },
+    SettingDef {
+        id: Key::NoWait,
+        key: "noWait",
+        flag: "no-wait",
+        kind: Kind::Bool,
+        default: DefaultValue::Text("false"),
+        help: "When another local-cluster command is changing the same cluster (up, down, clean, reup), fail at once instead of waiting for it to finish",
+    },
 ];
 
 // Row i is Key::ALL[i]: checked when compiling, so `Key::def` indexes the table.

@@ -8,6 +8,10 @@ use crate::cluster::{ClusterError, Ctx};
 use crate::engine::fake::{FakeEngine, FileTree, Op};
 use crate::engine::{ApiErrorKind, ExecOutput, Images, LABEL_CLUSTER, LABEL_ROLE};
 use crate::ui::{Event, Ui};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use crate::cluster::health;
 
 const NODE_IMAGE: &str = "kubeadm-local-cluster/node:v1.37.2-amd64";
 /// Later than any restore: node heartbeats and pod starts all count.
@@ -17,6 +21,8 @@ const FRESH: &str = "2999-01-01T00:00:00Z";
 /// cluster, and a plan with its own home directory.
 struct Scene {
     fake: FakeEngine,
+    /// Nodes as they answer the health probe (see [`Nodes`]).
+    nodes: Nodes,
     plan: ClusterPlan,
     image: NodeImageRef,
     _home: tempfile::TempDir,
@@ -39,8 +45,11 @@ fn scene(env: &[(&str, &str)]) -> Scene {
     ]);
     let id = fake.add_image(&[NODE_IMAGE], &[(LABEL_ROLE, "node-image")], files);
     answer_like_a_healthy_cluster(&fake, &plan);
+    let nodes = Nodes::default();
+    nodes.answer(&fake);
     Scene {
         fake,
+        nodes,
         image: NodeImageRef {
             reference: NODE_IMAGE.to_string(),
             id,
@@ -48,6 +57,72 @@ fn scene(env: &[(&str, &str)]) -> Scene {
         },
         plan,
         _home: home,
+    }
+}
+
+/// What the nodes' `/run` holds (the mark of a finished `up`) and which of
+/// their units are stopped, as the health probe sees them.
+#[derive(Clone, Default)]
+struct Nodes {
+    marked: Arc<Mutex<BTreeSet<String>>>,
+    /// container → a unit that is not active.
+    stopped_unit: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Containers whose units refuse to start again.
+    units_broken: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl Nodes {
+    fn answer(&self, fake: &FakeEngine) {
+        let nodes = self.clone();
+        fake.on_exec(move |container, argv| {
+            let script = argv.last().map(String::as_str).unwrap_or_default();
+            if script.contains(health::UP_MARK) && script.starts_with("mkdir") {
+                nodes.marked.lock().unwrap().insert(container.to_string());
+                return Some(ExecOutput::ok(""));
+            }
+            if script.contains("systemctl restart") {
+                if nodes.units_broken.lock().unwrap().contains(container) {
+                    return Some(ExecOutput::failed(3, "kubelet failed"));
+                }
+                nodes.stopped_unit.lock().unwrap().remove(container);
+                return Some(ExecOutput::ok("active\nactive\n"));
+            }
+            if script.contains(health::UP_MARK) {
+                let marked = nodes.marked.lock().unwrap().contains(container);
+                let stopped = nodes.stopped_unit.lock().unwrap().get(container).cloned();
+                let state = |unit: &str| {
+                    if stopped.as_deref() == Some(unit) {
+                        "inactive"
+                    } else {
+                        "active"
+                    }
+                };
+                return Some(ExecOutput::ok(format!(
+                    "{}\ncontainerd {}\nkubelet {}\n",
+                    if marked { "marked" } else { "unmarked" },
+                    state("containerd"),
+                    state("kubelet")
+                )));
+            }
+            None
+        });
+    }
+
+    /// As after an interrupted `up`: nothing marked.
+    fn forget_marks(&self) {
+        self.marked.lock().unwrap().clear();
+    }
+
+    /// As a new container would be: without the mark.
+    fn unmark(&self, container: &str) {
+        self.marked.lock().unwrap().remove(container);
+    }
+
+    fn stop_unit(&self, container: &str, unit: &str) {
+        self.stopped_unit
+            .lock()
+            .unwrap()
+            .insert(container.to_string(), unit.to_string());
     }
 }
 
@@ -366,7 +441,11 @@ async fn stopped_nodes_after_an_engine_restart_are_restored() {
     }
     let ui = Ui::recording(2);
     assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Restored);
-    assert!(texts(&ui.events()).contains("some node containers are stopped"));
+    let events = texts(&ui.events());
+    assert!(
+        events.contains("its nodes were restarted under it"),
+        "{events}"
+    );
     assert!(s.fake.containers().values().all(|c| c.running));
     assert_eq!(s.ran("init"), 1);
 }
@@ -458,4 +537,112 @@ async fn down_without_a_snapshot_removes_the_volumes_too_and_clean_everything() 
     assert!(!s.plan.kubectl_path().exists());
     // The node image stays.
     assert_eq!(s.fake.images().len(), 1);
+}
+
+/// How many containers of this name were created.
+fn created(s: &Scene, container: &str) -> usize {
+    s.fake
+        .calls()
+        .iter()
+        .filter(|c| **c == format!("create_container {container}"))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_up_is_not_taken_as_running_and_is_started_again() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    // The nodes run, but the up that made them did not get to its end.
+    s.nodes.forget_marks();
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Restored);
+    let events = texts(&ui.events());
+    assert!(events.contains("was not finished by an `up`"), "{events}");
+    assert_eq!(s.ran("init"), 1);
+    // Finished now: the next up leaves it alone.
+    assert_eq!(
+        s.up(&Ui::recording(1)).await.unwrap(),
+        UpOutcome::AlreadyRunning
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_node_is_replaced_from_the_snapshot_and_the_others_keep_running() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    s.fake.stop("c-kube-node-1");
+    s.nodes.unmark("c-kube-node-1");
+    let before: Vec<usize> = NODES.iter().map(|n| created(&s, n)).collect();
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Repaired);
+    let events = texts(&ui.events());
+    assert!(
+        events.contains("has broken nodes: kube-node-1: stopped"),
+        "{events}"
+    );
+    assert!(
+        events.contains("Replacing a node from the snapshot: kube-node-1"),
+        "{events}"
+    );
+    let after: Vec<usize> = NODES.iter().map(|n| created(&s, n)).collect();
+    assert_eq!(
+        after,
+        [before[0], before[1] + 1, before[2]],
+        "only the killed node is new"
+    );
+    assert_eq!(
+        s.fake.containers()["c-kube-node-1"].spec.image,
+        "kubeadm-local-cluster/snapshot-c:kube-node-1"
+    );
+    assert_eq!(s.ran("init"), 1);
+    assert_eq!(
+        s.up(&Ui::recording(1)).await.unwrap(),
+        UpOutcome::AlreadyRunning
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_kubelet_is_started_again_without_replacing_its_node() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    s.nodes.stop_unit("c-kube-node-2", "kubelet");
+    let before = created(&s, "c-kube-node-2");
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Repaired);
+    let events = texts(&ui.events());
+    assert!(
+        events.contains("kube-node-2: running; not active: kubelet inactive"),
+        "{events}"
+    );
+    assert!(
+        events.contains("Starting containerd and kubelet again on kube-node-2"),
+        "{events}"
+    );
+    assert_eq!(created(&s, "c-kube-node-2"), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_whose_units_will_not_start_is_replaced() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    s.nodes.stop_unit("c-kube-master", "containerd");
+    s.nodes
+        .units_broken
+        .lock()
+        .unwrap()
+        .insert("c-kube-master".to_string());
+    let port = s.master_port();
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Repaired);
+    let events = texts(&ui.events());
+    assert!(
+        events.contains("kube-master: its units do not start; replacing the node"),
+        "{events}"
+    );
+    // The replaced master keeps the port admin.conf names.
+    assert_eq!(s.master_port(), port);
+    assert_eq!(
+        s.fake.containers()["c-kube-master"].spec.image,
+        "kubeadm-local-cluster/snapshot-c:kube-master"
+    );
 }

@@ -146,6 +146,7 @@ fn engine_info(
 ) -> EngineInfo {
     let security = info.security_options.clone().unwrap_or_default();
     EngineInfo {
+        id: info.id.clone().unwrap_or_default(),
         server_version: version.version.unwrap_or_default(),
         api_version: version.api_version.unwrap_or_default(),
         arch: crate::engine::go_arch(info.architecture.as_deref().unwrap_or("")),

@@ -87,6 +87,7 @@ impl FakeEngine {
     pub fn new() -> FakeEngine {
         FakeEngine {
             info: EngineInfo {
+                id: "FAKE:ENGINE".to_string(),
                 server_version: "fake".into(),
                 api_version: "1.41".into(),
                 arch: "amd64".into(),

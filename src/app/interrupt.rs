@@ -1,0 +1,123 @@
+//! Ctrl-C (SIGINT) and SIGTERM: the command stops where it is, and says
+//! what it left and which command goes on from there.
+//!
+//! Stopping is dropping the command's future: every await point is a place
+//! it can stop, requests to the engine are abandoned, child processes are
+//! killed (they are spawned with `kill_on_drop`), staging directories are
+//! deleted by their guards. What the command already did to the engine
+//! stays, and is what the next `up` or `clean` starts from: lifecycle steps
+//! judge what they find rather than trusting that an earlier run finished
+//! (a cluster counts as up only once `up` marked its nodes at the very end;
+//! a snapshot only with every node's image labelled; a cache entry only
+//! once renamed into place).
+
+use std::future::Future;
+
+use tokio::signal::unix::{signal, SignalKind};
+
+/// The signal that stopped a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    Interrupt,
+    Terminate,
+}
+
+impl Stopped {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stopped::Interrupt => "SIGINT",
+            Stopped::Terminate => "SIGTERM",
+        }
+    }
+
+    /// 128 + the signal's number, as shells report a process it killed.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Stopped::Interrupt => 130,
+            Stopped::Terminate => 143,
+        }
+    }
+}
+
+/// Run `work` until it ends or a signal comes, whichever is first. `work`
+/// is dropped (stopped) before this returns.
+pub async fn until_signal<T>(work: impl Future<Output = T>) -> Result<T, Stopped> {
+    let (Ok(mut interrupts), Ok(mut terminations)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the default action (exit) stays: nothing to add.
+        return Ok(work.await);
+    };
+    let work = std::pin::pin!(work);
+    tokio::select! {
+        done = work => Ok(done),
+        _ = interrupts.recv() => Err(Stopped::Interrupt),
+        _ = terminations.recv() => Err(Stopped::Terminate),
+    }
+}
+
+/// What an interrupted command left, and what to run next.
+pub fn what_was_left(command: &str, cluster: &str, flag: &str) -> String {
+    match command {
+        "up" | "reup" => format!(
+            "cluster {cluster:?} may be half made or half restored; `local-cluster up{flag}` \
+             finishes it (from its snapshot when there is a complete one, else anew), \
+             `local-cluster clean{flag}` removes it"
+        ),
+        "down" => format!(
+            "some node containers of cluster {cluster:?} may be left; `local-cluster \
+             down{flag}` again removes them (the snapshot stays), `local-cluster up{flag}` \
+             starts the cluster"
+        ),
+        "clean" => format!(
+            "part of cluster {cluster:?} may be left; `local-cluster clean{flag}` again \
+             removes the rest"
+        ),
+        "build" => "nothing half built is kept: the next build starts the interrupted step \
+                    again and reuses the finished ones"
+            .to_string(),
+        "e2e" | "e2e-serial" => format!(
+            "the test run was stopped; its results so far are in its folder, and cluster \
+             {cluster:?} is as the tests left it"
+        ),
+        _ => "nothing needs repair".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_signal_stops_the_work_and_drops_it() {
+        struct Guard(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let guard = Guard(dropped.clone());
+        let work = async move {
+            let _guard = guard;
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        };
+        let signal = async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            nix::sys::signal::raise(nix::sys::signal::Signal::SIGTERM).unwrap();
+        };
+        let (stopped, ()) = tokio::join!(until_signal(work), signal);
+        assert_eq!(stopped, Err(Stopped::Terminate));
+        assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(Stopped::Terminate.exit_code(), 143);
+    }
+
+    #[test]
+    fn the_message_names_the_command_that_goes_on() {
+        let text = what_was_left("up", "kube", " --cluster-name kube");
+        assert!(text.contains("`local-cluster up --cluster-name kube` finishes it"));
+        assert!(what_was_left("down", "kube", "").contains("`local-cluster down` again"));
+        assert!(what_was_left("clean", "kube", "").contains("`local-cluster clean` again"));
+    }
+}
