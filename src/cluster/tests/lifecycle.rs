@@ -459,3 +459,5 @@ async fn down_without_a_snapshot_removes_the_volumes_too_and_clean_everything() 
     // The node image stays.
     assert_eq!(s.fake.images().len(), 1);
 }
+
+mod damaged;
