@@ -228,7 +228,7 @@ pub fn command() -> Command {
 }
 
 /// The settings flags given on the command line (only those, not defaults).
-fn flags(matches: &ArgMatches) -> Flags {
+pub(crate) fn flags(matches: &ArgMatches) -> Flags {
     let mut values = std::collections::BTreeMap::new();
     let mut sub = Some(matches);
     let mut all = Vec::new();

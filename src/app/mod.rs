@@ -269,6 +269,9 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     let image_plan = node_image_plan(settings, &arch, Some(&versions));
+    // A node image untagged under its snapshot is tagged again, not rebuilt.
+    let reference = node_image::node_image_reference(&plan.kubernetes_version.to_string(), &arch);
+    lifecycle::retag_orphaned_node_image(Ctx::new(&engine, &plan, ui), &reference, &arch).await?;
     let image = ensure_node_image(
         &engine,
         ui,
@@ -523,7 +526,15 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
                     .as_deref()
                     .unwrap_or("made by an older local-cluster: origin not recorded")
             ),
-            None => println!("node image: {reference} (not built yet)"),
+            None => match lifecycle::orphaned_node_image(cx, &reference, &version, &node_arch(settings, engine.info())).await? {
+                Some(id) => println!(
+                    "node image: {reference} (missing; the snapshot's node image {id} is still in the engine: `up` tags it again and restores)"
+                ),
+                None if matches!(snapshot, SnapshotState::Complete { .. }) => println!(
+                    "node image: {reference} (missing: `up` builds it again, and the snapshot, made from the old one, is then replaced by a new cluster)"
+                ),
+                None => println!("node image: {reference} (not built yet)"),
+            },
         }
     }
     println!("registry: {}", crate::registry::describe(cx).await?);

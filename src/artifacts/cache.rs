@@ -96,8 +96,87 @@ impl Entry {
         self.dir.join(file)
     }
 
+    /// Whether the entry is there and intact. A damaged one (a file
+    /// changed, truncated or removed since it was made) is removed, with a
+    /// warning, so that the caller makes it again.
     pub fn is_complete(&self) -> bool {
-        self.dir.join(COMPLETE_MARKER).exists()
+        match self.check() {
+            EntryState::Complete => true,
+            EntryState::Absent => false,
+            EntryState::Damaged(why) => {
+                // Entries are checked deep inside builds that have no Ui;
+                // a warning is shown at every verbosity, as Ui's are.
+                eprintln!(
+                    "warning: cache entry {} was damaged ({why}); removed it, it is made again",
+                    self.dir.display()
+                );
+                false
+            }
+        }
+    }
+
+    /// The entry's state, checked against the manifest written when it was
+    /// committed: a file whose size, modification and change times are
+    /// those recorded is taken as is (a stat, so that checking the ~400 MB
+    /// of Kubernetes binaries on every `up` costs nothing); any other is
+    /// hashed, and if its sha256 differs the entry is damaged and removed.
+    /// Entries from before manifests existed are trusted.
+    pub fn check(&self) -> EntryState {
+        if !self.dir.join(COMPLETE_MARKER).exists() {
+            return EntryState::Absent;
+        }
+        let manifest_path = self.dir.join(MANIFEST);
+        let Ok(text) = std::fs::read_to_string(&manifest_path) else {
+            return EntryState::Complete;
+        };
+        let damaged = |why: String| {
+            let _ = remove_entry_dir(&self.dir);
+            EntryState::Damaged(why)
+        };
+        let manifest = match Manifest::parse(&text) {
+            Ok(m) => m,
+            Err(why) => return damaged(format!("its {MANIFEST} is unreadable: {why}")),
+        };
+        let mut refreshed = Vec::with_capacity(manifest.files.len());
+        let mut changed = false;
+        for recorded in &manifest.files {
+            let path = self.dir.join(&recorded.path);
+            let stat = match Stat::of(&path) {
+                Ok(stat) => stat,
+                Err(e) => return damaged(format!("{}: {e}", recorded.path)),
+            };
+            if stat.size != recorded.stat.size {
+                return damaged(format!(
+                    "{} has {} bytes, {} when it was made",
+                    recorded.path, stat.size, recorded.stat.size
+                ));
+            }
+            if stat != recorded.stat {
+                match sha256_file(&path) {
+                    Ok(sum) if sum == recorded.sha256 => changed = true,
+                    Ok(sum) => {
+                        return damaged(format!(
+                            "{} has sha256 {sum}, {} when it was made",
+                            recorded.path, recorded.sha256
+                        ))
+                    }
+                    Err(e) => return damaged(format!("{}: {e}", recorded.path)),
+                }
+            }
+            refreshed.push(FileRecord {
+                stat,
+                ..recorded.clone()
+            });
+        }
+        if changed {
+            // Same content, touched (copied, restored from a backup):
+            // record the new times so that the next check is a stat again.
+            let _ = write_atomically(
+                &manifest_path,
+                Manifest { files: refreshed }.render().as_bytes(),
+            );
+        }
+        EntryState::Complete
     }
 
     /// A fresh staging directory next to the entry; fill it, then `commit`.
@@ -138,6 +217,10 @@ impl Staging {
     /// Move the staged files into the cache entry, recording the key.
     pub fn commit(self, key: &CacheKey) -> std::io::Result<Entry> {
         std::fs::write(self.tmp.path().join("inputs.txt"), key.describe())?;
+        // Hashed once here (seconds for the largest entries, after a build
+        // or download that took far longer), checked on every use.
+        let manifest = Manifest::of_dir(self.tmp.path())?;
+        std::fs::write(self.tmp.path().join(MANIFEST), manifest.render())?;
         std::fs::write(self.tmp.path().join(COMPLETE_MARKER), b"")?;
         let staged = self.tmp.keep();
         if self.target.exists() {
@@ -150,6 +233,151 @@ impl Staging {
         std::fs::rename(&staged, &self.target)?;
         Ok(Entry { dir: self.target })
     }
+}
+
+/// What [`Entry::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryState {
+    Absent,
+    Complete,
+    /// It was removed; what was wrong.
+    Damaged(String),
+}
+
+/// The list of an entry's files with their size, times and sha256.
+const MANIFEST: &str = ".manifest";
+
+/// Size, modification and change time: what a write to a file changes (the
+/// change time even when the modification time is set back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stat {
+    fn of(path: &Path) -> std::io::Result<Stat> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::symlink_metadata(path)?;
+        if !m.is_file() {
+            return Err(std::io::Error::other("is no longer a regular file"));
+        }
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Ok(Stat {
+            size: m.len(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileRecord {
+    /// Relative to the entry, `/`-separated.
+    path: String,
+    stat: Stat,
+    sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Manifest {
+    files: Vec<FileRecord>,
+}
+
+impl Manifest {
+    /// Every regular file under `dir` (links and special files are not
+    /// content the cache vouches for), the marker excepted.
+    fn of_dir(dir: &Path) -> std::io::Result<Manifest> {
+        let mut files = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(d) = pending.pop() {
+            for item in std::fs::read_dir(&d)? {
+                let item = item?;
+                let kind = item.file_type()?;
+                let path = item.path();
+                if kind.is_dir() {
+                    pending.push(path);
+                } else if kind.is_file() {
+                    let rel = path
+                        .strip_prefix(dir)
+                        .expect("walked from dir")
+                        .to_string_lossy()
+                        .into_owned();
+                    if rel == COMPLETE_MARKER || rel == MANIFEST || rel.contains('\n') {
+                        continue;
+                    }
+                    files.push(FileRecord {
+                        stat: Stat::of(&path)?,
+                        sha256: sha256_file(&path)?,
+                        path: rel,
+                    });
+                }
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Manifest { files })
+    }
+
+    /// One line a file: size, mtime and ctime (ns), sha256, path.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            let _ = writeln!(
+                out,
+                "{} {} {} {} {}",
+                f.stat.size, f.stat.mtime_ns, f.stat.ctime_ns, f.sha256, f.path
+            );
+        }
+        out
+    }
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let mut files = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let bad = || format!("line {} is not `size mtime ctime sha256 path`", i + 1);
+            let mut parts = line.splitn(5, ' ');
+            let mut next = || parts.next().ok_or_else(bad);
+            let size = next()?.parse().map_err(|_| bad())?;
+            let mtime_ns = next()?.parse().map_err(|_| bad())?;
+            let ctime_ns = next()?.parse().map_err(|_| bad())?;
+            let sha256 = next()?.to_string();
+            let path = next()?.to_string();
+            if sha256.len() != 64 || path.is_empty() || path.split('/').any(|p| p == "..") {
+                return Err(bad());
+            }
+            files.push(FileRecord {
+                path,
+                stat: Stat {
+                    size,
+                    mtime_ns,
+                    ctime_ns,
+                },
+                sha256,
+            });
+        }
+        Ok(Manifest { files })
+    }
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Remove an entry: renamed aside first, so that no one sees it half gone.
+fn remove_entry_dir(dir: &Path) -> std::io::Result<()> {
+    let aside = dir.with_extension("damaged");
+    let _ = std::fs::remove_dir_all(&aside);
+    std::fs::rename(dir, &aside)?;
+    std::fs::remove_dir_all(&aside)
 }
 
 /// Path, size and modification time identify an input file well enough for
@@ -208,5 +436,81 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    /// Long enough for file times (kernel clock ticks) to move on.
+    fn tick() {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+
+    fn committed(dir: &Path) -> (Entry, CacheKey) {
+        let cache = Cache::new(dir);
+        let key = CacheKey::new().with("x", 1);
+        let staging = cache.entry("test", "thing", &key).stage().unwrap();
+        std::fs::write(staging.path("kubelet"), vec![7u8; 100_000]).unwrap();
+        std::fs::create_dir(staging.path("bin")).unwrap();
+        std::fs::write(staging.path("bin/kubeadm"), b"kubeadm").unwrap();
+        (staging.commit(&key).unwrap(), key)
+    }
+
+    #[test]
+    fn a_changed_file_in_a_complete_entry_is_found_and_the_entry_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // Same size, other content: found by its hash, its times having changed.
+        let (entry, _) = committed(dir.path());
+        assert_eq!(entry.check(), EntryState::Complete);
+        tick();
+        let mut bytes = std::fs::read(entry.path("kubelet")).unwrap();
+        bytes[50_000] ^= 1;
+        std::fs::write(entry.path("kubelet"), &bytes).unwrap();
+        match entry.check() {
+            EntryState::Damaged(why) => {
+                assert!(why.starts_with("kubelet has sha256 "), "{why}");
+                assert!(why.contains("when it was made"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!entry.dir().exists());
+        assert!(!entry.is_complete());
+        // Truncated, or removed: found by a stat.
+        let (entry, _) = committed(dir.path());
+        std::fs::write(entry.path("bin/kubeadm"), b"kube").unwrap();
+        assert_eq!(
+            entry.check(),
+            EntryState::Damaged("bin/kubeadm has 4 bytes, 7 when it was made".into())
+        );
+        let (entry, _) = committed(dir.path());
+        std::fs::remove_file(entry.path("kubelet")).unwrap();
+        assert!(matches!(entry.check(), EntryState::Damaged(why) if why.starts_with("kubelet: ")));
+        // A garbled manifest is damage too.
+        let (entry, _) = committed(dir.path());
+        std::fs::write(entry.path(MANIFEST), "12 x\n").unwrap();
+        assert!(
+            matches!(entry.check(), EntryState::Damaged(why) if why.contains("is unreadable: line 1")),
+        );
+    }
+
+    #[test]
+    fn an_intact_entry_is_checked_by_stat_and_a_touched_one_rehashed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (entry, _) = committed(dir.path());
+        let manifest = std::fs::read_to_string(entry.path(MANIFEST)).unwrap();
+        assert_eq!(manifest.lines().count(), 3, "{manifest}");
+        assert!(manifest.contains(" bin/kubeadm\n") && manifest.contains(" inputs.txt\n"));
+        // Same content written again: new times, same hash; the manifest
+        // takes the new times and the entry stays.
+        tick();
+        std::fs::write(entry.path("kubelet"), vec![7u8; 100_000]).unwrap();
+        assert_eq!(entry.check(), EntryState::Complete);
+        let refreshed = std::fs::read_to_string(entry.path(MANIFEST)).unwrap();
+        assert_ne!(refreshed, manifest);
+        assert_eq!(entry.check(), EntryState::Complete);
+        assert_eq!(
+            std::fs::read_to_string(entry.path(MANIFEST)).unwrap(),
+            refreshed
+        );
+        // Entries from before manifests are trusted.
+        std::fs::remove_file(entry.path(MANIFEST)).unwrap();
+        assert_eq!(entry.check(), EntryState::Complete);
     }
 }

@@ -54,6 +54,55 @@ pub fn say_running<E>(cx: Ctx<'_, E>) {
     ));
 }
 
+/// The node image a snapshot was made from, when its tag `reference` (of
+/// Kubernetes `version` for `arch`) is gone (`docker rmi -f` of a tag only
+/// untags an image that has children) but the image is still in the engine.
+pub async fn orphaned_node_image<E: Engine>(
+    cx: Ctx<'_, E>,
+    reference: &str,
+    version: &str,
+    arch: &str,
+) -> Result<Option<String>> {
+    if cx.engine.inspect_image(reference).await?.is_some() {
+        return Ok(None);
+    }
+    let SnapshotState::Complete { fields, .. } = snapshot::state(cx).await? else {
+        return Ok(None);
+    };
+    // Only the image for the version and architecture the tag names: an
+    // older version's image under a newer tag would lie about itself.
+    if fields.kubernetes_version != version {
+        return Ok(None);
+    }
+    Ok(cx
+        .engine
+        .inspect_image(&fields.node_image)
+        .await?
+        .filter(|image| image.arch == arch)
+        .map(|image| image.id))
+}
+
+/// Tag the snapshot's node image as `reference` again when only its tag
+/// was removed, so that `up` restores the snapshot rather than building a
+/// new node image (whose id would make the snapshot stale). Says so.
+pub async fn retag_orphaned_node_image<E: Engine>(
+    cx: Ctx<'_, E>,
+    reference: &str,
+    arch: &str,
+) -> Result<bool> {
+    let version = cx.plan.kubernetes_version.to_string();
+    let Some(id) = orphaned_node_image(cx, reference, &version, arch).await? else {
+        return Ok(false);
+    };
+    cx.engine.tag_image(&id, reference).await?;
+    cx.ui.warn(format!(
+        "node image {reference} was missing, but the image the snapshot of cluster {:?} \
+         was made from ({id}) is still in the engine: tagged it {reference} again",
+        cx.plan.name
+    ));
+    Ok(true)
+}
+
 /// What a new cluster installs beyond kubeadm's: made by `up`'s caller only
 /// when a cluster is to be created (a restore needs none of it), before
 /// anything is removed or created.

@@ -59,7 +59,7 @@ pub enum RunMode {
 }
 
 impl RunMode {
-    const ALL: [RunMode; 2] = [RunMode::Privileged, RunMode::Capabilities];
+    pub(super) const ALL: [RunMode; 2] = [RunMode::Privileged, RunMode::Capabilities];
 
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -133,6 +133,9 @@ pub struct SnapshotLabels {
     pub fields: Option<SnapshotFields>,
     pub api_port: Option<u16>,
     pub run_mode: Option<RunMode>,
+    /// What is wrong with the labels (missing, unreadable, inconsistent),
+    /// naming the image; None when they are sound.
+    pub damage: Option<String>,
 }
 
 impl SnapshotLabels {
@@ -158,19 +161,87 @@ impl SnapshotLabels {
         labels
     }
 
-    fn from_labels(labels: &HashMap<String, String>) -> SnapshotLabels {
-        let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
-        SnapshotLabels {
-            node: get(LABEL_NODE_NAME),
-            fingerprint: get(LABEL_FINGERPRINT),
-            fields: labels
-                .get(LABEL_FIELDS)
-                .and_then(|json| serde_json::from_str(json).ok()),
-            api_port: labels.get(LABEL_API_PORT).and_then(|p| p.parse().ok()),
-            run_mode: labels
-                .get(LABEL_RUN_MODE)
-                .and_then(|m| RunMode::from_name(m)),
+    /// Read the labels of `image` (its name, for messages). Every label a
+    /// snapshot writes must be there and readable, and the fingerprint
+    /// must be that of the recorded settings; the first problem is kept in
+    /// `damage`.
+    fn from_labels(image: &str, labels: &HashMap<String, String>) -> SnapshotLabels {
+        let mut problems = Vec::new();
+        let mut get = |k: &str| match labels.get(k) {
+            Some(v) if !v.is_empty() => Some(v.clone()),
+            _ => {
+                problems.push(format!("has no label {k}"));
+                None
+            }
+        };
+        let node = get(LABEL_NODE_NAME).unwrap_or_default();
+        let fingerprint = get(LABEL_FINGERPRINT).unwrap_or_default();
+        let fields_json = get(LABEL_FIELDS);
+        // Snapshots made before these were recorded lack them: that is no
+        // damage (a restore then probes), an unreadable value is.
+        let port_text = labels.get(LABEL_API_PORT).cloned();
+        let mode_text = labels.get(LABEL_RUN_MODE).cloned();
+        let fields =
+            fields_json.and_then(|json| match serde_json::from_str::<SnapshotFields>(&json) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    problems.push(format!(
+                        "has an unreadable label {LABEL_FIELDS} ({e}): {}",
+                        shorten(&json)
+                    ));
+                    None
+                }
+            });
+        if let Some(f) = &fields {
+            if !fingerprint.is_empty() && f.fingerprint() != fingerprint {
+                problems.push(format!(
+                    "has a label {LABEL_FINGERPRINT} {fingerprint:?} that is not the fingerprint \
+                     of the settings it records ({})",
+                    f.fingerprint()
+                ));
+            }
         }
+        let api_port = port_text.and_then(|p| match p.parse::<u16>() {
+            Ok(port) if port > 0 => Some(port),
+            _ => {
+                problems.push(format!(
+                    "has a label {LABEL_API_PORT} {:?} that is not a port number",
+                    shorten(&p)
+                ));
+                None
+            }
+        });
+        let run_mode = mode_text.and_then(|m| {
+            let mode = RunMode::from_name(&m);
+            if mode.is_none() {
+                problems.push(format!(
+                    "has a label {LABEL_RUN_MODE} {:?} that is no run mode (known: {})",
+                    shorten(&m),
+                    RunMode::ALL.map(|m| m.as_str()).join(", ")
+                ));
+            }
+            mode
+        });
+        SnapshotLabels {
+            node,
+            fingerprint,
+            fields,
+            api_port,
+            run_mode,
+            damage: problems
+                .into_iter()
+                .next()
+                .map(|p| format!("the image {image} {p}")),
+        }
+    }
+}
+
+/// A label's value as messages show it: long garbage cut short.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 
@@ -196,6 +267,9 @@ pub enum SnapshotState {
 pub fn judge(plan: &ClusterPlan, images: &[SnapshotLabels], volumes: &[String]) -> SnapshotState {
     if images.is_empty() && volumes.is_empty() {
         return SnapshotState::None;
+    }
+    if let Some(why) = images.iter().find_map(|i| i.damage.clone()) {
+        return SnapshotState::Damaged(why);
     }
     let fingerprints: BTreeSet<&str> = images.iter().map(|i| i.fingerprint.as_str()).collect();
     if fingerprints.len() > 1 {
@@ -242,14 +316,71 @@ pub async fn state<E: Engine>(cx: Ctx<'_, E>) -> Result<SnapshotState> {
     let mut labels = Vec::new();
     for image in &images {
         if let Some(details) = cx.engine.inspect_image(&image.id).await? {
-            labels.push(SnapshotLabels::from_labels(&details.labels));
+            let name = image
+                .tags
+                .iter()
+                .find(|t| *t != "<none>:<none>")
+                .unwrap_or(&image.id);
+            labels.push(SnapshotLabels::from_labels(name, &details.labels));
         }
     }
     let volumes = cx
         .engine
         .list_volumes(&[(LABEL_CLUSTER, &plan.name)])
         .await?;
-    Ok(judge(plan, &labels, &volumes))
+    let judged = judge(plan, &labels, &volumes);
+    if let SnapshotState::Complete {
+        fingerprint,
+        fields,
+        ..
+    } = &judged
+    {
+        // A restore starts each node from its reference: it must name the
+        // image judged, not one tagged over it.
+        for node in node_plans(&plan.name, plan.subnet, fields.num_nodes) {
+            if let Some(why) = check_reference(cx, &node.name, fingerprint).await? {
+                return Ok(SnapshotState::Damaged(why));
+            }
+        }
+    }
+    Ok(judged)
+}
+
+/// What is wrong with the image `node`'s snapshot reference names, if it is
+/// not this cluster's snapshot of that node with `fingerprint`.
+async fn check_reference<E: Engine>(
+    cx: Ctx<'_, E>,
+    node: &str,
+    fingerprint: &str,
+) -> Result<Option<String>> {
+    let reference = image_reference(cx.plan, node);
+    let Some(details) = cx.engine.inspect_image(&reference).await? else {
+        return Ok(Some(format!("the image {reference} is missing")));
+    };
+    let label = |k: &str| details.labels.get(k).map(String::as_str).unwrap_or("");
+    let wrong = if label(LABEL_ROLE) != ROLE_SNAPSHOT {
+        Some("it has no snapshot labels".to_string())
+    } else if label(LABEL_CLUSTER) != cx.plan.name {
+        Some(format!(
+            "it is labelled for cluster {:?}",
+            label(LABEL_CLUSTER)
+        ))
+    } else if label(LABEL_NODE_NAME) != node {
+        Some(format!(
+            "it is labelled for node {:?}",
+            label(LABEL_NODE_NAME)
+        ))
+    } else if label(LABEL_FINGERPRINT) != fingerprint {
+        Some("it was made for other settings than the other nodes' images".to_string())
+    } else {
+        None
+    };
+    Ok(wrong.map(|w| {
+        format!(
+            "the image {reference} is not the snapshot of {node} (it is {}: {w})",
+            details.id
+        )
+    }))
 }
 
 /// Commit every node (they keep running) as the cluster's snapshot.
@@ -267,6 +398,7 @@ pub async fn take<E: Engine>(
             fields: Some(fields.clone()),
             api_port: Some(api_port),
             run_mode: Some(run_mode),
+            damage: None,
         };
         let config = ImageConfig {
             labels: labels.to_labels(&plan.name),
@@ -319,6 +451,7 @@ mod tests {
             fields: Some(f.clone()),
             api_port: Some(40123),
             run_mode: Some(RunMode::Capabilities),
+            damage: None,
         }
     }
 
@@ -343,7 +476,7 @@ mod tests {
         let json = &labels[LABEL_FIELDS];
         assert!(json.contains(r#""numNodes":"2""#), "{json}");
         assert!(json.contains(r#""untaintedMaster":"false""#), "{json}");
-        let back = SnapshotLabels::from_labels(&labels.into_iter().collect());
+        let back = SnapshotLabels::from_labels("x", &labels.into_iter().collect());
         assert_eq!(back, image("kube-master", &f));
     }
 
@@ -409,6 +542,7 @@ mod tests {
         );
         let unrecorded = vec![SnapshotLabels {
             fields: None,
+            damage: None,
             ..image("kube-master", &f)
         }];
         assert!(matches!(
@@ -428,5 +562,70 @@ mod tests {
             judge(&p, &images2, &volumes2),
             SnapshotState::Complete { fields, .. } if fields.num_nodes == 2
         ));
+    }
+
+    /// Labels as a damaged snapshot may have them: each kind of damage is
+    /// named with the image and the label, and judged damaged.
+    #[test]
+    fn damaged_labels_are_named() {
+        let p = plan(&[("K8S_DIND_NUM_NODES", "1")]);
+        let f = fields(1);
+        let volumes: Vec<String> = p.nodes.iter().map(|n| n.var_volume.clone()).collect();
+        let good = image("kube-node-1", &f).to_labels("c");
+        let with = |k: &str, v: Option<&str>| {
+            let mut l: HashMap<String, String> = good.clone().into_iter().collect();
+            match v {
+                Some(v) => l.insert(k.to_string(), v.to_string()),
+                None => l.remove(k),
+            };
+            SnapshotLabels::from_labels("snap:kube-node-1", &l)
+        };
+        let cases = [
+            (
+                with(LABEL_FIELDS, Some("{garbage")),
+                "has an unreadable label io.kubeadm-local-cluster.fingerprint-fields",
+            ),
+            (
+                with(LABEL_FIELDS, Some(r#"{"numNodes":"many"}"#)),
+                "unreadable label io.kubeadm-local-cluster.fingerprint-fields (invalid digit",
+            ),
+            (
+                with(LABEL_FIELDS, None),
+                "has no label io.kubeadm-local-cluster.fingerprint-fields",
+            ),
+            (with(LABEL_NODE_NAME, None), "has no label"),
+            (with(LABEL_FINGERPRINT, Some("")), "has no label"),
+            (
+                with(LABEL_FINGERPRINT, Some("0123")),
+                "that is not the fingerprint of the settings it records",
+            ),
+            (
+                with(LABEL_API_PORT, Some("http")),
+                r#"label io.kubeadm-local-cluster.apiserver-port "http" that is not a port number"#,
+            ),
+            (with(LABEL_API_PORT, Some("70000")), "not a port number"),
+            (with(LABEL_API_PORT, Some("0")), "not a port number"),
+            (with(LABEL_API_PORT, Some("")), "not a port number"),
+            (
+                with(LABEL_RUN_MODE, Some("sideways")),
+                r#"label io.kubeadm-local-cluster.run-mode "sideways" that is no run mode"#,
+            ),
+        ];
+        for (labels, wanted) in cases {
+            let why = labels.damage.clone().unwrap_or_default();
+            assert!(why.starts_with("the image snap:kube-node-1 "), "{why}");
+            assert!(why.contains(wanted), "{wanted:?} not in {why:?}");
+            let images = vec![image("kube-master", &f), labels];
+            assert_eq!(judge(&p, &images, &volumes), SnapshotState::Damaged(why));
+        }
+        // Long garbage is cut short in the message.
+        let long = with(LABEL_FIELDS, Some(&"x".repeat(5000)));
+        assert!(long.damage.unwrap().len() < 300);
+        // Sound labels have no damage, nor do older snapshots' without
+        // the port and run mode.
+        assert_eq!(with(LABEL_API_PORT, Some("6443")).damage, None);
+        let old = with(LABEL_API_PORT, None);
+        assert_eq!((old.damage, old.api_port), (None, None));
+        assert_eq!(with(LABEL_RUN_MODE, None).damage, None);
     }
 }

@@ -16,8 +16,14 @@ pub struct FileValue {
     pub line: usize,
 }
 
+/// How deep a config file may nest. Settings sit two levels down; the
+/// limit only keeps a hostile or broken file from building a tree whose
+/// recursive drop overflows the stack.
+pub const MAX_DEPTH: usize = 32;
+
 /// Read `text` (the content of `path`) into setting → value.
 pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<Key, FileValue>, SettingsError> {
+    check_depth(path, text)?;
     let docs = MarkedYaml::load_from_str(text).map_err(|e| SettingsError::FileSyntax {
         path: path.to_path_buf(),
         line: e.marker().line(),
@@ -48,6 +54,57 @@ pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<Key, FileValue>, Settin
         });
     }
     Ok(out)
+}
+
+/// Refuse nesting deeper than [`MAX_DEPTH`], counting what aliases bring
+/// in, from the parser's events (an iterative state machine) before any
+/// tree is built. Syntax errors are left to the loader, which reports them
+/// the same way.
+fn check_depth(path: &Path, text: &str) -> Result<(), SettingsError> {
+    use saphyr_parser::{Event, Parser};
+    // Open collections: their anchor and the height of their tallest child.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut anchors: BTreeMap<usize, usize> = BTreeMap::new();
+    let too_deep = |line: usize| SettingsError::FileSyntax {
+        path: path.to_path_buf(),
+        line,
+        reason: format!(
+            "the file nests deeper than {MAX_DEPTH} levels (settings sit at most two deep)"
+        ),
+    };
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return Ok(());
+        };
+        let child_height = match event {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push((anchor, 0));
+                if open.len() > MAX_DEPTH {
+                    return Err(too_deep(span.start.line()));
+                }
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some((anchor, tallest)) = open.pop() else {
+                    continue;
+                };
+                let height = tallest + 1;
+                if anchor > 0 {
+                    anchors.insert(anchor, height);
+                }
+                height
+            }
+            Event::Alias(id) => anchors.get(&id).copied().unwrap_or(0),
+            _ => 0,
+        };
+        if open.len() + child_height > MAX_DEPTH {
+            return Err(too_deep(span.start.line()));
+        }
+        if let Some(parent) = open.last_mut() {
+            parent.1 = parent.1.max(child_height);
+        }
+    }
+    Ok(())
 }
 
 fn scalar_text(node: &MarkedYaml<'_>) -> Option<String> {

@@ -305,23 +305,64 @@ fn read_config_file(
         Some(p) => (expand_path(p, &inputs.cwd, &inputs.home), true),
         None => (home_dir.join("config.yaml"), false),
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_bounded(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(ReadError::NotFound) => {
             if required {
                 return Err(SettingsError::MissingConfFile { path });
             }
             return Ok((None, BTreeMap::new()));
         }
-        Err(e) => {
-            return Err(SettingsError::UnreadableFile {
-                path,
-                reason: e.to_string(),
-            })
+        Err(ReadError::Other(reason)) => {
+            return Err(SettingsError::UnreadableFile { path, reason })
         }
     };
     let values = file::parse(&path, &text)?;
     Ok((Some(path), values))
+}
+
+/// The largest config file read: a real one is a few hundred bytes; this
+/// keeps `LOCAL_CLUSTER_CONF=/dev/zero` or a wrong, huge file from being
+/// read into memory.
+pub const MAX_CONF_BYTES: u64 = 1 << 20;
+
+enum ReadError {
+    NotFound,
+    Other(String),
+}
+
+/// The file's text, if it is a regular file (a FIFO would block, a device
+/// never end) of at most [`MAX_CONF_BYTES`] of UTF-8.
+fn read_bounded(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read as _;
+    let other = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Other(e.to_string()),
+    };
+    let meta = std::fs::metadata(path).map_err(other)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(ReadError::Other(format!("it is {what}")));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONF_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(other)?;
+    if bytes.len() as u64 > MAX_CONF_BYTES {
+        return Err(ReadError::Other(format!(
+            "it is larger than {MAX_CONF_BYTES} bytes, too large for a config file"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        ReadError::Other(format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -646,3 +646,4 @@ async fn a_node_whose_units_will_not_start_is_replaced() {
         "kubeadm-local-cluster/snapshot-c:kube-master"
     );
 }
+mod damaged;

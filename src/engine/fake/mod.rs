@@ -225,6 +225,19 @@ impl FakeEngine {
         self.state().images.values().cloned().collect()
     }
 
+    /// As `docker rmi -f <tag>` of an image with children: only the tag goes.
+    pub fn untag(&self, reference: &str) {
+        let tag = reference_with_tag(reference);
+        for image in self.state().images.values_mut() {
+            image.tags.retain(|t| *t != tag);
+        }
+    }
+
+    /// The image disappears whatever uses it.
+    pub fn forget_image(&self, id: &str) {
+        self.state().images.remove(id);
+    }
+
     pub fn remove_volume_now(&self, name: &str) {
         self.state().volumes.remove(name);
     }

@@ -297,3 +297,90 @@ fn integer_bounds_come_from_the_table() {
         "the integer settings"
     );
 }
+
+// Reproducers of what the property tests (tests/fuzz.rs) found.
+
+/// Nesting thousands deep built a tree whose drop overflowed the stack
+/// (an abort, not even a panic); it is refused before the tree is built.
+#[test]
+fn deep_nesting_is_refused_without_overflowing_the_stack() {
+    let fx = Fixture::new();
+    let block: String = (0..1000)
+        .map(|i| format!("{}cluster:\n", " ".repeat(i)))
+        .collect();
+    let flow = format!("cluster: {}{}", "[".repeat(200), "]".repeat(200));
+    let mapping = format!("cluster: {}{}", "{a: ".repeat(5000), "}".repeat(5000));
+    for text in [block, flow, mapping] {
+        let conf = fx.conf(&text);
+        // A small stack, as the fuzzers use, so a recursion shows here too.
+        let err = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn({
+                let fx_inputs = fx.inputs(&[("LOCAL_CLUSTER_CONF", &conf)]);
+                move || resolve(&fx_inputs, &Flags::default()).map(|_| ())
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert_all(&err, &[&conf, "nests deeper than 32 levels"]);
+    }
+    // Aliases count with what they bring in.
+    let mut text = String::from("a0: &a0 [x]\n");
+    for l in 1..40 {
+        text.push_str(&format!("a{l}: &a{l} [*a{}]\n", l - 1));
+    }
+    let conf = fx.conf(&text);
+    assert_all(
+        &error_of(&fx, &[("LOCAL_CLUSTER_CONF", &conf)], &[]),
+        &[&conf, "nests deeper"],
+    );
+    // Ordinary nesting is fine.
+    let conf = fx.conf("cluster:\n  numNodes: 2\n  addons: [dashboard]\n");
+    assert!(resolve_with(&fx, &[("LOCAL_CLUSTER_CONF".into(), conf)], &[]).is_ok());
+}
+
+/// A billion-laughs file is refused quickly, naming the file.
+#[test]
+fn an_alias_bomb_is_refused_quickly() {
+    let fx = Fixture::new();
+    let mut text = String::from("x0: &a0 [\"lol\"]\n");
+    for l in 1..=12 {
+        let refs = vec![format!("*a{}", l - 1); 10].join(", ");
+        text.push_str(&format!("x{l}: &a{l} [{refs}]\n"));
+    }
+    text.push_str("cluster:\n  addons: *a12\n");
+    let conf = fx.conf(&text);
+    let start = std::time::Instant::now();
+    let err = error_of(&fx, &[("LOCAL_CLUSTER_CONF", &conf)], &[]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    assert!(err.contains(&conf), "{err}");
+}
+
+/// `LOCAL_CLUSTER_CONF=/dev/zero` was read until memory ran out, and a FIFO
+/// would have blocked: only regular files of at most 1 MiB of UTF-8 are read.
+#[test]
+fn only_small_regular_utf8_files_are_read_as_config() {
+    let fx = Fixture::new();
+    for (path, why) in [("/dev/zero", "not a regular file"), ("/", "a directory")] {
+        assert_all(
+            &error_of(&fx, &[("LOCAL_CLUSTER_CONF", path)], &[]),
+            &["cannot read config file", path, why],
+        );
+    }
+    let big = fx.dir.path().join("big.yaml");
+    std::fs::write(&big, "#".repeat(MAX_CONF_BYTES as usize + 1)).unwrap();
+    let big = big.display().to_string();
+    assert_all(
+        &error_of(&fx, &[("LOCAL_CLUSTER_CONF", &big)], &[]),
+        &[&big, "larger than 1048576 bytes"],
+    );
+    let bin = fx.dir.path().join("bin.yaml");
+    std::fs::write(&bin, b"verbose: 2\n\xff\xfe").unwrap();
+    let bin = bin.display().to_string();
+    assert_all(
+        &error_of(&fx, &[("LOCAL_CLUSTER_CONF", &bin)], &[]),
+        &[&bin, "not UTF-8", "offset 11"],
+    );
+}

@@ -141,4 +141,5 @@ fn assert_all(text: &str, parts: &[&str]) {
 }
 
 mod errors;
+mod fuzz;
 mod sources;
