@@ -127,8 +127,9 @@ const FULL_ENGINE: Layout = Layout {
     host_addr: "198.18.251.5",
     addr: "198.18.251.6",
     dir_prefix: "lc-nospace-engine-",
-    // The node image (about 1.3 GB unpacked) and one node's root and /var.
-    data_root_size: Some("5g"),
+    // The node image (600 MB) and one node's root and /var (about 1 GB in
+    // all), with little to spare for the filler.
+    data_root_size: Some("2g"),
 };
 
 /// The node image `up` would use here: the newest Kubernetes one.

@@ -206,16 +206,38 @@ impl RemoteEngine {
     /// Take all but `leave` bytes of the data root's free space with a
     /// file (beside the engine's directories, which it leaves alone).
     pub fn fill_data_root(&self, leave: u64) {
-        let size = self.data_root_free().saturating_sub(leave);
-        sh(&format!(
-            "fallocate -l {size} {}",
-            self.data_root().join("filler").display()
-        ));
+        // In pieces, each as large as still fits: a tmpfs may refuse one
+        // large allocation that its free space would hold.
+        let mut piece = 0;
+        let mut chunk: u64 = 256 << 20;
+        while chunk >= 4096 {
+            let free = self.data_root_free().saturating_sub(leave);
+            let size = chunk.min(free);
+            if size < 4096 {
+                break;
+            }
+            let file = self.data_root().join(format!("filler-{piece}"));
+            let ok = Command::new("fallocate")
+                .args(["-l", &size.to_string()])
+                .arg(&file)
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                piece += 1;
+            } else {
+                let _ = std::fs::remove_file(&file);
+                chunk /= 2;
+            }
+        }
     }
 
     /// Give back what [`RemoteEngine::fill_data_root`] took.
     pub fn free_data_root(&self) {
-        let _ = std::fs::remove_file(self.data_root().join("filler"));
+        for entry in std::fs::read_dir(self.data_root()).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("filler-") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The docker CLI on the engine's own socket (the tests' view, not the
