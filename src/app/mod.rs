@@ -180,7 +180,79 @@ async fn ensure_node_image<E: Engine>(
         cache: &cache,
         plan,
     };
-    Ok(node_image::ensure(&build, reuse).await?)
+    node_image::ensure(&build, reuse)
+        .await
+        .map_err(|e| explain_no_space(e.into(), settings, engine, "building the node image"))
+}
+
+/// A failure for want of space (as its messages say, or as a build
+/// abandoned on a full cache shows) said as such; others as they are.
+fn explain_no_space<E: Engine>(
+    e: anyhow::Error,
+    settings: &Settings,
+    engine: &E,
+    doing: &str,
+) -> anyhow::Error {
+    let failure = crate::error::no_space(e.as_ref()).or_else(|| {
+        artifacts::cache::abandoned_on_full_filesystem().map(|_| crate::error::NoSpace {
+            path: None,
+            in_engine: false,
+        })
+    });
+    match failure {
+        Some(f) => say_what_is_full(e, &f, settings, engine, doing),
+        None => e,
+    }
+}
+
+/// Puts in front of a failure for want of space which disk filled up: the
+/// engine's, the cache's (naming the setting and where it came from), or
+/// the one holding the file the messages name.
+fn say_what_is_full<E: Engine>(
+    e: anyhow::Error,
+    failure: &crate::error::NoSpace,
+    settings: &Settings,
+    engine: &E,
+    doing: &str,
+) -> anyhow::Error {
+    if failure.in_engine {
+        return e.context(format!(
+            "{} while {doing}",
+            crate::engine::ran_out_of_space(engine)
+        ));
+    }
+    let cache = &settings.cache_dir;
+    let path = failure.path.as_deref();
+    // A tool that failed in a cache entry's staging directory while that
+    // filesystem was full ran out there, whatever path it names (debootstrap
+    // names the new system's, as seen from inside it).
+    let cache_file = match (path, artifacts::cache::abandoned_on_full_filesystem()) {
+        (Some(p), _) if p.starts_with(cache) => Some(p.to_path_buf()),
+        (_, Some(staging)) if staging.starts_with(cache) => Some(staging),
+        _ => None,
+    };
+    match (cache_file, path) {
+        (Some(file), _) => {
+            let key = crate::settings::Key::CacheDir;
+            let def = key.def();
+            e.context(format!(
+                "no space left on device writing {}: the cache's filesystem is full ({}, {} from \
+                 {}); free space there, or point {} (--{}, {}) at a larger filesystem",
+                file.display(),
+                cache.display(),
+                def.key,
+                settings.provenance.source(key),
+                def.key,
+                def.flag,
+                def.env()
+            ))
+        }
+        (None, Some(p)) => e.context(format!(
+            "no space left on device writing {0}: the filesystem of {0} is full",
+            p.display()
+        )),
+        (None, None) => e.context("no space left on device: a filesystem is full"),
+    }
 }
 
 /// `build node-image`: made again when the settings' inputs changed, or
@@ -295,6 +367,11 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     let prepare = async || prepare_extras(&engine, ui, settings, &arch, &plan).await;
     let outcome = lifecycle::up(cx, &node_image, prepare)
         .await
+        .map_err(|e| match e {
+            // Says it already, with the node.
+            e @ crate::cluster::ClusterError::SnapshotNoSpace { .. } => e.into(),
+            e => explain_no_space(e.into(), settings, &engine, "bringing up the cluster"),
+        })
         .with_context(|| {
             format!(
                 "bringing up cluster {:?} failed; `local-cluster clean{}` removes what was created",
@@ -714,6 +791,39 @@ mod tests {
             ..Default::default()
         };
         assert!(refuse_unservable(&settings, &info).is_ok());
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_the_setting_that_chose_it() {
+        let settings = crate::cluster::tests::settings(&[("K8S_DIND_CACHE_DIR", "/c")]);
+        let engine = crate::engine::fake::FakeEngine::new();
+        let said = |path: Option<&str>, in_engine: bool| {
+            let failure = crate::error::NoSpace {
+                path: path.map(Into::into),
+                in_engine,
+            };
+            let e = anyhow::anyhow!("the tool's own message");
+            crate::error::chain(
+                say_what_is_full(e, &failure, &settings, &engine, "doing it").as_ref(),
+            )
+        };
+        assert_eq!(
+            said(Some("/c/base/.x/rootfs.tar.gz"), false),
+            "no space left on device writing /c/base/.x/rootfs.tar.gz: the cache's filesystem \
+             is full (/c, cacheDir from env K8S_DIND_CACHE_DIR); free space there, or point \
+             cacheDir (--cache-dir, K8S_DIND_CACHE_DIR) at a larger filesystem: the tool's own \
+             message"
+        );
+        assert_eq!(
+            said(Some("/root/.cache/go-build/ab"), false),
+            "no space left on device writing /root/.cache/go-build/ab: the filesystem of \
+             /root/.cache/go-build/ab is full: the tool's own message"
+        );
+        assert_eq!(
+            said(Some("/var/lib/docker/tmp/x"), true),
+            "the Docker engine at unix:///var/run/docker.sock (from fake) ran out of space (its \
+             data root /var/lib/docker) while doing it: the tool's own message"
+        );
     }
 
     #[test]

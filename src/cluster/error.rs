@@ -124,6 +124,18 @@ pub enum ClusterError {
         #[source]
         source: EngineError,
     },
+    #[error(
+        "{engine_full} while saving the snapshot of {node}; the cluster runs, without a \
+         snapshot: free space there, then `local-cluster down` and `local-cluster up` make it \
+         again with one"
+    )]
+    SnapshotNoSpace {
+        /// [`crate::engine::ran_out_of_space`].
+        engine_full: String,
+        node: String,
+        #[source]
+        source: Box<EngineError>,
+    },
 
     #[error("rendering addon {addon}: {why}")]
     AddonRender { addon: String, why: String },

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::{node_plans, ClusterPlan, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME};
 use super::{ClusterError, Ctx, Result};
 use crate::artifacts::CacheKey;
-use crate::engine::{Engine, ImageConfig, RemoveImage, LABEL_CLUSTER, LABEL_ROLE};
+use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage, LABEL_CLUSTER, LABEL_ROLE};
 
 /// JSON of the snapshot's [`SnapshotFields`], kept to explain a mismatch.
 const LABEL_FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
@@ -383,8 +383,29 @@ async fn check_reference<E: Engine>(
     }))
 }
 
-/// Commit every node (they keep running) as the cluster's snapshot.
+/// Commit every node (they keep running) as the cluster's snapshot. When
+/// a commit fails, the images already made go too: a partial snapshot
+/// would only be judged damaged later, and holds space the engine lacks.
 pub async fn take<E: Engine>(
+    cx: Ctx<'_, E>,
+    fields: &SnapshotFields,
+    api_port: u16,
+    run_mode: RunMode,
+) -> Result<()> {
+    let result = commit_all(cx, fields, api_port, run_mode).await;
+    if result.is_err() {
+        if let Err(e) = remove_images(cx).await {
+            cx.ui.warn(format!(
+                "could not remove the partial snapshot of cluster {:?}: {}",
+                cx.plan.name,
+                crate::error::chain(&e)
+            ));
+        }
+    }
+    result
+}
+
+async fn commit_all<E: Engine>(
     cx: Ctx<'_, E>,
     fields: &SnapshotFields,
     api_port: u16,
@@ -407,13 +428,23 @@ pub async fn take<E: Engine>(
         cx.engine
             .commit_container(&node.container, &image_reference(plan, &node.name), &config)
             .await
-            .map_err(|source| ClusterError::Snapshot {
-                node: node.name.clone(),
-                source,
-            })
+            .map_err(|source| snapshot_error(cx, &node.name, source))
     }))
     .await?;
     Ok(())
+}
+
+/// A failed commit; one for want of space names the engine's disk.
+fn snapshot_error<E: Engine>(cx: Ctx<'_, E>, node: &str, source: EngineError) -> ClusterError {
+    let node = node.to_string();
+    if crate::error::no_space(&source).is_none() {
+        return ClusterError::Snapshot { node, source };
+    }
+    ClusterError::SnapshotNoSpace {
+        engine_full: crate::engine::ran_out_of_space(cx.engine),
+        node,
+        source: Box::new(source),
+    }
 }
 
 /// Delete the snapshot images (volumes go with the nodes' removal).

@@ -48,6 +48,8 @@ pub enum ApiErrorKind {
     Conflict,
     /// A published host port is taken by another program.
     PortInUse,
+    /// The engine's disk (its data root) is full.
+    NoSpace,
     Other,
 }
 
@@ -113,6 +115,25 @@ impl EngineError {
     pub fn is_port_in_use(&self) -> bool {
         self.kind() == ApiErrorKind::PortInUse
     }
+
+    pub fn is_no_space(&self) -> bool {
+        self.kind() == ApiErrorKind::NoSpace
+    }
+}
+
+/// `the Docker engine at … ran out of space (its data root …)`, for the
+/// errors of writes the engine could not make.
+pub fn ran_out_of_space<E: Engine>(engine: &E) -> String {
+    let data_root = &engine.info().data_root;
+    format!(
+        "the Docker engine at {} ran out of space (its data root{})",
+        engine.endpoint().describe(),
+        if data_root.is_empty() {
+            String::new()
+        } else {
+            format!(" {data_root}")
+        }
+    )
 }
 
 /// Containers: the node containers and short-lived helpers.

@@ -22,6 +22,9 @@ pub struct EngineInfo {
     pub rootless: bool,
     pub runtimes: Vec<String>,
     pub kernel_version: String,
+    /// Where the engine keeps images, containers and volumes (its
+    /// `DockerRootDir`, on the engine's machine); empty when not said.
+    pub data_root: String,
 }
 
 /// How a container is to be created.

@@ -13,17 +13,45 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NETNS: &str = "lc-test-remote";
-const HOST_LINK: &str = "lctr-host";
-const NS_LINK: &str = "lctr-ns";
-const HOST_ADDR: &str = "198.18.251.1";
 /// The remote engine's address (198.18.0.0/15 is reserved for tests of
 /// network devices: nothing else on the machine uses it).
 pub const ADDR: &str = "198.18.251.2";
 pub const TLS_PORT: u16 = 2376;
 
+/// Where a test engine lives: its namespace, link and addresses (a /30),
+/// its directory's prefix, and optionally a data root of a fixed size.
+/// Each test file that starts engines uses its own, so that they can run
+/// at the same time.
+pub struct Layout {
+    pub netns: &'static str,
+    pub host_link: &'static str,
+    pub ns_link: &'static str,
+    pub host_addr: &'static str,
+    pub addr: &'static str,
+    /// Under /var/tmp.
+    pub dir_prefix: &'static str,
+    /// A tmpfs of this size (`mount -o size=`) as the data root, so that
+    /// a test can fill the engine's disk without touching this machine's.
+    pub data_root_size: Option<&'static str>,
+}
+
+/// The engine of the remote-engine tests.
+pub const REMOTE: Layout = Layout {
+    netns: "lc-test-remote",
+    host_link: "lctr-host",
+    ns_link: "lctr-ns",
+    host_addr: "198.18.251.1",
+    addr: ADDR,
+    dir_prefix: "lc-remote-",
+    data_root_size: None,
+};
+
 pub struct RemoteEngine {
     pub dir: tempfile::TempDir,
+    /// The engine's address.
+    pub addr: &'static str,
+    netns: &'static str,
+    host_link: &'static str,
     dockerd: Child,
     sshd: Option<Child>,
 }
@@ -39,11 +67,11 @@ fn sh(script: &str) {
 
 /// Remove what an interrupted earlier run left: its engine's containers,
 /// dockerd and sshd, their directory, then the namespace.
-fn remove_leftovers() {
+fn remove_leftovers(layout: &Layout) {
     let _ = Command::new("sh")
         .arg("-c")
-        .arg(
-            "for d in /var/tmp/lc-remote-*; do \
+        .arg(format!(
+            "for d in /var/tmp/{}*; do \
                [ -d \"$d\" ] || continue; \
                if [ -S \"$d/docker.sock\" ]; then \
                  ids=$(DOCKER_HOST=unix://$d/docker.sock timeout 20 docker ps -aq 2>/dev/null); \
@@ -54,60 +82,79 @@ fn remove_leftovers() {
                grep -o \" $d[^ ]*\" /proc/mounts | sort -r | xargs -r -n1 umount -l; \
                rm -rf \"$d\"; \
              done",
-        )
+            layout.dir_prefix
+        ))
         .status();
-    remove_namespace();
+    remove_namespace(layout.netns, layout.host_link);
 }
 
 /// Stop the processes in the namespace and remove it (its veth end goes
 /// with it).
-fn remove_namespace() {
+fn remove_namespace(netns: &str, host_link: &str) {
     let _ = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "for p in $(ip netns pids {NETNS} 2>/dev/null); do kill -TERM $p; done; \
+            "for p in $(ip netns pids {netns} 2>/dev/null); do kill -TERM $p; done; \
              sleep 1; \
-             for p in $(ip netns pids {NETNS} 2>/dev/null); do kill -KILL $p; done; \
-             ip netns del {NETNS} 2>/dev/null; ip link del {HOST_LINK} 2>/dev/null; true"
+             for p in $(ip netns pids {netns} 2>/dev/null); do kill -KILL $p; done; \
+             ip netns del {netns} 2>/dev/null; ip link del {host_link} 2>/dev/null; true"
         ))
         .status();
 }
 
 impl RemoteEngine {
     pub fn start() -> RemoteEngine {
-        remove_leftovers();
+        RemoteEngine::start_with(&REMOTE)
+    }
+
+    pub fn start_with(layout: &Layout) -> RemoteEngine {
+        remove_leftovers(layout);
+        let Layout {
+            netns,
+            host_link,
+            ns_link,
+            host_addr,
+            addr,
+            ..
+        } = layout;
         sh(&format!(
-            "ip netns add {NETNS}
-             ip link add {HOST_LINK} type veth peer name {NS_LINK}
-             ip link set {NS_LINK} netns {NETNS}
-             ip addr add {HOST_ADDR}/30 dev {HOST_LINK}
-             ip link set {HOST_LINK} up
-             ip -n {NETNS} addr add {ADDR}/30 dev {NS_LINK}
-             ip -n {NETNS} link set {NS_LINK} up
-             ip -n {NETNS} link set lo up"
+            "ip netns add {netns}
+             ip link add {host_link} type veth peer name {ns_link}
+             ip link set {ns_link} netns {netns}
+             ip addr add {host_addr}/30 dev {host_link}
+             ip link set {host_link} up
+             ip -n {netns} addr add {addr}/30 dev {ns_link}
+             ip -n {netns} link set {ns_link} up
+             ip -n {netns} link set lo up"
         ));
         // Under /var/tmp: the engine's overlay file systems need a disk,
         // not the tmpfs /tmp may be.
         let dir = tempfile::Builder::new()
-            .prefix("lc-remote-")
+            .prefix(layout.dir_prefix)
             .tempdir_in("/var/tmp")
             .unwrap();
         let d = dir.path();
-        make_certificates(d);
+        make_certificates(d, addr);
         for sub in ["data", "exec"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        if let Some(size) = layout.data_root_size {
+            sh(&format!(
+                "mount -t tmpfs -o size={size} lc-test-data-root {}",
+                d.join("data").display()
+            ));
         }
         // nsenter, not `ip netns exec`: the latter remounts /sys, hiding the
         // cgroup file systems dockerd needs.
         let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
         let dockerd = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{NETNS}"))
+            .arg(format!("--net=/run/netns/{netns}"))
             .arg("dockerd")
             .arg(format!("--data-root={}", d.join("data").display()))
             .arg(format!("--exec-root={}", d.join("exec").display()))
             .arg(format!("--pidfile={}", d.join("docker.pid").display()))
             .arg(format!("-H=unix://{}", d.join("docker.sock").display()))
-            .arg(format!("-H=tcp://{ADDR}:{TLS_PORT}"))
+            .arg(format!("-H=tcp://{addr}:{TLS_PORT}"))
             .arg("--tlsverify")
             .arg(format!("--tlscacert={}", d.join("ca.pem").display()))
             .arg(format!("--tlscert={}", d.join("server.pem").display()))
@@ -118,6 +165,9 @@ impl RemoteEngine {
             .unwrap();
         let engine = RemoteEngine {
             dir,
+            addr,
+            netns,
+            host_link,
             dockerd,
             sshd: None,
         };
@@ -135,6 +185,59 @@ impl RemoteEngine {
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// The engine's data root, as this machine sees it.
+    pub fn data_root(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    /// Bytes free on the data root's filesystem.
+    pub fn data_root_free(&self) -> u64 {
+        let out = Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(self.data_root())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().nth(1).unwrap().trim().parse().unwrap()
+    }
+
+    /// Take all but `leave` bytes of the data root's free space with a
+    /// file (beside the engine's directories, which it leaves alone).
+    pub fn fill_data_root(&self, leave: u64) {
+        // In pieces, each as large as still fits: a tmpfs may refuse one
+        // large allocation that its free space would hold.
+        let mut piece = 0;
+        let mut chunk: u64 = 256 << 20;
+        while chunk >= 4096 {
+            let free = self.data_root_free().saturating_sub(leave);
+            let size = chunk.min(free);
+            if size < 4096 {
+                break;
+            }
+            let file = self.data_root().join(format!("filler-{piece}"));
+            let ok = Command::new("fallocate")
+                .args(["-l", &size.to_string()])
+                .arg(&file)
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                piece += 1;
+            } else {
+                let _ = std::fs::remove_file(&file);
+                chunk /= 2;
+            }
+        }
+    }
+
+    /// Give back what [`RemoteEngine::fill_data_root`] took.
+    pub fn free_data_root(&self) {
+        for entry in std::fs::read_dir(self.data_root()).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("filler-") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The docker CLI on the engine's own socket (the tests' view, not the
@@ -195,7 +298,10 @@ impl RemoteEngine {
     /// Environment for the tool: the engine over TLS.
     pub fn tls_env(&self) -> Vec<(String, String)> {
         vec![
-            ("DOCKER_HOST".into(), format!("tcp://{ADDR}:{TLS_PORT}")),
+            (
+                "DOCKER_HOST".into(),
+                format!("tcp://{}:{TLS_PORT}", self.addr),
+            ),
             ("DOCKER_TLS_VERIFY".into(), "1".into()),
             (
                 "DOCKER_CERT_PATH".into(),
@@ -223,7 +329,8 @@ impl RemoteEngine {
         std::fs::write(
             meta.join("meta.json"),
             format!(
-                r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"tcp://{ADDR}:{TLS_PORT}","SkipTLSVerify":false}}}}}}"#
+                r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"tcp://{addr}:{TLS_PORT}","SkipTLSVerify":false}}}}}}"#,
+                addr = self.addr
             ),
         )
         .unwrap();
@@ -255,11 +362,12 @@ impl RemoteEngine {
         let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
         let mut fields = host_pub.split_whitespace();
         let (kind, key) = (fields.next().unwrap(), fields.next().unwrap());
-        std::fs::write(d.join("known_hosts"), format!("{ADDR} {kind} {key}\n")).unwrap();
+        let addr = self.addr;
+        std::fs::write(d.join("known_hosts"), format!("{addr} {kind} {key}\n")).unwrap();
         std::fs::write(
             d.join("sshd_config"),
             format!(
-                "ListenAddress {ADDR}:22\n\
+                "ListenAddress {addr}:22\n\
                  HostKey {dir}/host_key\n\
                  AuthorizedKeysFile {dir}/authorized_keys\n\
                  PermitRootLogin prohibit-password\n\
@@ -282,7 +390,7 @@ impl RemoteEngine {
                 "sshd on this machine (Debian: apt-get install openssh-server; .ci/setup does)",
             );
         let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{NETNS}"))
+            .arg(format!("--net=/run/netns/{}", self.netns))
             .arg(sshd)
             .args(["-D", "-e", "-f"])
             .arg(d.join("sshd_config"))
@@ -293,7 +401,7 @@ impl RemoteEngine {
         self.sshd = Some(child);
         let start = Instant::now();
         while std::net::TcpStream::connect_timeout(
-            &format!("{ADDR}:22").parse().unwrap(),
+            &format!("{addr}:22").parse().unwrap(),
             Duration::from_millis(300),
         )
         .is_err()
@@ -320,7 +428,7 @@ impl RemoteEngine {
     /// Environment for the tool: the engine over ssh.
     pub fn ssh_env(&self) -> Vec<(String, String)> {
         vec![
-            ("DOCKER_HOST".into(), format!("ssh://root@{ADDR}")),
+            ("DOCKER_HOST".into(), format!("ssh://root@{}", self.addr)),
             ("DOCKER_TLS_VERIFY".into(), String::new()),
             ("DOCKER_CERT_PATH".into(), String::new()),
             ("DOCKER_CONTEXT".into(), String::new()),
@@ -332,21 +440,21 @@ impl RemoteEngine {
     }
 }
 
-/// A CA, a server certificate for [`ADDR`] and a client certificate, with
+/// A CA, a server certificate for `addr` and a client certificate, with
 /// the openssl command line; the client's files are laid out as
 /// DOCKER_CERT_PATH wants them (`client/{ca,cert,key}.pem`).
-fn make_certificates(d: &Path) {
+fn make_certificates(d: &Path, addr: &str) {
     std::fs::create_dir_all(d.join("client")).unwrap();
     std::fs::write(
         d.join("server.ext"),
-        format!("subjectAltName=IP:{ADDR}\nextendedKeyUsage=serverAuth\n"),
+        format!("subjectAltName=IP:{addr}\nextendedKeyUsage=serverAuth\n"),
     )
     .unwrap();
     std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
     sh(&format!(
         "cd {dir}
          openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=test-ca 2>/dev/null
-         openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN={ADDR} 2>/dev/null
+         openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN={addr} 2>/dev/null
          openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
          openssl req -newkey rsa:2048 -nodes -keyout client/key.pem -out client.csr -subj /CN=client 2>/dev/null
          openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client/cert.pem -days 2 -extfile client.ext 2>/dev/null
@@ -378,7 +486,7 @@ impl Drop for RemoteEngine {
         }
         let _ = self.dockerd.kill();
         let _ = self.dockerd.wait();
-        remove_namespace();
+        remove_namespace(self.netns, self.host_link);
         // Mounts left under the data root would make its removal fail.
         let _ = Command::new("sh")
             .arg("-c")

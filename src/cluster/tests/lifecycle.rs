@@ -647,3 +647,40 @@ async fn a_node_whose_units_will_not_start_is_replaced() {
     );
 }
 mod damaged;
+
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_the_engine_has_no_room_for_fails_naming_its_disk_and_leaves_none() {
+    let s = scene(&[]);
+    // The other nodes' commits succeed first: a partial snapshot.
+    s.fake
+        .refuse(Op::Commit, "c-kube-node-2", ApiErrorKind::NoSpace, 1);
+    let ui = Ui::recording(1);
+    let err = s.up(&ui).await.unwrap_err();
+    let text = crate::error::chain(&err);
+    assert!(
+        text.starts_with(
+            "the Docker engine at unix:///var/run/docker.sock (from fake) ran out of \
+             space (its data root /var/lib/docker) while saving the snapshot of kube-node-2; \
+             the cluster runs, without a snapshot"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("no space left on device"), "{text}");
+    assert_eq!(s.snapshot_images(), Vec::<String>::new());
+    // Nothing to restore from: the next cluster is made anew, with a snapshot.
+    s.down().await;
+    assert_eq!(s.up(&Ui::recording(1)).await.unwrap(), UpOutcome::Created);
+    assert_eq!(s.snapshot_images().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_refused_for_another_reason_says_so_without_blaming_the_disk() {
+    let s = scene(&[]);
+    s.fake
+        .refuse(Op::Commit, "c-kube-node-1", ApiErrorKind::Other, 1);
+    let err = s.up(&Ui::recording(1)).await.unwrap_err();
+    let text = crate::error::chain(&err);
+    assert!(text.starts_with("snapshotting kube-node-1"), "{text}");
+    assert!(!text.contains("space"), "{text}");
+    assert_eq!(s.snapshot_images(), Vec::<String>::new());
+}

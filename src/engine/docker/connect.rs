@@ -165,6 +165,7 @@ fn engine_info(
             .map(|r| r.into_keys().collect())
             .unwrap_or_default(),
         kernel_version: info.kernel_version.unwrap_or_default(),
+        data_root: info.docker_root_dir.unwrap_or_default(),
     }
 }
 

@@ -52,10 +52,15 @@ impl Images for Docker {
         while let Some(item) = progress.next().await {
             let info = item.map_err(api("load image archive"))?;
             if let Some(detail) = info.error_detail {
+                let message = detail.message.unwrap_or_default();
                 return Err(EngineError::Api {
                     action: "load image archive".to_string(),
-                    kind: ApiErrorKind::Other,
-                    source: detail.message.unwrap_or_default().into(),
+                    kind: if crate::error::says_no_space(&message) {
+                        ApiErrorKind::NoSpace
+                    } else {
+                        ApiErrorKind::Other
+                    },
+                    source: message.into(),
                 });
             }
         }

@@ -57,6 +57,11 @@ fn classify(err: &bollard::errors::Error) -> ApiErrorKind {
         {
             ApiErrorKind::PortInUse
         }
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if crate::error::says_no_space(message) =>
+        {
+            ApiErrorKind::NoSpace
+        }
         _ => ApiErrorKind::Other,
     }
 }

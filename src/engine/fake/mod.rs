@@ -72,10 +72,17 @@ impl Default for FakeEngine {
 }
 
 pub(super) fn refused(action: String, kind: ApiErrorKind) -> EngineError {
+    let source = match kind {
+        // As dockerd says it.
+        ApiErrorKind::NoSpace => {
+            "write /var/lib/docker/overlay2/fake/diff/x: no space left on device".to_string()
+        }
+        _ => format!("refused by the fake engine ({kind:?})"),
+    };
     EngineError::Api {
         action,
         kind,
-        source: format!("refused by the fake engine ({kind:?})").into(),
+        source: source.into(),
     }
 }
 
@@ -97,6 +104,7 @@ impl FakeEngine {
                 rootless: false,
                 runtimes: vec!["runc".into()],
                 kernel_version: "6.0".into(),
+                data_root: "/var/lib/docker".into(),
             },
             endpoint: Endpoint {
                 host: endpoint::DEFAULT_SOCKET.into(),
