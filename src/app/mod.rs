@@ -14,6 +14,7 @@ use crate::cluster::Ctx;
 
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
+use crate::output;
 use crate::settings::{ImageSourceSetting, KubeVersion, Settings};
 use crate::source::{self, TreeVersion};
 use crate::ui::{seconds, Ui};
@@ -184,13 +185,19 @@ pub async fn build_node_image(
         image,
         seconds(start.elapsed())
     ));
-    println!("{image}");
+    output::line(&image)?;
     Ok(())
 }
 
-fn print_hints(plan: &ClusterPlan) {
-    println!("export KUBECONFIG={}", plan.admin_conf().display());
-    println!("alias kubectl={}", plan.kubectl_path().display());
+fn print_hints(plan: &ClusterPlan) -> Result<(), output::WriteError> {
+    output::line(format_args!(
+        "export KUBECONFIG={}",
+        plan.admin_conf().display()
+    ))?;
+    output::line(format_args!(
+        "alias kubectl={}",
+        plan.kubectl_path().display()
+    ))
 }
 
 /// Refusals that need only the settings.
@@ -238,7 +245,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     // Before the node image: a running cluster needs none.
     if lifecycle::is_running(Ctx::new(&engine, &plan, ui)).await? {
         lifecycle::say_running(Ctx::new(&engine, &plan, ui));
-        print_hints(&plan);
+        print_hints(&plan)?;
         return Ok(());
     }
     let image_plan = node_image_plan(settings, &arch, Some(&versions));
@@ -287,7 +294,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
             seconds(start.elapsed())
         ));
     }
-    print_hints(&plan);
+    print_hints(&plan)?;
     Ok(())
 }
 
@@ -428,15 +435,18 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
     let cx = Ctx::new(&engine, &plan, ui);
     let nodes = cx.node_containers().await?;
     if nodes.is_empty() {
-        println!("cluster {}: not running", plan.name);
+        output::line(format_args!("cluster {}: not running", plan.name))?;
     } else {
-        println!("cluster {}:", plan.name);
+        output::line(format_args!("cluster {}:", plan.name))?;
         for (name, running) in &nodes {
-            println!("  {name}: {}", if *running { "running" } else { "stopped" });
+            output::line(format_args!(
+                "  {name}: {}",
+                if *running { "running" } else { "stopped" }
+            ))?;
         }
     }
     let snapshot = snapshot::state(cx).await?;
-    println!(
+    output::line(format_args!(
         "snapshot: {}",
         match &snapshot {
             SnapshotState::None => "none".to_string(),
@@ -446,7 +456,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             ),
             SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
-    );
+    ))?;
     // The snapshot's version, else the configured one when it is exact.
     let version = match (&snapshot, &settings.kubernetes_version) {
         (SnapshotState::Complete { fields, .. }, _) => Some(fields.kubernetes_version.clone()),
@@ -457,20 +467,21 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
         let reference =
             node_image::node_image_reference(&version, &node_arch(settings, engine.info()));
         match node_image::facts(&engine, &reference).await? {
-            Some(facts) => println!(
+            Some(facts) => output::line(format_args!(
                 "node image: {reference} (Kubernetes {}; {})",
                 facts.kubernetes_version.as_deref().unwrap_or("?"),
                 facts
                     .binaries
                     .as_deref()
                     .unwrap_or("made by an older local-cluster: origin not recorded")
-            ),
-            None => println!("node image: {reference} (not built yet)"),
+            ))?,
+            None => output::line(format_args!("node image: {reference} (not built yet)"))?,
         }
     }
-    println!("registry: {}", crate::registry::describe(cx).await?);
+    let registry = crate::registry::describe(cx).await?;
+    output::line(format_args!("registry: {registry}"))?;
     let (endpoint, info) = (engine.endpoint(), engine.info());
-    println!(
+    output::line(format_args!(
         "engine: Docker {} ({}/{}) at {} ({}){}",
         info.server_version,
         info.os_type,
@@ -482,7 +493,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
         } else {
             String::new()
         }
-    );
+    ))?;
     Ok(())
 }
 
@@ -510,7 +521,7 @@ pub async fn export_logs(
             plan.name
         ));
     }
-    println!("{}", dir.display());
+    output::line(dir.display())?;
     Ok(())
 }
 
@@ -547,7 +558,7 @@ pub async fn registry(settings: &Settings, ui: &Ui, mirrors: Vec<String>) -> Res
             all.join(", ")
         ));
     }
-    println!("{host}");
+    output::line(&host)?;
     Ok(())
 }
 
@@ -581,7 +592,7 @@ pub async fn push(
         }
     };
     for name in pushed {
-        println!("{name}");
+        output::line(name)?;
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         seconds(build_time),
         seconds(swap_start.elapsed())
     ));
-    print_hints(&plan);
+    print_hints(&plan)?;
     Ok(())
 }
 
