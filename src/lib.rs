@@ -16,7 +16,8 @@
 //!   output), with its decisions as pure functions; [`cni`]: pod networks.
 //! - [`cli`], [`app`]: the command line and the command entry points;
 //!   [`ui`]: progress; [`output`]: every write to stdout and stderr;
-//!   [`error`]: error chains; [`process`]: host commands.
+//!   [`error`]: error chains; [`process`]: host commands; [`private`]:
+//!   files only the user may read.
 
 pub mod addons;
 pub mod app;
@@ -30,6 +31,7 @@ pub mod error;
 pub mod images;
 pub mod manifest;
 pub mod output;
+pub mod private;
 pub mod process;
 pub mod registry;
 pub mod settings;

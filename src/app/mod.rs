@@ -200,6 +200,23 @@ fn print_hints(plan: &ClusterPlan) -> Result<(), output::WriteError> {
     ))
 }
 
+/// Narrow the home directories an older version made 0755 (what is in them,
+/// admin.conf and e2e results, is then out of others' reach too; see
+/// [`crate::private`]). Not fatal: the user may have set them so.
+fn keep_home_private(settings: &Settings, plan: &ClusterPlan, ui: &Ui) {
+    for dir in [&settings.home_dir, &plan.home_dir] {
+        match crate::private::narrow(dir, crate::private::DIR_MODE) {
+            Ok(true) => ui.note(format!(
+                "{} was open to other users; made it 0700",
+                dir.display()
+            )),
+            Ok(false) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => ui.warn(format!("cannot make {} private (0700): {e}", dir.display())),
+        }
+    }
+}
+
 /// Refusals that need only the settings.
 fn refuse_unavailable(settings: &Settings) -> Result<()> {
     // A network whose images only a registry has, with images to be built:
@@ -242,6 +259,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
     let plan = ClusterPlan::new(settings, versions.cluster());
+    keep_home_private(settings, &plan, ui);
     // Before the node image: a running cluster needs none.
     if lifecycle::is_running(Ctx::new(&engine, &plan, ui)).await? {
         lifecycle::say_running(Ctx::new(&engine, &plan, ui));

@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use super::{connect, node_arch, print_hints, refuse_unavailable, refuse_unservable, versions};
+use super::{
+    connect, keep_home_private, node_arch, print_hints, refuse_unavailable, refuse_unservable,
+    versions,
+};
 use crate::artifacts::{Binaries, Cache};
 use crate::cluster::lifecycle::{self, NodeImageRef};
 use crate::cluster::plan::ClusterPlan;
@@ -43,6 +46,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         .as_ref()
         .expect("build settings come with a tree");
     let plan = ClusterPlan::new(settings, versions.cluster());
+    keep_home_private(settings, &plan, ui);
     let cx = Ctx::new(&engine, &plan, ui);
 
     let running = lifecycle::is_running(cx).await?;

@@ -2,6 +2,10 @@
 //! of every input that affects its content. An entry appears only when it is
 //! complete (it is built in a staging directory and renamed into place), so a
 //! failed build or a download with a wrong checksum never enters the cache.
+//!
+//! It holds no secrets (downloads, builds, the inputs they were made from),
+//! so unlike the cluster's home directory (see [`crate::private`]) it keeps
+//! the modes the umask gives.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
