@@ -211,7 +211,9 @@ const PRINTING: &[&[&str]] = &[
 /// A pipe whose reader is already gone: every write to it fails with EPIPE,
 /// as when `| head -1` has read its line and exited.
 fn widowed_pipe() -> std::process::Stdio {
-    let (reader, writer) = std::io::pipe().unwrap();
+    // Close-on-exec, so no child that tests start meanwhile keeps the
+    // reader open (std::io::pipe is newer than the MSRV).
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(reader);
     writer.into()
 }
