@@ -1,12 +1,14 @@
 //! The command line: clap definitions generated from the settings table,
 //! subcommand dispatch, and nothing else.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::app::{self, NodeImageKind};
 use crate::e2e::{Selection, Suite};
+use crate::output::{self, Stream, WriteError};
 use crate::settings::{self, Flags, Inputs, Kind, Settings, SETTINGS};
 use crate::ui::Ui;
 
@@ -262,11 +264,18 @@ pub fn main() -> ExitCode {
     let matches = match command().try_get_matches() {
         Ok(m) => m,
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
+            // `--help` and `--version` go to stdout, usage errors to stderr;
+            // clap reports a failed write instead of panicking, but leaves
+            // stdout unflushed.
+            let (stream, code) = if e.use_stderr() {
+                (Stream::Stderr, ExitCode::from(2))
             } else {
-                ExitCode::SUCCESS
+                (Stream::Stdout, ExitCode::SUCCESS)
+            };
+            let printed = e.print().and_then(|()| std::io::stdout().flush());
+            return match (printed, stream) {
+                (Err(error), Stream::Stdout) => output_failed(&WriteError { stream, error }),
+                _ => code,
             };
         }
     };
@@ -278,17 +287,13 @@ pub fn main() -> ExitCode {
                 Some("fish") => clap_complete::Shell::Fish,
                 _ => clap_complete::Shell::Bash,
             };
-            clap_complete::generate(
-                shell,
-                &mut command(),
-                "local-cluster",
-                &mut std::io::stdout(),
-            );
-            return ExitCode::SUCCESS;
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "local-cluster", &mut script);
+            return finish(output::bytes(&script));
         }
         Some(("docs", _)) => {
-            print!("{}", settings::render::markdown_table());
-            return ExitCode::SUCCESS;
+            return finish(output::text(settings::render::markdown_table()));
         }
         _ => {}
     }
@@ -296,7 +301,7 @@ pub fn main() -> ExitCode {
     let resolved = match settings::resolve(&Inputs::from_process(), &flags(&matches)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::note(format_args!("error: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -312,7 +317,7 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::note(format_args!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -324,10 +329,13 @@ pub fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            eprintln!("error: {}", crate::error::chain(e.as_ref()));
-            ExitCode::FAILURE
-        }
+        Ok(Err(e)) => match e.chain().find_map(|c| c.downcast_ref::<WriteError>()) {
+            Some(write) => output_failed(write),
+            None => {
+                output::note(format_args!("error: {}", crate::error::chain(e.as_ref())));
+                ExitCode::FAILURE
+            }
+        },
         Err(stopped) => {
             let command = matches.subcommand_name().unwrap_or("up");
             let flag = crate::cluster::plan::cluster_flag(&settings.cluster_name);
@@ -339,6 +347,23 @@ pub fn main() -> ExitCode {
             ExitCode::from(stopped.exit_code())
         }
     }
+}
+
+fn finish(written: Result<(), WriteError>) -> ExitCode {
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => output_failed(&e),
+    }
+}
+
+/// How a command ends whose results could not be written: quietly when the
+/// reader went away (like a tool SIGPIPE killed), else saying why.
+fn output_failed(e: &WriteError) -> ExitCode {
+    if e.is_broken_pipe() {
+        return ExitCode::from(output::BROKEN_PIPE_EXIT);
+    }
+    output::note(format_args!("error: {e}"));
+    ExitCode::FAILURE
 }
 
 fn e2e_command(name: &'static str, about: &'static str) -> Command {
@@ -429,7 +454,7 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow:
             app::build_node_image(settings, ui, kind, flag("force")).await
         }
         Some(("config", _)) => {
-            print!("{}", settings::render::effective_yaml(settings));
+            output::text(settings::render::effective_yaml(settings))?;
             Ok(())
         }
         Some((other, _)) => anyhow::bail!("unknown command {other}"),

@@ -15,7 +15,9 @@
 //! - [`cluster`]: the lifecycle as named steps over a context (engine, plan,
 //!   output), with its decisions as pure functions; [`cni`]: pod networks.
 //! - [`cli`], [`app`]: the command line and the command entry points;
-//!   [`ui`]: output; [`error`]: error chains; [`process`]: host commands.
+//!   [`ui`]: progress; [`output`]: every write to stdout and stderr;
+//!   [`error`]: error chains; [`process`]: host commands; [`private`]:
+//!   files only the user may read.
 
 pub mod addons;
 pub mod app;
@@ -28,6 +30,8 @@ pub mod engine;
 pub mod error;
 pub mod images;
 pub mod manifest;
+pub mod output;
+pub mod private;
 pub mod process;
 pub mod registry;
 pub mod settings;

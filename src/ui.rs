@@ -7,7 +7,7 @@
 //! keeps what would have been shown, so step output can be asserted.
 //! Everything goes to stderr so that stdout stays for results (hints, YAML).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -99,11 +99,11 @@ impl Ui {
             Output::Recording(events) => events.lock().expect("ui lock").push(event),
             Output::Terminal { interactive, multi } => {
                 let text = text();
+                // A closed or full stderr is no reason to fail a command.
                 if *interactive {
-                    multi.suspend(|| eprintln!("{text}"));
+                    multi.suspend(|| crate::output::note(&text));
                 } else {
-                    // A closed stderr is no reason to fail a command.
-                    let _ = writeln!(std::io::stderr().lock(), "{text}");
+                    crate::output::note(&text);
                 }
             }
         }

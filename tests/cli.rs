@@ -199,6 +199,130 @@ fn completion_scripts_name_the_commands() {
     }
 }
 
+/// Commands that only write to stdout, and need neither engine nor files.
+const PRINTING: &[&[&str]] = &[
+    &["completion", "bash"],
+    &["config"],
+    &["docs", "settings-table"],
+    &["--help"],
+    &["--version"],
+];
+
+/// A pipe whose reader is already gone: every write to it fails with EPIPE,
+/// as when `| head -1` has read its line and exited.
+fn widowed_pipe() -> std::process::Stdio {
+    // Close-on-exec, so no child that tests start meanwhile keeps the
+    // reader open (std::io::pipe is newer than the MSRV).
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    drop(reader);
+    writer.into()
+}
+
+#[test]
+fn output_into_a_pipe_its_reader_closed_ends_quietly_with_141() {
+    let home = tempfile::tempdir().unwrap();
+    for args in PRINTING {
+        let out = command(home.path())
+            .args(*args)
+            .stdout(widowed_pipe())
+            .output()
+            .unwrap();
+        let stderr = text(&out).1;
+        // 128 + SIGPIPE, as a shell shows for a tool SIGPIPE killed.
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+    // The same through a real reader that stops after one line (the
+    // script is bigger than a pipe's buffer, so later writes fail).
+    let mut child = command(home.path())
+        .args(["completion", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn output_to_a_full_device_is_an_error_saying_so() {
+    let home = tempfile::tempdir().unwrap();
+    for args in PRINTING {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = command(home.path())
+            .args(*args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr, "error: writing to standard output: No space left on device\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_changes_nothing_but_the_message() {
+    let home = tempfile::tempdir().unwrap();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+            .into()
+    };
+    // A settings error (exit 2) whose message cannot be written: full,
+    // a pipe without reader, closed.
+    for (what, stderr) in [
+        ("full", full()),
+        ("widowed pipe", widowed_pipe()),
+        ("closed", std::process::Stdio::null()),
+    ] {
+        let mut cmd = if what == "closed" {
+            let mut sh = std::process::Command::new("sh");
+            sh.args([
+                "-c",
+                "exec \"$0\" config 2>&-",
+                common::bin().to_str().unwrap(),
+            ])
+            .env("HOME", home.path());
+            sh
+        } else {
+            let mut cmd = command(home.path());
+            cmd.arg("config");
+            cmd
+        };
+        let out = cmd
+            .env("K8S_DIND_NUM_NODES", "many")
+            .stderr(stderr)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}");
+    }
+    // A command that succeeds still does, with its output intact.
+    let out = command(home.path())
+        .arg("config")
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(text(&out).0.contains("numNodes"), "{}", text(&out).0);
+}
+
 #[test]
 fn registry_only_pod_networks_with_built_images_are_refused_before_the_engine_is_asked() {
     refused(

@@ -132,6 +132,22 @@ fn three_nodes_networking_and_snapshots() {
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
         0o600
     );
+    let mode = std::fs::metadata(c.home()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o700
+    );
+    // A local engine: the API server on loopback only, workers publish nothing.
+    assert_eq!(
+        common::published_ports(&format!("{}-kube-master", c.name)),
+        vec![("6443/tcp".to_string(), "127.0.0.1".to_string())]
+    );
+    for worker in ["kube-node-1", "kube-node-2"] {
+        assert_eq!(
+            common::published_ports(&format!("{}-{worker}", c.name)),
+            vec![]
+        );
+    }
     assert!(c
         .kubectl(&["version", "--client", "-o", "json"])
         .contains("v1.37.2"));

@@ -78,6 +78,13 @@ fn pods_pull_pushed_images_from_the_local_registry_and_its_mirror() {
 
     let (stdout, _) = c.run(&["registry", "--mirror", "registry.k8s.io"]);
     assert_eq!(stdout.trim(), format!("localhost:{PORT}"));
+    // It takes pushes from anyone who reaches it: loopback only.
+    let (containers, _) = registry_objects();
+    let registry = containers.split_whitespace().next().unwrap();
+    assert_eq!(
+        common::published_ports(registry),
+        vec![("5000/tcp".to_string(), "127.0.0.1".to_string())]
+    );
     let hosting = c.kubectl(&[
         "-n",
         "kube-public",

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use super::{connect, plan_without_version};
 use crate::addons::headlamp::{ADMIN, NAMESPACE, SERVICE};
 use crate::cluster::{lifecycle, Ctx};
+use crate::output;
 use crate::settings::Settings;
 use crate::ui::Ui;
 
@@ -53,8 +54,8 @@ pub async fn dashboard(settings: &Settings, ui: &Ui, port: u16) -> Result<()> {
     ui.info(format!(
         "Headlamp: http://127.0.0.1:{port}/ — log in with the token below (valid {TOKEN_DURATION}); Ctrl-C stops the forwarding"
     ));
-    println!("http://127.0.0.1:{port}/");
-    println!("{}", token.trim());
+    output::line(format_args!("http://127.0.0.1:{port}/"))?;
+    output::line(token.trim())?;
     let status = tokio::process::Command::new(plan.kubectl_path())
         .arg("--kubeconfig")
         .arg(plan.admin_conf())

@@ -8,6 +8,7 @@ use crate::cluster::plan::ClusterPlan;
 use crate::cluster::Ctx;
 use crate::e2e;
 use crate::engine::Engine;
+use crate::output;
 use crate::settings::Settings;
 use crate::ui::{seconds, Ui};
 
@@ -35,7 +36,7 @@ pub async fn e2e(settings: &Settings, ui: &Ui, selection: e2e::Selection) -> Res
         registry_port: settings.registry_port,
     };
     let outcome = e2e::run(cx, &inputs, &selection).await?;
-    print_e2e_outcome(&outcome);
+    print_e2e_outcome(&outcome)?;
     let s = &outcome.summary;
     if outcome.interrupted {
         bail!(
@@ -70,24 +71,23 @@ fn e2e_procs() -> u32 {
     (cores * 2).clamp(2, 8)
 }
 
-fn print_e2e_outcome(outcome: &e2e::Outcome) {
+fn print_e2e_outcome(outcome: &e2e::Outcome) -> Result<(), output::WriteError> {
     let s = &outcome.summary;
     if s.dry_run {
-        println!(
+        output::line(format_args!(
             "Dry run: {} tests selected, none ran{}",
             s.listed.len(),
             if s.listed.is_empty() { "." } else { ":" }
-        );
+        ))?;
         for name in &s.listed {
-            println!("  {name}");
+            output::line(format_args!("  {name}"))?;
         }
-        println!(
+        return output::line(format_args!(
             "Results (ginkgo's JSON report and log): {}",
             outcome.results.display()
-        );
-        return;
+        ));
     }
-    println!(
+    output::line(format_args!(
         "Ran {} of {} selected tests in {}: {} passed, {} failed, {} skipped{}.",
         s.ran,
         s.selected,
@@ -100,21 +100,21 @@ fn print_e2e_outcome(outcome: &e2e::Outcome) {
         } else {
             String::new()
         }
-    );
+    ))?;
     for problem in &s.suite_problems {
-        println!("Suite: {problem}");
+        output::line(format_args!("Suite: {problem}"))?;
     }
     for (f, log) in s.failed.iter().zip(&outcome.failure_logs) {
-        println!(
+        output::line(format_args!(
             "  [{}] {}
       {}",
             f.state.to_uppercase(),
             f.name,
             log.display()
-        );
+        ))?;
     }
-    println!(
+    output::line(format_args!(
         "Results (JUnit XML, ginkgo's JSON report and log): {}",
         outcome.results.display()
-    );
+    ))
 }

@@ -16,6 +16,7 @@ use crate::cluster::Ctx;
 
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
+use crate::output;
 use crate::settings::{ImageSourceSetting, KubeVersion, Settings};
 use crate::source::{self, TreeVersion};
 use crate::ui::{seconds, Ui};
@@ -282,13 +283,36 @@ pub async fn build_node_image(
         image,
         seconds(start.elapsed())
     ));
-    println!("{image}");
+    output::line(&image)?;
     Ok(())
 }
 
-fn print_hints(plan: &ClusterPlan) {
-    println!("export KUBECONFIG={}", plan.admin_conf().display());
-    println!("alias kubectl={}", plan.kubectl_path().display());
+fn print_hints(plan: &ClusterPlan) -> Result<(), output::WriteError> {
+    output::line(format_args!(
+        "export KUBECONFIG={}",
+        plan.admin_conf().display()
+    ))?;
+    output::line(format_args!(
+        "alias kubectl={}",
+        plan.kubectl_path().display()
+    ))
+}
+
+/// Narrow the home directories an older version made 0755 (what is in them,
+/// admin.conf and e2e results, is then out of others' reach too; see
+/// [`crate::private`]). Not fatal: the user may have set them so.
+fn keep_home_private(settings: &Settings, plan: &ClusterPlan, ui: &Ui) {
+    for dir in [&settings.home_dir, &plan.home_dir] {
+        match crate::private::narrow(dir, crate::private::DIR_MODE) {
+            Ok(true) => ui.note(format!(
+                "{} was open to other users; made it 0700",
+                dir.display()
+            )),
+            Ok(false) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => ui.warn(format!("cannot make {} private (0700): {e}", dir.display())),
+        }
+    }
 }
 
 /// Refusals that need only the settings.
@@ -334,10 +358,11 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
     let plan = ClusterPlan::new(settings, versions.cluster());
+    keep_home_private(settings, &plan, ui);
     // Before the node image: a running, healthy cluster needs none.
     if lifecycle::is_healthy(Ctx::new(&engine, &plan, ui)).await? {
         lifecycle::say_running(Ctx::new(&engine, &plan, ui));
-        print_hints(&plan);
+        print_hints(&plan)?;
         return Ok(());
     }
     let image_plan = node_image_plan(settings, &arch, Some(&versions));
@@ -394,7 +419,7 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
             seconds(start.elapsed())
         ));
     }
-    print_hints(&plan);
+    print_hints(&plan)?;
     Ok(())
 }
 
@@ -544,37 +569,36 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
     let health = crate::cluster::health::inspect(cx).await?;
     let condition = health.condition();
     let snapshot = snapshot::state(cx).await?;
+    let flag = plan.cluster_flag();
     match &condition {
-        Condition::Absent => println!("cluster {}: not running", plan.name),
-        Condition::Healthy => println!("cluster {}: running", plan.name),
-        Condition::Unfinished => println!(
+        Condition::Absent => output::line(format_args!("cluster {}: not running", plan.name))?,
+        Condition::Healthy => output::line(format_args!("cluster {}: running", plan.name))?,
+        Condition::Unfinished => output::line(format_args!(
             "cluster {}: not finished (an `up` was interrupted, or the nodes restarted under it); \
-             `local-cluster up{}` starts it again",
+             `local-cluster up{flag}` starts it again",
             plan.name,
-            plan.cluster_flag()
-        ),
-        Condition::Broken { .. } => println!(
-            "cluster {}: broken nodes; `local-cluster up{}` repairs them{}",
+        ))?,
+        Condition::Broken { .. } => output::line(format_args!(
+            "cluster {}: broken nodes; `local-cluster up{flag}` repairs them{}",
             plan.name,
-            plan.cluster_flag(),
             if matches!(snapshot, SnapshotState::Complete { .. }) {
                 " (from the snapshot where needed)"
             } else {
                 ""
             }
-        ),
+        ))?,
     }
     if condition != Condition::Absent {
         for (node, state) in &health.nodes {
-            println!("  {}: {}", node.name, state.describe());
+            output::line(format_args!("  {}: {}", node.name, state.describe()))?;
         }
         if matches!(condition, Condition::Healthy | Condition::Broken { .. }) {
             for line in crate::cluster::kubectl::node_readiness(cx).await {
-                println!("  {line}");
+                output::line(format_args!("  {line}"))?;
             }
         }
     }
-    println!(
+    output::line(format_args!(
         "snapshot: {}",
         match &snapshot {
             SnapshotState::None => "none".to_string(),
@@ -584,7 +608,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             ),
             SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
-    );
+    ))?;
     // The snapshot's version, else the configured one when it is exact.
     let version = match (&snapshot, &settings.kubernetes_version) {
         (SnapshotState::Complete { fields, .. }, _) => Some(fields.kubernetes_version.clone()),
@@ -595,28 +619,29 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
         let reference =
             node_image::node_image_reference(&version, &node_arch(settings, engine.info()));
         match node_image::facts(&engine, &reference).await? {
-            Some(facts) => println!(
+            Some(facts) => output::line(format_args!(
                 "node image: {reference} (Kubernetes {}; {})",
                 facts.kubernetes_version.as_deref().unwrap_or("?"),
                 facts
                     .binaries
                     .as_deref()
                     .unwrap_or("made by an older local-cluster: origin not recorded")
-            ),
+            ))?,
             None => match lifecycle::orphaned_node_image(cx, &reference, &version, &node_arch(settings, engine.info())).await? {
-                Some(id) => println!(
+                Some(id) => output::line(format_args!(
                     "node image: {reference} (missing; the snapshot's node image {id} is still in the engine: `up` tags it again and restores)"
-                ),
-                None if matches!(snapshot, SnapshotState::Complete { .. }) => println!(
+                ))?,
+                None if matches!(snapshot, SnapshotState::Complete { .. }) => output::line(format_args!(
                     "node image: {reference} (missing: `up` builds it again, and the snapshot, made from the old one, is then replaced by a new cluster)"
-                ),
-                None => println!("node image: {reference} (not built yet)"),
+                ))?,
+                None => output::line(format_args!("node image: {reference} (not built yet)"))?,
             },
         }
     }
-    println!("registry: {}", crate::registry::describe(cx).await?);
+    let registry = crate::registry::describe(cx).await?;
+    output::line(format_args!("registry: {registry}"))?;
     let (endpoint, info) = (engine.endpoint(), engine.info());
-    println!(
+    output::line(format_args!(
         "engine: Docker {} ({}/{}) at {} ({}){}",
         info.server_version,
         info.os_type,
@@ -628,7 +653,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
         } else {
             String::new()
         }
-    );
+    ))?;
     Ok(())
 }
 
@@ -656,7 +681,7 @@ pub async fn export_logs(
             plan.name
         ));
     }
-    println!("{}", dir.display());
+    output::line(dir.display())?;
     Ok(())
 }
 
@@ -693,7 +718,7 @@ pub async fn registry(settings: &Settings, ui: &Ui, mirrors: Vec<String>) -> Res
             all.join(", ")
         ));
     }
-    println!("{host}");
+    output::line(&host)?;
     Ok(())
 }
 
@@ -727,7 +752,7 @@ pub async fn push(
         }
     };
     for name in pushed {
-        println!("{name}");
+        output::line(name)?;
     }
     Ok(())
 }

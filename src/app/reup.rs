@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use super::{
-    connect, lock_cluster, node_arch, print_hints, refuse_unavailable, refuse_unservable, versions,
+    connect, keep_home_private, lock_cluster, node_arch, print_hints, refuse_unavailable,
+    refuse_unservable, versions,
 };
 use crate::artifacts::{Binaries, Cache};
 use crate::cluster::lifecycle::{self, NodeImageRef};
@@ -46,6 +47,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         .as_ref()
         .expect("build settings come with a tree");
     let plan = ClusterPlan::new(settings, versions.cluster());
+    keep_home_private(settings, &plan, ui);
     let cx = Ctx::new(&engine, &plan, ui);
 
     let running = lifecycle::is_running(cx).await?;
@@ -104,7 +106,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         seconds(build_time),
         seconds(swap_start.elapsed())
     ));
-    print_hints(&plan);
+    print_hints(&plan)?;
     Ok(())
 }
 

@@ -2,6 +2,10 @@
 //! of every input that affects its content. An entry appears only when it is
 //! complete (it is built in a staging directory and renamed into place), so a
 //! failed build or a download with a wrong checksum never enters the cache.
+//!
+//! It holds no secrets (downloads, builds, the inputs they were made from),
+//! so unlike the cluster's home directory (see [`crate::private`]) it keeps
+//! the modes the umask gives.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -107,10 +111,10 @@ impl Entry {
             EntryState::Damaged(why) => {
                 // Entries are checked deep inside builds that have no Ui;
                 // a warning is shown at every verbosity, as Ui's are.
-                eprintln!(
+                crate::output::note(format_args!(
                     "warning: cache entry {} was damaged ({why}); removed it, it is made again",
                     self.dir.display()
-                );
+                ));
                 false
             }
         }

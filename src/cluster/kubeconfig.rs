@@ -27,10 +27,11 @@ pub fn rewrite_server(kubeconfig: &str, server: &str) -> String {
         + "\n"
 }
 
-/// Write `content` to `path` atomically with the given mode.
+/// Write `content` to `path` atomically with the given mode, in a private
+/// directory (see [`crate::private`]).
 pub fn write_private(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(ClusterError::io("creating", dir))?;
+    crate::private::dir(dir).map_err(ClusterError::io("creating", dir))?;
     let tmp = dir.join(format!(
         ".{}.tmp{}",
         path.file_name().unwrap_or_default().to_string_lossy(),
@@ -43,9 +44,10 @@ pub fn write_private(path: &Path, content: &[u8], mode: u32) -> Result<()> {
             .truncate(true)
             .mode(mode)
             .open(&tmp)?;
+        // Before the content: a left-over temporary file keeps its old mode.
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(content)?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+        f.sync_all()
     };
     write().map_err(ClusterError::io("writing", &tmp))?;
     std::fs::rename(&tmp, path).map_err(ClusterError::io("writing", path))
@@ -93,8 +95,10 @@ pub async fn export_kubectl<E: Engine>(cx: Ctx<'_, E>, node_arch: &str) -> Resul
         .engine
         .read_file(&plan.master().container, "/usr/bin/kubectl")
         .await?;
+    // Executable by anyone who can reach it; its directory is 0700.
     write_private(&plan.kubectl_path(), &binary, 0o755)?;
-    std::fs::write(&stamp, &want).map_err(ClusterError::io("writing", &stamp))
+    // No secret, but everything we put in the home directory is 0600.
+    crate::private::write(&stamp, &want).map_err(ClusterError::io("writing", &stamp))
 }
 
 #[cfg(test)]
@@ -111,11 +115,26 @@ mod tests {
     }
 
     #[test]
-    fn private_files_get_mode_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/admin.conf");
-        write_private(&path, b"x", 0o600).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+    fn private_files_get_mode_0600_in_a_0700_directory() {
+        use crate::private::tests::{mode, with_umask_022};
+        with_umask_022(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("sub/admin.conf");
+            write_private(&path, b"x", 0o600).unwrap();
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(&dir.path().join("sub")), 0o700);
+            // A temporary file a crash left behind, world-readable.
+            let tmp = dir
+                .path()
+                .join(format!("sub/.admin.conf.tmp{}", std::process::id()));
+            std::fs::write(&tmp, "old").unwrap();
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+            write_private(&path, b"y", 0o600).unwrap();
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(std::fs::read(&path).unwrap(), b"y");
+            let kubectl = dir.path().join("sub/kubectl");
+            write_private(&kubectl, b"\x7fELF", 0o755).unwrap();
+            assert_eq!(mode(&kubectl), 0o755);
+        });
     }
 }

@@ -37,16 +37,17 @@ const COLLECT: &[(&str, &str)] = &[
 ];
 
 /// Write the logs of every node of the cluster under `dir/<node>/`; returns
-/// how many files were written.
+/// how many files were written. Private (0700/0600): kubeadm.yaml has the
+/// bootstrap token, and journals can show more.
 pub async fn export<E: Engine>(cx: Ctx<'_, E>, dir: &Path) -> Result<usize> {
     let nodes = cx.node_containers().await?;
     let mut count = 0;
     for (node, running) in &nodes {
         let node_dir = dir.join(node);
-        std::fs::create_dir_all(&node_dir).map_err(ClusterError::io("creating", &node_dir))?;
+        crate::private::dir(&node_dir).map_err(ClusterError::io("creating", &node_dir))?;
         if !running {
             let path = node_dir.join("NOT-RUNNING");
-            std::fs::write(&path, "the node container was stopped\n")
+            crate::private::write(&path, "the node container was stopped\n")
                 .map_err(ClusterError::io("writing", &path))?;
             continue;
         }
@@ -62,7 +63,7 @@ pub async fn export<E: Engine>(cx: Ctx<'_, E>, dir: &Path) -> Result<usize> {
                 content.extend_from_slice(&out.stderr);
             }
             let path = node_dir.join(file);
-            std::fs::write(&path, content).map_err(ClusterError::io("writing", &path))?;
+            crate::private::write(&path, content).map_err(ClusterError::io("writing", &path))?;
             count += 1;
         }
     }

@@ -103,7 +103,11 @@ pub async fn run<E: Engine>(
     ensure_images(cx, inputs, &binaries).await?;
 
     let results = results_dir(&cx.plan.home_dir, selection.suite);
-    std::fs::create_dir_all(&results).map_err(E2eError::io("creating", &results))?;
+    // Private: the logs can show tokens. The home directory first, which an
+    // older version made 0755.
+    for dir in [&cx.plan.home_dir, &results] {
+        crate::private::dir(dir).map_err(E2eError::io("creating", dir))?;
+    }
     let kubeconfig = cx.plan.admin_conf();
     let paths = RunPaths {
         e2e_test: &binaries.e2e_test,

@@ -253,10 +253,10 @@ pub fn write_failure_logs(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>,
     if summary.failed.is_empty() {
         return Ok(paths);
     }
-    std::fs::create_dir_all(dir).map_err(E2eError::io("creating", dir))?;
+    crate::private::dir(dir).map_err(E2eError::io("creating", dir))?;
     for (i, f) in summary.failed.iter().enumerate() {
         let path = dir.join(format!("{:03}-{}.log", i + 1, slug(&f.name)));
-        std::fs::write(&path, &f.log).map_err(E2eError::io("writing", &path))?;
+        crate::private::write(&path, &f.log).map_err(E2eError::io("writing", &path))?;
         paths.push(path);
     }
     Ok(paths)

@@ -48,8 +48,8 @@ pub async fn ginkgo(
     step: &Step<'_>,
 ) -> Result<Finished, E2eError> {
     let log_path = results.join(LOG_FILE);
-    let mut log = tokio::fs::File::create(&log_path)
-        .await
+    let mut log = crate::private::create(&log_path)
+        .map(tokio::fs::File::from_std)
         .map_err(E2eError::io("creating", &log_path))?;
     let mut child = Command::new(ginkgo)
         .args(args)

@@ -153,6 +153,29 @@ pub fn cache_sharing(shared: &[&str]) -> tempfile::TempDir {
     dir
 }
 
+/// Every (container port, host address) a container's ports are published
+/// on, as the engine reports them.
+pub fn published_ports(container: &str) -> Vec<(String, String)> {
+    let json = docker(&[
+        "inspect",
+        "-f",
+        "{{json .NetworkSettings.Ports}}",
+        container,
+    ]);
+    let ports: std::collections::BTreeMap<String, Option<Vec<serde_json::Value>>> =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{container}: {e}: {json}"));
+    let mut all = Vec::new();
+    for (port, bindings) in ports {
+        for b in bindings.unwrap_or_default() {
+            all.push((
+                port.clone(),
+                b["HostIp"].as_str().unwrap_or("?").to_string(),
+            ));
+        }
+    }
+    all
+}
+
 pub fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -297,6 +297,80 @@ async fn engines_that_refuse_privileged_get_capability_nodes() {
     assert_eq!(s.fake.container_names(), NODES);
 }
 
+/// The published ports of each node container: (container port, host address).
+fn published(s: &Scene) -> Vec<(String, Vec<(u16, String)>)> {
+    s.fake
+        .containers()
+        .into_iter()
+        .map(|(name, c)| {
+            let ports = c
+                .spec
+                .ports
+                .iter()
+                .map(|p| (p.container_port, p.host_ip.clone()))
+                .collect();
+            (name, ports)
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_local_engine_publishes_the_api_server_on_loopback_only() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    assert_eq!(
+        published(&s),
+        vec![
+            (
+                "c-kube-master".to_string(),
+                vec![(6443, "127.0.0.1".to_string())]
+            ),
+            ("c-kube-node-1".to_string(), vec![]),
+            ("c-kube-node-2".to_string(), vec![]),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_remote_engine_publishes_the_api_server_on_its_own_address() {
+    let mut s = scene(&[]);
+    s.fake.set_endpoint(crate::engine::Endpoint {
+        host: "tcp://10.1.2.3:2376".into(),
+        tls_dir: None,
+        origin: "DOCKER_HOST".into(),
+        ssh_hostname: None,
+    });
+    s.up(&Ui::recording(1)).await.unwrap();
+    let ports = published(&s);
+    assert_eq!(
+        ports[0],
+        (
+            "c-kube-master".to_string(),
+            vec![(6443, "10.1.2.3".to_string())]
+        )
+    );
+    assert!(ports[1..].iter().all(|(_, p)| p.is_empty()), "{ports:?}");
+    let port = s.master_port();
+    assert!(s
+        .admin_conf()
+        .contains(&format!("server: https://10.1.2.3:{port}\n")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn admin_conf_and_the_home_directory_are_private() {
+    use crate::private::tests::mode;
+    use std::os::unix::fs::PermissionsExt;
+    let s = scene(&[]);
+    // As an older version left it: open to all.
+    std::fs::create_dir_all(&s.plan.home_dir).unwrap();
+    std::fs::set_permissions(&s.plan.home_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.up(&Ui::recording(1)).await.unwrap();
+    assert_eq!(mode(&s.plan.home_dir), 0o700);
+    assert_eq!(mode(&s.plan.admin_conf()), 0o600);
+    assert_eq!(mode(&s.plan.home_dir.join("kubectl.version")), 0o600);
+    assert_eq!(mode(&s.plan.kubectl_path()), 0o755);
+}
+
 #[tokio::test(start_paused = true)]
 async fn down_keeps_the_snapshot_and_up_restores_it() {
     let s = Scene::made_and_down(&[]).await;

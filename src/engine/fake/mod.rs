@@ -173,6 +173,11 @@ impl FakeEngine {
     }
 
     /// Another program holds this host port.
+    /// Pretend to be the engine at `endpoint` (a remote one, say).
+    pub fn set_endpoint(&mut self, endpoint: Endpoint) {
+        self.endpoint = endpoint;
+    }
+
     pub fn take_port(&self, port: u16) {
         self.state().taken_ports.insert(port);
     }
