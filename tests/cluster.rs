@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::cluster::Cluster;
 use common::networking::{check_networking, web_pods, workload};
-use common::{engine_objects, ensure_busybox_image, text, BUSYBOX};
+use common::{engine_objects, ensure_busybox_image, restart_dockerd, text, BUSYBOX};
 
 fn container_ids(cluster: &str) -> Vec<String> {
     let out = Command::new("docker")
@@ -64,51 +64,6 @@ fn docker_inspect(container: &str, format: &str) -> String {
         .output()
         .unwrap();
     text(&out).0.trim().to_string()
-}
-
-/// Restart dockerd the way it was started (systemd, or by hand as in CI).
-fn restart_dockerd() {
-    let systemd = Command::new("systemctl")
-        .args(["is-active", "--quiet", "docker"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if systemd {
-        assert!(Command::new("systemctl")
-            .args(["restart", "docker"])
-            .status()
-            .unwrap()
-            .success());
-    } else {
-        let _ = Command::new("pkill").args(["-x", "dockerd"]).status();
-        for _ in 0..100 {
-            if !Command::new("pgrep")
-                .args(["-x", "dockerd"])
-                .status()
-                .unwrap()
-                .success()
-            {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Command::new("sh")
-            .args(["-c", "setsid nohup dockerd >>/var/log/dockerd.log 2>&1 &"])
-            .status()
-            .unwrap();
-    }
-    for _ in 0..120 {
-        if Command::new("docker")
-            .arg("info")
-            .output()
-            .unwrap()
-            .status
-            .success()
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("dockerd did not come back");
 }
 
 #[test]

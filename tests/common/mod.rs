@@ -9,6 +9,7 @@ pub mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use local_cluster::engine::{Containers, Docker, Images, Networks, Volumes, LABEL_CLUSTER};
 
@@ -266,4 +267,49 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     }
     walk(dir, dir, &mut out);
     out
+}
+
+/// Restart dockerd the way it was started (systemd, or by hand as in CI).
+pub fn restart_dockerd() {
+    let systemd = Command::new("systemctl")
+        .args(["is-active", "--quiet", "docker"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if systemd {
+        assert!(Command::new("systemctl")
+            .args(["restart", "docker"])
+            .status()
+            .unwrap()
+            .success());
+    } else {
+        let _ = Command::new("pkill").args(["-x", "dockerd"]).status();
+        for _ in 0..100 {
+            if !Command::new("pgrep")
+                .args(["-x", "dockerd"])
+                .status()
+                .unwrap()
+                .success()
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Command::new("sh")
+            .args(["-c", "setsid nohup dockerd >>/var/log/dockerd.log 2>&1 &"])
+            .status()
+            .unwrap();
+    }
+    for _ in 0..120 {
+        if Command::new("docker")
+            .arg("info")
+            .output()
+            .unwrap()
+            .status
+            .success()
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("dockerd did not come back");
 }
