@@ -56,7 +56,9 @@ patch_snapshots() {
   echo "snapshot images now run $ENTRYPOINT ($(sha256sum <"$ENTRYPOINT" | cut -c1-12))"
 }
 
-lc build node-image >/dev/null 2>&1
+# No `build node-image` first: that rebuilds when this checkout's node files
+# (the entrypoint) differ from the image's, while `up` takes any node image
+# of the version.
 if [ -z "$(snapshots)" ] || [ -z "$(nodes)" ]; then
   t=$(now)
   lc up >"$work/first.log" 2>&1 || { cat "$work/first.log"; exit 1; }
@@ -83,7 +85,7 @@ for i in $(seq "$runs"); do
   # restore fell back, from the failure the tool printed (the failed
   # containers are gone by then).
   msgs=$( { for n in $(nodes); do docker logs "$n" 2>&1 | sed "s/^/$n: /"; done
-    cat "$work/up.log"; } | grep 'local-cluster-entrypoint:' | sort -u || true)
+    cat "$work/up.log"; } | grep -e 'local-cluster-entrypoint:' -e 'umount:' | sort -u || true)
   if [ $rc -ne 0 ]; then
     outcome="up FAILED (rc $rc)"
     failed=$((failed + 1))
