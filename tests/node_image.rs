@@ -170,3 +170,127 @@ fn release_downloads_are_verified_against_published_checksums() {
         "superseded node images were left behind"
     );
 }
+
+/// Removes the test's container, whatever the test's outcome.
+struct Container(&'static str);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "--force", "--volumes", self.0])
+            .output();
+    }
+}
+
+/// A node container of `image` (run as `up` runs nodes where --privileged is
+/// refused) whose entrypoint starts while a Go program in it holds
+/// /sys/fs/cgroup/cpu open, as kubectl exec'd by `up` into a booting master
+/// does (the Go runtime keeps cpu.cfs_quota_us open to follow the CPU
+/// limit). The entrypoint must replace the read-only hierarchy anyway and
+/// systemd must boot. Returns the node's log.
+fn boot_with_the_cpu_cgroup_held(image: &str) -> String {
+    const NAME: &str = "lc-test-entrypoint-cgroup-held";
+    let _ = Command::new("docker")
+        .args(["rm", "--force", "--volumes", NAME])
+        .output();
+    let _guard = Container(NAME);
+    // kubectl proxy serves without asking the (absent) API server, so it
+    // lives until the container stops; the entrypoint starts only once it
+    // holds the file.
+    let script = "kubectl proxy --server http://127.0.0.1:1 --port 0 >/dev/null 2>&1 & \
+        for i in $(seq 100); do \
+          if ls -l /proc/$!/fd 2>/dev/null | grep -q /sys/fs/cgroup/cpu/; then \
+            echo 'test: kubectl holds /sys/fs/cgroup/cpu' >&2; break; fi; \
+          sleep 0.1; done; \
+        exec /usr/local/bin/local-cluster-entrypoint /sbin/init";
+    docker(&[
+        "run",
+        "--detach",
+        "--tty",
+        "--name",
+        NAME,
+        "--cap-add",
+        "ALL",
+        "--cap-drop",
+        "SYS_RESOURCE",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "apparmor=unconfined",
+        "--security-opt",
+        "systempaths=unconfined",
+        "--device-cgroup-rule",
+        "a *:* rwm",
+        "--device",
+        "/dev/kmsg",
+        "--cgroupns",
+        "private",
+        "--tmpfs",
+        "/tmp",
+        "--tmpfs",
+        "/run",
+        "--tmpfs",
+        "/run/lock",
+        "--volume",
+        "/var",
+        "--stop-signal",
+        "SIGRTMIN+3",
+        "--entrypoint",
+        "sh",
+        image,
+        "-c",
+        script,
+    ]);
+    let log = || {
+        let out = Command::new("docker")
+            .args(["logs", NAME])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        format!("{stdout}{stderr}")
+    };
+    let mut state = String::new();
+    for _ in 0..240 {
+        let out = Command::new("docker")
+            .args(["exec", NAME, "systemctl", "is-system-running"])
+            .output()
+            .unwrap();
+        state = text(&out).0.trim().to_string();
+        if state == "running" || state == "degraded" {
+            break;
+        }
+        let running = docker(&["inspect", "--format", "{{.State.Running}}", NAME]);
+        assert_eq!(running.trim(), "true", "the node stopped:\n{}", log());
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let log = log();
+    assert!(
+        state == "running" || state == "degraded",
+        "systemd: {state}\n{log}"
+    );
+    let options = docker(&[
+        "exec",
+        NAME,
+        "awk",
+        "$5 == \"/sys/fs/cgroup/cpu\" { print $6 }",
+        "/proc/1/mountinfo",
+    ]);
+    assert!(
+        options.lines().count() == 1 && options.starts_with("rw,"),
+        "/sys/fs/cgroup/cpu is mounted with {options:?}"
+    );
+    log
+}
+
+#[test]
+#[ignore = "builds Kubernetes and the node image (minutes on a cold cache); run by .ci/test"]
+fn the_entrypoint_replaces_a_cgroup_hierarchy_a_go_program_holds_open() {
+    let (ok, _, _) = local_cluster(&[], &["build", "node-image"]);
+    assert!(ok);
+    let log = boot_with_the_cpu_cgroup_held(IMAGE);
+    assert!(
+        log.contains("test: kubectl holds /sys/fs/cgroup/cpu"),
+        "{log}"
+    );
+    assert!(!log.contains("busy"), "{log}");
+}

@@ -24,10 +24,24 @@ is_read_only() {
 	case ",$(mount_options "$1")," in *,ro,*) return 0 ;; *) return 1 ;; esac
 }
 
+detach() {
+	# Detach a read-only cgroup mount at once, even while it is in use. Any
+	# Go program (1.25 or later) exec'd into the booting node, such as the
+	# kubectl that `up` runs in the master to ask whether the API answers,
+	# opens cpu.cfs_quota_us and cpu.cfs_period_us under /sys/fs/cgroup/cpu
+	# (cpu.max on cgroup v2) at start and keeps them open, as its runtime
+	# follows the CPU limit. A plain umount failed with EBUSY whenever one
+	# ran as this loop reached that hierarchy (about once in 20 restores
+	# under load), and the node died. Such a program keeps reading the same
+	# cgroup through the detached mount until it exits; everything started
+	# later sees the fresh mount.
+	umount -l "$1"
+}
+
 fix_cgroup_v2() {
 	if is_read_only /sys/fs/cgroup; then
 		mount -o remount,rw,nosuid,nodev,noexec /sys/fs/cgroup ||
-			{ umount /sys/fs/cgroup && mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 /sys/fs/cgroup; }
+			{ detach /sys/fs/cgroup && mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 /sys/fs/cgroup; }
 	fi
 	# The root of our cgroup namespace may not hold processes once controllers
 	# are delegated to children: move everything into init.scope first.
@@ -36,19 +50,6 @@ fix_cgroup_v2() {
 		echo "$pid" >/sys/fs/cgroup/init.scope/cgroup.procs 2>/dev/null || true
 	done </sys/fs/cgroup/cgroup.procs
 	sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers >/sys/fs/cgroup/cgroup.subtree_control
-}
-
-unmount_busy_ok() {
-	# Rarely (once in ~20 restores under load) the unmount failed with EBUSY
-	# right after the container started, killing the node; the cause is not
-	# known (probes exec'd into the booting node are suspected). Retry, then
-	# detach the old mount: the fresh one goes on top either way.
-	for _ in 1 2 3 4 5; do
-		umount "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	say "$1 stays busy; detaching it"
-	umount -l "$1"
 }
 
 fix_cgroup_v1() {
@@ -66,7 +67,7 @@ fix_cgroup_v1() {
 			continue
 		fi
 		opts=$(super_options "$dir" | tr ',' '\n' | grep -v -e '^rw$' -e '^ro$' | paste -sd, -)
-		unmount_busy_ok "$dir"
+		detach "$dir"
 		if [ "$fstype" = cgroup2 ]; then
 			mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 "$dir"
 		else
