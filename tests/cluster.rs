@@ -11,7 +11,6 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::cluster::Cluster;
 use common::networking::{check_networking, web_pods, workload};

@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -207,7 +207,7 @@ fn wait_stayer_running(c: &Cluster) -> String {
 #[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
 fn locks_interruptions_and_faults() {
     ensure_busybox_image();
-    let mut c = Cluster::new(NAME, "10.244.0.0/24");
+    let mut c = Cluster::new(NAME, "10.236.0.0/24");
     c.extra
         .push(("K8S_DIND_NUM_NODES".to_string(), "1".to_string()));
     let home = dirs::home_dir().unwrap().join(".kubeadm-local-cluster");
@@ -292,7 +292,7 @@ fn locks_interruptions_and_faults() {
     assert!(
         shown.contains(
             "cluster it-rel: broken nodes; `local-cluster up --cluster-name it-rel` repairs them"
-        ) && shown.contains("  kube-node-1: stopped (Exited (137)"),
+        ) && shown.contains("  kube-node-1: stopped ("),
         "{shown}"
     );
     let (_, said) = c.run(&["up"]);
