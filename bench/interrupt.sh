@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Interruptions at random points: RUNS times, start `up` (after `down`, or
 # after `clean` every CLEAN_EVERY-th run), `down` or `clean`, stop it with
-# SIGINT or SIGTERM after a random 0-MAX_DELAY seconds, then check that the
+# SIGINT or SIGTERM after a random time within about how long the command
+# takes (MAX_UP, MAX_DOWN, MAX_CLEAN seconds), then check that the
 # next `up` brings the cluster up (status: running). At the end `clean` must
 # leave nothing of the cluster. Prints each run and the counts.
 source "$(dirname "$0")/common.sh"
 export K8S_DIND_CLUSTER_NAME=bench-int K8S_DIND_DIND_SUBNET=10.221.0.0/24
 export K8S_DIND_NUM_NODES=${K8S_DIND_NUM_NODES:-1}
 runs=${RUNS:-20}
-max_delay=${MAX_DELAY:-60}
+max_up=${MAX_UP:-40} max_down=${MAX_DOWN:-7} max_clean=${MAX_CLEAN:-8}
 clean_every=${CLEAN_EVERY:-4}
 log=$(mktemp -d)
 lc clean >/dev/null 2>&1
@@ -16,16 +17,17 @@ lc up >"$log/first" 2>&1 || { cat "$log/first"; exit 1; }
 stopped=0 finished_first=0 recovered=0 failed=0
 for i in $(seq "$runs"); do
   case $((RANDOM % 3)) in
-    0) cmd=down ;;
-    1) cmd=clean ;;
-    *) cmd=up ;;
+    0) cmd=down max_delay=$max_down ;;
+    1) cmd=clean max_delay=$max_clean ;;
+    *) cmd=up max_delay=$max_up ;;
   esac
   if [ "$cmd" = up ]; then
     if [ $((i % clean_every)) -eq 0 ]; then lc clean >/dev/null 2>&1; else lc down >/dev/null 2>&1; fi
   fi
   sig=$([ $((RANDOM % 2)) -eq 0 ] && echo INT || echo TERM)
-  delay=$(echo "scale=1; $((RANDOM % (max_delay * 10))) / 10" | bc)
-  lc "$cmd" >"$log/run$i" 2>&1 &
+  delay=$(printf '%d.%d' $((RANDOM % max_delay)) $((RANDOM % 10)))
+  # The binary itself, not a subshell running `lc`: the signal must reach it.
+  "$BIN" "$cmd" >"$log/run$i" 2>&1 &
   pid=$!
   sleep "$delay"
   t=$(now)
@@ -38,7 +40,9 @@ for i in $(seq "$runs"); do
   if [ "$code" -eq 0 ]; then finished_first=$((finished_first + 1)); how="finished before the signal"
   else stopped=$((stopped + 1)); how="stopped (exit $code, ${took}s after SIG$sig)"; fi
   start=$(now)
-  if lc up >"$log/up$i" 2>&1 && lc status 2>/dev/null | head -1 | grep -q ': running$'; then
+  # (status is read whole: with pipefail, `| head -1` would fail it.)
+  if lc up >"$log/up$i" 2>&1 && status=$(lc status 2>/dev/null) &&
+    [ "${status%%$'\n'*}" = "cluster bench-int: running" ]; then
     recovered=$((recovered + 1))
     echo "run $i: $cmd, SIG$sig after ${delay}s: $how; up then took $(since "$start")s"
   else

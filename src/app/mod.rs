@@ -7,11 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
-use crate::cluster::health::Condition;
 use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
 use crate::cluster::lock::{self, ClusterLock};
 use crate::cluster::plan::ClusterPlan;
-use crate::cluster::snapshot::{self, SnapshotState};
+
 use crate::cluster::Ctx;
 
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
@@ -25,9 +24,11 @@ mod dashboard;
 mod e2e;
 pub mod interrupt;
 mod reup;
+mod status;
 pub use dashboard::dashboard;
 pub use e2e::e2e;
 pub use reup::{reup, source_tree};
+pub use status::status;
 
 /// Which images `build node-image` should make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -559,101 +560,6 @@ pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
             .with_context(|| format!("removing {}", settings.cache_dir.display()))?;
         step.done();
     }
-    Ok(())
-}
-
-pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
-    let engine = connect(settings, ui).await?;
-    let plan = plan_without_version(settings);
-    let cx = Ctx::new(&engine, &plan, ui);
-    let health = crate::cluster::health::inspect(cx).await?;
-    let condition = health.condition();
-    let snapshot = snapshot::state(cx).await?;
-    let flag = plan.cluster_flag();
-    match &condition {
-        Condition::Absent => output::line(format_args!("cluster {}: not running", plan.name))?,
-        Condition::Healthy => output::line(format_args!("cluster {}: running", plan.name))?,
-        Condition::Unfinished => output::line(format_args!(
-            "cluster {}: not finished (an `up` was interrupted, or the nodes restarted under it); \
-             `local-cluster up{flag}` starts it again",
-            plan.name,
-        ))?,
-        Condition::Broken { .. } => output::line(format_args!(
-            "cluster {}: broken nodes; `local-cluster up{flag}` repairs them{}",
-            plan.name,
-            if matches!(snapshot, SnapshotState::Complete { .. }) {
-                " (from the snapshot where needed)"
-            } else {
-                ""
-            }
-        ))?,
-    }
-    if condition != Condition::Absent {
-        for (node, state) in &health.nodes {
-            output::line(format_args!("  {}: {}", node.name, state.describe()))?;
-        }
-        if matches!(condition, Condition::Healthy | Condition::Broken { .. }) {
-            for line in crate::cluster::kubectl::node_readiness(cx).await {
-                output::line(format_args!("  {line}"))?;
-            }
-        }
-    }
-    output::line(format_args!(
-        "snapshot: {}",
-        match &snapshot {
-            SnapshotState::None => "none".to_string(),
-            SnapshotState::Complete { fields, .. } => format!(
-                "Kubernetes {}, {} worker(s)",
-                fields.kubernetes_version, fields.num_nodes
-            ),
-            SnapshotState::Damaged(why) => format!("damaged ({why})"),
-        }
-    ))?;
-    // The snapshot's version, else the configured one when it is exact.
-    let version = match (&snapshot, &settings.kubernetes_version) {
-        (SnapshotState::Complete { fields, .. }, _) => Some(fields.kubernetes_version.clone()),
-        (_, crate::settings::VersionSpec::Exact(v)) => Some(v.to_string()),
-        _ => None,
-    };
-    if let Some(version) = version {
-        let reference =
-            node_image::node_image_reference(&version, &node_arch(settings, engine.info()));
-        match node_image::facts(&engine, &reference).await? {
-            Some(facts) => output::line(format_args!(
-                "node image: {reference} (Kubernetes {}; {})",
-                facts.kubernetes_version.as_deref().unwrap_or("?"),
-                facts
-                    .binaries
-                    .as_deref()
-                    .unwrap_or("made by an older local-cluster: origin not recorded")
-            ))?,
-            None => match lifecycle::orphaned_node_image(cx, &reference, &version, &node_arch(settings, engine.info())).await? {
-                Some(id) => output::line(format_args!(
-                    "node image: {reference} (missing; the snapshot's node image {id} is still in the engine: `up` tags it again and restores)"
-                ))?,
-                None if matches!(snapshot, SnapshotState::Complete { .. }) => output::line(format_args!(
-                    "node image: {reference} (missing: `up` builds it again, and the snapshot, made from the old one, is then replaced by a new cluster)"
-                ))?,
-                None => output::line(format_args!("node image: {reference} (not built yet)"))?,
-            },
-        }
-    }
-    let registry = crate::registry::describe(cx).await?;
-    output::line(format_args!("registry: {registry}"))?;
-    let (endpoint, info) = (engine.endpoint(), engine.info());
-    output::line(format_args!(
-        "engine: Docker {} ({}/{}) at {} ({}){}",
-        info.server_version,
-        info.os_type,
-        info.arch,
-        endpoint.host,
-        endpoint.origin,
-        if endpoint.is_remote() {
-            format!("; ports published on {}", endpoint.published_address())
-        } else {
-            String::new()
-        }
-    ))?;
     Ok(())
 }
 

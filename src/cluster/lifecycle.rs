@@ -10,6 +10,7 @@ use super::decide::{self, CreateReason, UpPath};
 use super::health::{self, Condition};
 use super::node::{self, Launch};
 use super::plan::{NodePlan, RunMode};
+use super::repair;
 use super::snapshot::{self, SnapshotState};
 use super::{kubeadm, kubeconfig, network, plural, pod_network, wait, ClusterError, Ctx, Result};
 use crate::engine::Engine;
@@ -149,13 +150,13 @@ where
         run_mode,
     } = &decision.path
     {
-        let broken = Broken {
+        let broken = repair::Broken {
             restart,
             replace,
             api_port: *api_port,
             run_mode: *run_mode,
         };
-        match repair(cx, image, &fields.fingerprint(), &broken).await {
+        match repair::repair(cx, image, &fields.fingerprint(), &broken).await {
             Ok(()) => return Ok(UpOutcome::Repaired),
             Err(e) => {
                 cx.ui.warn(format!(
@@ -215,85 +216,6 @@ where
     // unmarked nodes, which the next `up` does not take as running).
     health::mark_finished(cx).await?;
     Ok(UpOutcome::Created)
-}
-
-/// What [`repair`] does.
-struct Broken<'a> {
-    restart: &'a [String],
-    replace: &'a [String],
-    api_port: Option<u16>,
-    run_mode: Option<RunMode>,
-}
-
-/// Bring broken nodes of a finished cluster back, leaving the others as
-/// they are: units started again where the container is fine (a node
-/// whose units will not start is replaced too), the rest started anew from
-/// their snapshot images with their /var volumes, which keeps their
-/// identity, certificates and (on the master) etcd.
-async fn repair<E: Engine>(
-    cx: Ctx<'_, E>,
-    image: &NodeImageRef,
-    fingerprint: &str,
-    broken: &Broken<'_>,
-) -> Result<()> {
-    let plan = cx.plan;
-    let mut replace: Vec<String> = broken.replace.to_vec();
-    for name in broken.restart {
-        let node = plan.node(name)?;
-        let step = cx.ui.step(format!(
-            "Starting {} again on {name}",
-            health::UNITS.join(" and ")
-        ));
-        if health::restart_units(cx, node).await {
-            step.done();
-        } else if broken.run_mode.is_some() || broken.api_port.is_some() {
-            drop(step);
-            cx.ui.warn(format!(
-                "{name}: its units do not start; replacing the node"
-            ));
-            replace.push(name.clone());
-        } else {
-            drop(step);
-            return Err(ClusterError::UnitsDoNotStart { node: name.clone() });
-        }
-    }
-    if !replace.is_empty() {
-        let step = cx.ui.step(format!(
-            "Replacing {} from the snapshot: {}",
-            if replace.len() == 1 {
-                "a node"
-            } else {
-                "nodes"
-            },
-            replace.join(", ")
-        ));
-        let mode = match (broken.run_mode, plan.run_mode) {
-            (Some(mode), NodeRunMode::Auto) => mode,
-            _ => node::detect_run_mode(cx, &image.reference).await?,
-        };
-        // The port admin.conf names: the master's as published now, else
-        // the snapshot's.
-        let api_port = match node::published_api_port(cx).await {
-            Ok(port) => Some(port),
-            Err(_) => plan.apiserver_port.or(broken.api_port),
-        };
-        let launch = Launch {
-            images: plan
-                .nodes
-                .iter()
-                .map(|n| snapshot::image_reference(plan, &n.name))
-                .collect(),
-            fingerprint: fingerprint.to_string(),
-            api_port,
-            mode,
-        };
-        node::replace(cx, &launch, &replace).await?;
-        step.done();
-    }
-    wait::ready(cx, None).await?;
-    crate::registry::after_up(cx).await;
-    export_files(cx, &image.arch).await?;
-    health::mark_finished(cx).await
 }
 
 /// A new cluster, from the network to the files users get. Returns how the
@@ -471,7 +393,7 @@ async fn restore<E: Engine>(
     health::mark_finished(cx).await
 }
 
-async fn export_files<E: Engine>(cx: Ctx<'_, E>, arch: &str) -> Result<()> {
+pub(super) async fn export_files<E: Engine>(cx: Ctx<'_, E>, arch: &str) -> Result<()> {
     let step = cx.ui.step("Writing admin.conf and kubectl");
     let port = node::published_api_port(cx).await?;
     kubeconfig::export_admin_conf(cx, port).await?;

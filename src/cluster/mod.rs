@@ -22,6 +22,7 @@ pub mod network;
 pub mod node;
 pub mod plan;
 pub mod pod_network;
+mod repair;
 pub mod reup;
 mod service_guard;
 pub mod snapshot;
