@@ -356,29 +356,35 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
     refuse_unservable(settings, engine.info())?;
     let _lock = lock_cluster(settings, ui, &engine, "up").await?;
+    up_locked(settings, ui, &engine).await
+}
+
+/// `up` for a caller that holds the cluster's lock (taking it again would
+/// wait for itself: flock locks belong to open files, not processes).
+async fn up_locked(settings: &Settings, ui: &Ui, engine: &Docker) -> Result<()> {
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
     let plan = ClusterPlan::new(settings, versions.cluster());
     keep_home_private(settings, &plan, ui);
     // Before the node image: a running, healthy cluster needs none.
-    if lifecycle::is_healthy(Ctx::new(&engine, &plan, ui)).await? {
-        lifecycle::say_running(Ctx::new(&engine, &plan, ui));
+    if lifecycle::is_healthy(Ctx::new(engine, &plan, ui)).await? {
+        lifecycle::say_running(Ctx::new(engine, &plan, ui));
         print_hints(&plan)?;
         return Ok(());
     }
     let image_plan = node_image_plan(settings, &arch, Some(&versions));
     // A node image untagged under its snapshot is tagged again, not rebuilt.
     let reference = node_image::node_image_reference(&plan.kubernetes_version.to_string(), &arch);
-    lifecycle::retag_orphaned_node_image(Ctx::new(&engine, &plan, ui), &reference, &arch).await?;
+    lifecycle::retag_orphaned_node_image(Ctx::new(engine, &plan, ui), &reference, &arch).await?;
     let image = ensure_node_image(
-        &engine,
+        engine,
         ui,
         settings,
         &image_plan,
         node_image::Reuse::AnyForVersion,
     )
     .await?;
-    let cx = Ctx::new(&engine, &plan, ui);
+    let cx = Ctx::new(engine, &plan, ui);
     let id = engine
         .inspect_image(&image)
         .await?
@@ -390,13 +396,13 @@ pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
         id,
         arch: arch.clone(),
     };
-    let prepare = async || prepare_extras(&engine, ui, settings, &arch, &plan).await;
+    let prepare = async || prepare_extras(engine, ui, settings, &arch, &plan).await;
     let outcome = lifecycle::up(cx, &node_image, prepare)
         .await
         .map_err(|e| match e {
             // Says it already, with the node.
             e @ crate::cluster::ClusterError::SnapshotNoSpace { .. } => e.into(),
-            e => explain_no_space(e.into(), settings, &engine, "bringing up the cluster"),
+            e => explain_no_space(e.into(), settings, engine, "bringing up the cluster"),
         })
         .with_context(|| {
             format!(

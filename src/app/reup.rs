@@ -62,7 +62,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
              bringing it up with the build.",
             plan.name
         ));
-        return super::up(settings, ui).await;
+        return super::up_locked(settings, ui, &engine).await;
     }
 
     // The build first: when it fails, nothing has been touched.
