@@ -125,20 +125,35 @@ impl Health {
     }
 }
 
-/// Look at every node (in parallel).
+/// Look at every node of the cluster (in parallel). A node of the plan
+/// counts when it has a container or its /var volume: a plan with more
+/// nodes than the cluster was made with (other settings) does not make the
+/// running cluster broken, while a removed node (its volume stays) does.
 pub async fn inspect<E: Engine>(cx: Ctx<'_, E>) -> Result<Health> {
     let found = cx.node_containers().await?;
-    let states = join_all(cx.plan.nodes.iter().map(|node| {
-        let running = found.get(&node.container).copied();
-        async move {
-            let state = match running {
-                None => NodeState::Missing,
-                Some(false) => NodeState::Stopped(stopped_status(cx, node).await),
-                Some(true) => ask(cx, node).await,
-            };
-            (node.clone(), state)
-        }
-    }))
+    let volumes = cx
+        .engine
+        .list_volumes(&[(crate::engine::LABEL_CLUSTER, &cx.plan.name)])
+        .await?;
+    let states = join_all(
+        cx.plan
+            .nodes
+            .iter()
+            .filter(|node| {
+                found.contains_key(&node.container) || volumes.contains(&node.var_volume)
+            })
+            .map(|node| {
+                let running = found.get(&node.container).copied();
+                async move {
+                    let state = match running {
+                        None => NodeState::Missing,
+                        Some(false) => NodeState::Stopped(stopped_status(cx, node).await),
+                        Some(true) => ask(cx, node).await,
+                    };
+                    (node.clone(), state)
+                }
+            }),
+    )
     .await;
     Ok(Health { nodes: states })
 }

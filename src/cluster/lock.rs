@@ -108,17 +108,32 @@ pub struct Request<'a> {
 /// A held lock; dropping it releases it.
 pub struct ClusterLock {
     lock: Option<Flock<File>>,
+    path: PathBuf,
 }
 
 impl Drop for ClusterLock {
     fn drop(&mut self) {
-        if let Some(mut lock) = self.lock.take() {
-            // Emptied while still held, so that a non-empty free file always
-            // means a holder that did not get here.
-            let _ = lock.set_len(0);
-            let _ = lock.rewind();
+        if let Some(lock) = self.lock.take() {
+            // Deleted while still held: a waiter that opened this file sees,
+            // once it has the lock, that the path no longer names it, and
+            // opens the path again (see `is_current`).
+            let _ = std::fs::remove_file(&self.path);
             let _ = lock.unlock();
+            // The directory too once no lock is left in it.
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
+    }
+}
+
+/// Does `path` still name the locked file? Not when its holder deleted it
+/// on release between our open and our lock.
+fn is_current(lock: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (lock.metadata(), std::fs::metadata(path)) {
+        (Ok(held), Ok(named)) => held.ino() == named.ino() && held.dev() == named.dev(),
+        _ => false,
     }
 }
 
@@ -146,15 +161,19 @@ pub async fn acquire(request: &Request<'_>, ui: &Ui) -> Result<ClusterLock, Lock
         path: path.clone(),
         source,
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(request.dir)
-        .map_err(io)?;
     let mut said_waiting = false;
-    let mut file = open(&path).map_err(io)?;
     loop {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(request.dir)
+            .map_err(io)?;
+        let file = open(&path).map_err(io)?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) if !is_current(&lock, &path) => {
+                // Released and deleted meanwhile: take the path's new file.
+                let _ = lock.unlock();
+            }
             Ok(mut lock) => {
                 let mut left = String::new();
                 lock.read_to_string(&mut left).map_err(io)?;
@@ -170,9 +189,12 @@ pub async fn acquire(request: &Request<'_>, ui: &Ui) -> Result<ClusterLock, Lock
                 lock.write_all(Holder::me(request.command).to_text().as_bytes())
                     .map_err(io)?;
                 lock.flush().map_err(io)?;
-                return Ok(ClusterLock { lock: Some(lock) });
+                return Ok(ClusterLock {
+                    lock: Some(lock),
+                    path,
+                });
             }
-            Err((back, Errno::EWOULDBLOCK)) => {
+            Err((_, Errno::EWOULDBLOCK)) => {
                 let holder = read_holder(&path).unwrap_or_default();
                 if !request.wait {
                     return Err(LockError::Busy {
@@ -189,7 +211,6 @@ pub async fn acquire(request: &Request<'_>, ui: &Ui) -> Result<ClusterLock, Lock
                     ));
                     said_waiting = true;
                 }
-                file = back;
                 tokio::time::sleep(POLL).await;
             }
             Err((_, errno)) => return Err(io(std::io::Error::from(errno))),
@@ -283,7 +304,9 @@ mod tests {
         let mine = read_holder(&path).unwrap();
         assert_eq!(mine.pid, std::process::id());
         drop(lock);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        // Released normally: nothing is left, not even the directory.
+        assert!(!path.exists());
+        assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 
     #[test]

@@ -758,3 +758,16 @@ async fn a_snapshot_refused_for_another_reason_says_so_without_blaming_the_disk(
     assert!(!text.contains("space"), "{text}");
     assert_eq!(s.snapshot_images(), Vec::<String>::new());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_running_cluster_is_not_broken_for_settings_with_more_nodes() {
+    let s = scene(&[]);
+    s.up(&Ui::recording(1)).await.unwrap();
+    let more = Scene {
+        plan: cluster_c_with_home(&s, &[("K8S_DIND_NUM_NODES", "3")]),
+        ..s
+    };
+    let ui = Ui::recording(1);
+    assert_eq!(more.up(&ui).await.unwrap(), UpOutcome::AlreadyRunning);
+    assert!(texts(&ui.events()).contains("already running"));
+}
