@@ -109,6 +109,10 @@ pub struct Request<'a> {
 pub struct ClusterLock {
     lock: Option<Flock<File>>,
     path: PathBuf,
+    /// Directories made for the lock, innermost first: removed with it
+    /// when empty, so that a command on a cluster that is not there leaves
+    /// no trace in the home directory.
+    made_dirs: Vec<PathBuf>,
 }
 
 impl Drop for ClusterLock {
@@ -119,8 +123,8 @@ impl Drop for ClusterLock {
             // opens the path again (see `is_current`).
             let _ = std::fs::remove_file(&self.path);
             let _ = lock.unlock();
-            // The directory too once no lock is left in it.
-            if let Some(dir) = self.path.parent() {
+            // remove_dir fails, as it should, on a directory still in use.
+            for dir in &self.made_dirs {
                 let _ = std::fs::remove_dir(dir);
             }
         }
@@ -161,6 +165,12 @@ pub async fn acquire(request: &Request<'_>, ui: &Ui) -> Result<ClusterLock, Lock
         path: path.clone(),
         source,
     };
+    let made_dirs: Vec<PathBuf> = request
+        .dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
     let mut said_waiting = false;
     loop {
         std::fs::DirBuilder::new()
@@ -192,6 +202,7 @@ pub async fn acquire(request: &Request<'_>, ui: &Ui) -> Result<ClusterLock, Lock
                 return Ok(ClusterLock {
                     lock: Some(lock),
                     path,
+                    made_dirs,
                 });
             }
             Err((_, Errno::EWOULDBLOCK)) => {
@@ -321,12 +332,15 @@ mod tests {
             dir.path().join("kube@engine.lock")
         );
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let locks = dir.path().join("locks");
         let ui = Ui::recording(1);
-        let _lock = rt.block_on(acquire(&request(&locks, false), &ui)).unwrap();
+        let nested = dir.path().join("home/.kubeadm-local-cluster/locks");
+        let lock = rt.block_on(acquire(&request(&nested, false), &ui)).unwrap();
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&locks), 0o700);
-        assert_eq!(mode(&lock_path(&locks, "kube", "ABCD:EFGH")) & 0o077, 0);
+        assert_eq!(mode(&nested), 0o700);
+        assert_eq!(mode(&lock_path(&nested, "kube", "ABCD:EFGH")) & 0o077, 0);
+        drop(lock);
+        // What was made for the lock goes with it.
+        assert!(!dir.path().join("home").exists());
     }
 }
