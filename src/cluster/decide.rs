@@ -81,6 +81,9 @@ pub enum UpPath {
     Repair {
         restart: Vec<String>,
         replace: Vec<String>,
+        /// A snapshot for these settings is there to replace nodes from
+        /// (its port and run mode labels may still be absent: older ones).
+        from_snapshot: bool,
         api_port: Option<u16>,
         run_mode: Option<RunMode>,
     },
@@ -131,6 +134,7 @@ pub fn up_path(
                 path: UpPath::Repair {
                     restart: restart.clone(),
                     replace: replace.clone(),
+                    from_snapshot: true,
                     api_port,
                     run_mode,
                 },
@@ -143,6 +147,7 @@ pub fn up_path(
                 path: UpPath::Repair {
                     restart: restart.clone(),
                     replace: Vec::new(),
+                    from_snapshot: false,
                     api_port: None,
                     run_mode: None,
                 },
@@ -282,6 +287,7 @@ mod tests {
                 path: UpPath::Repair {
                     restart: vec!["w1".into()],
                     replace: vec!["w2".into()],
+                    from_snapshot: true,
                     api_port: Some(40001),
                     run_mode: Some(RunMode::Privileged)
                 }
@@ -307,7 +313,7 @@ mod tests {
         };
         assert!(matches!(
             up_path(&units_only, &SnapshotState::None, &wanted).path,
-            UpPath::Repair { ref replace, .. } if replace.is_empty()
+            UpPath::Repair { ref replace, from_snapshot: false, .. } if replace.is_empty()
         ));
         assert_eq!(
             up_path(

@@ -43,6 +43,11 @@ impl NodeState {
         matches!(self, NodeState::Running { marked: true, .. })
     }
 
+    /// Running, finished by an `up`, its units active.
+    fn is_fine(&self) -> bool {
+        matches!(self, NodeState::Running { marked: true, down } if down.is_empty())
+    }
+
     /// How `status` shows it.
     pub fn describe(&self) -> String {
         match self {
@@ -101,8 +106,8 @@ impl Health {
         let mut replace = Vec::new();
         for (node, state) in &self.nodes {
             match state {
-                NodeState::Running { marked: true, down } if down.is_empty() => {}
-                NodeState::Running { marked: true, .. } => restart.push(node.name.clone()),
+                s if s.is_fine() => {}
+                s if s.is_marked() => restart.push(node.name.clone()),
                 _ => replace.push(node.name.clone()),
             }
         }
@@ -117,9 +122,7 @@ impl Health {
     pub fn problems(&self) -> Vec<String> {
         self.nodes
             .iter()
-            .filter(
-                |(_, s)| !matches!(s, NodeState::Running { marked: true, down } if down.is_empty()),
-            )
+            .filter(|(_, s)| !s.is_fine())
             .map(|(n, s)| format!("{}: {}", n.name, s.describe()))
             .collect()
     }

@@ -146,6 +146,7 @@ where
     if let UpPath::Repair {
         restart,
         replace,
+        from_snapshot,
         api_port,
         run_mode,
     } = &decision.path
@@ -153,6 +154,7 @@ where
         let broken = repair::Broken {
             restart,
             replace,
+            from_snapshot: *from_snapshot,
             api_port: *api_port,
             run_mode: *run_mode,
         };

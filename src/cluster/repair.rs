@@ -14,6 +14,8 @@ use crate::settings::NodeRunMode;
 pub(super) struct Broken<'a> {
     pub restart: &'a [String],
     pub replace: &'a [String],
+    /// Nodes can be replaced from the snapshot.
+    pub from_snapshot: bool,
     pub api_port: Option<u16>,
     pub run_mode: Option<RunMode>,
 }
@@ -39,7 +41,7 @@ pub(super) async fn repair<E: Engine>(
         ));
         if health::restart_units(cx, node).await {
             step.done();
-        } else if broken.run_mode.is_some() || broken.api_port.is_some() {
+        } else if broken.from_snapshot {
             drop(step);
             cx.ui.warn(format!(
                 "{name}: its units do not start; replacing the node"
