@@ -324,6 +324,7 @@ pub fn main() -> ExitCode {
     let outcome = runtime.block_on(app::interrupt::until_signal(dispatch(
         &matches, &settings, &ui,
     )));
+    runtime.block_on(app::interrupt::remove_temporaries(&settings, &ui));
     // Blocking tasks of a stopped command (a tar being written) are not
     // waited for long.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));

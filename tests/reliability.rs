@@ -331,20 +331,24 @@ fn locks_interruptions_and_faults() {
         "same pod"
     );
 
-    // A forced node image build stopped: the image stays as it was.
+    // A forced node image build stopped while its build container runs: the
+    // image stays as it was, and the container goes with the command.
     let image = "kubeadm-local-cluster/node:v1.37.2-amd64";
     let image_id = docker(&["image", "inspect", "-f", "{{.Id}}", image]);
     let said = interrupt(
         &c,
         &["build", "node-image", "--force"],
-        " • ",
+        "• Copying Kubernetes binaries",
         Signal::SIGINT,
     );
     assert!(said.contains("nothing half built is kept"), "{said}");
+    assert!(!said.contains("could not remove"), "{said}");
     assert_eq!(
         docker(&["image", "inspect", "-f", "{{.Id}}", image]),
         image_id
     );
+    let builders = docker(&["ps", "-a", "-q", "--filter", "name=local-cluster-build-"]);
+    assert_eq!(builders.trim(), "", "build container left: {said}");
 
     // A cold `up` stopped during kubeadm init: the next makes it anew.
     c.run(&["clean"]);

@@ -12,8 +12,13 @@
 //! once renamed into place).
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
+
+use crate::engine::{temporary, Docker};
+use crate::settings::Settings;
+use crate::ui::Ui;
 
 /// The signal that stopped a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +59,36 @@ pub async fn until_signal<T>(work: impl Future<Output = T>) -> Result<T, Stopped
         done = work => Ok(done),
         _ = interrupts.recv() => Err(Stopped::Interrupt),
         _ = terminations.recv() => Err(Stopped::Terminate),
+    }
+}
+
+/// Remove the temporary containers the command made and did not remove
+/// (it was stopped at an await point, or it failed before its removal),
+/// through a new connection: the command's own is gone with it. Bounded,
+/// so a dead engine cannot hold the exit up.
+pub async fn remove_temporaries(settings: &Settings, ui: &Ui) {
+    if temporary::left().is_empty() {
+        return;
+    }
+    let removed = async {
+        let engine = Docker::connect_with(&settings.ssh_options).await?;
+        anyhow::Ok(temporary::remove_left(&engine).await)
+    };
+    let left = match tokio::time::timeout(Duration::from_secs(20), removed).await {
+        Ok(Ok(failed)) => failed,
+        Ok(Err(e)) => temporary::left()
+            .into_iter()
+            .map(|name| (name, crate::error::chain(e.as_ref())))
+            .collect(),
+        Err(_) => temporary::left()
+            .into_iter()
+            .map(|name| (name, "the engine did not answer within 20s".to_string()))
+            .collect(),
+    };
+    for (name, why) in left {
+        ui.warn(format!(
+            "could not remove the temporary container {name} ({why}); `docker rm -f {name}` does"
+        ));
     }
 }
 

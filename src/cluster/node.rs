@@ -9,6 +9,7 @@ use super::plan::{
     ClusterPlan, NodePlan, Role, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE,
 };
 use super::{cluster_labels, ClusterError, Ctx, Result};
+use crate::engine::temporary::Temporary;
 use crate::engine::{
     ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort, LABEL_CLUSTER,
     LABEL_ROLE,
@@ -35,10 +36,11 @@ pub async fn detect_run_mode<E: Engine>(cx: Ctx<'_, E>, image: &str) -> Result<R
         labels: cluster_labels(plan, "probe"),
         ..Default::default()
     };
+    let probe = Temporary::list(&name);
     cx.engine.remove_container(&name).await?;
     cx.engine.create_container(&spec).await?;
     let started = cx.engine.start_container(&name).await;
-    cx.engine.remove_container(&name).await?;
+    probe.remove(cx.engine).await?;
     Ok(match started {
         Ok(()) => RunMode::Privileged,
         Err(e) => {

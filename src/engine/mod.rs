@@ -17,6 +17,7 @@ pub mod exec;
 pub mod fake;
 pub mod ssh;
 pub mod stream;
+pub mod temporary;
 mod types;
 
 use std::future::Future;

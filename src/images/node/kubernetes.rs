@@ -12,6 +12,7 @@ use super::{
 };
 use crate::artifacts::cache::{CacheKey, Entry};
 use crate::artifacts::{Binaries, NODE_BINARIES};
+use crate::engine::temporary::Temporary;
 use crate::engine::{ContainerSpec, Engine, ExecRequest, LABEL_ROLE};
 use crate::images::{foreign, ImageError, Result};
 use crate::settings::ImageSource;
@@ -55,16 +56,19 @@ pub(super) async fn build<E: Engine>(
     image_source: ImageSource,
     base: &Entry,
 ) -> Result<()> {
-    let builder = start_builder(build, &bare.reference, &image.reference).await?;
+    let container = start_builder(build, &bare.reference, &image.reference).await?;
+    let builder = container.name();
     let result = async {
-        copy_binaries(build, &builder, binaries).await?;
-        let wanted = list_images(build, &builder, binaries, k8s).await?;
+        copy_binaries(build, builder, binaries).await?;
+        let wanted = list_images(build, builder, binaries, k8s).await?;
         let archives = make_images(build, &wanted, binaries, image_source, base).await?;
-        preload(build, &builder, &wanted, &archives).await?;
-        save(build, &builder, image, binaries, &wanted).await
+        preload(build, builder, &wanted, &archives).await?;
+        save(build, builder, image, binaries, &wanted).await
     }
     .await;
-    let _ = build.engine.remove_container(&builder).await;
+    // Not removed here when the build is stopped at an await point: the
+    // command removes what is still listed as it ends.
+    let _ = container.remove(build.engine).await;
     result
 }
 
@@ -73,11 +77,11 @@ async fn start_builder<E: Engine>(
     build: &Build<'_, E>,
     bare_reference: &str,
     reference: &str,
-) -> Result<String> {
+) -> Result<Temporary> {
     let step = build.ui.step("Starting the image build container");
-    let name = start_idle(build, bare_reference, "build", reference).await?;
+    let container = start_idle(build, bare_reference, "build", reference).await?;
     step.done();
-    Ok(name)
+    Ok(container)
 }
 
 /// Step, only when the node image is for another architecture than the
@@ -95,8 +99,8 @@ pub(super) async fn check_engine_runs_arch<E: Engine>(
     let step = build.ui.step(format!(
         "Checking that the {engine_arch} engine runs {arch} programs (emulated)"
     ));
-    let name = start_idle(build, bare_reference, "probe", bare_reference).await?;
-    let _ = build.engine.remove_container(&name).await;
+    let container = start_idle(build, bare_reference, "probe", bare_reference).await?;
+    let _ = container.remove(build.engine).await;
     step.done();
     Ok(())
 }
@@ -109,7 +113,7 @@ async fn start_idle<E: Engine>(
     image: &str,
     purpose: &str,
     seed: &str,
-) -> Result<String> {
+) -> Result<Temporary> {
     let name = format!(
         "local-cluster-{purpose}-{}",
         &CacheKey::new()
@@ -117,6 +121,7 @@ async fn start_idle<E: Engine>(
             .with("t", std::process::id())
             .hash()[..10]
     );
+    let container = Temporary::list(&name);
     let spec = ContainerSpec {
         name: name.clone(),
         image: image.to_string(),
@@ -141,7 +146,7 @@ async fn start_idle<E: Engine>(
     .await;
     if let Err(e) = started {
         let logs = engine.log_tail(&name, 5).await.unwrap_or_default();
-        let _ = engine.remove_container(&name).await;
+        let _ = container.remove(engine).await;
         // The build container runs the node's own programs (sleep, kubeadm,
         // containerd): an engine of another architecture needs emulation.
         let unrunnable = |text: &str| text.contains("exec format error");
@@ -157,7 +162,7 @@ async fn start_idle<E: Engine>(
         }
         return Err(ImageError::engine(format!("start the container {name}"))(e));
     }
-    Ok(name)
+    Ok(container)
 }
 
 /// Step: kubeadm, kubelet and kubectl into /usr/bin.
