@@ -207,3 +207,45 @@ impl Drop for Cluster {
         let _ = self.command(&["clean"]).output();
     }
 }
+
+/// A pod on the master (of `image`) that must outlive repairs of the
+/// workers and restarts of the engine.
+pub const STAYER: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: stayer}
+spec:
+  nodeName: kube-master
+  tolerations: [{operator: Exists}]
+  containers:
+  - name: c
+    image: IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, 'sleep 100000']
+"#;
+
+/// The stayer pod's uid, restart count and start time.
+pub fn stayer(c: &Cluster) -> String {
+    c.kubectl(&[
+        "get",
+        "pod",
+        "stayer",
+        "-o",
+        "jsonpath={.metadata.uid} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].state.running.startedAt}",
+    ])
+}
+
+/// Wait (up to 2 minutes) for the stayer pod to run; returns [`stayer`].
+pub fn wait_stayer_running(c: &Cluster) -> String {
+    let start = Instant::now();
+    loop {
+        let out = c.kubectl_output(&["get", "pod", "stayer", "-o", "jsonpath={.status.phase}"]);
+        if text(&out).0 == "Running" {
+            return stayer(c);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "stayer not Running"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
