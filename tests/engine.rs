@@ -80,9 +80,7 @@ impl HostEngine {
 
 /// A cluster on `engine`, over TLS.
 fn cluster_on(engine: &RemoteEngine, name: &str, subnet: &str) -> Cluster {
-    let mut c = Cluster::new(name, subnet);
-    c.extra.extend(engine.tls_env());
-    c
+    Cluster::with_env(name, subnet, engine.tls_env())
 }
 
 /// `clean` leaves nothing on the engine but the node image.

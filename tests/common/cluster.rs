@@ -64,11 +64,27 @@ impl Cluster {
         Cluster::made(name, subnet, Some(OfflineTrap::new()))
     }
 
+    /// A cluster whose commands all get `extra` in their environment, its
+    /// first `clean` included (for one on a test engine: this machine's
+    /// engine is then never asked).
+    pub fn with_env(name: &str, subnet: &str, extra: Vec<(String, String)>) -> Cluster {
+        Cluster::made_with(name, subnet, None, extra)
+    }
+
     fn made(name: &str, subnet: &str, defaults: Option<OfflineTrap>) -> Cluster {
+        Cluster::made_with(name, subnet, defaults, Vec::new())
+    }
+
+    fn made_with(
+        name: &str,
+        subnet: &str,
+        defaults: Option<OfflineTrap>,
+        extra: Vec<(String, String)>,
+    ) -> Cluster {
         let c = Cluster {
             name: name.to_string(),
             subnet: subnet.to_string(),
-            extra: Vec::new(),
+            extra,
             defaults,
         };
         // A previous, interrupted run may have left it behind.
