@@ -14,7 +14,7 @@ use std::process::Command;
 
 use common::cluster::Cluster;
 use common::networking::{check_networking, web_pods, workload};
-use common::{engine_objects, ensure_busybox_image, restart_dockerd, text, BUSYBOX};
+use common::{engine_objects, ensure_busybox_image, text, BUSYBOX};
 
 fn container_ids(cluster: &str) -> Vec<String> {
     let out = Command::new("docker")
@@ -32,29 +32,9 @@ fn container_ids(cluster: &str) -> Vec<String> {
     ids
 }
 
-/// Each kubelet manages only its own node's cgroup: the pods' slice is under
-/// the node container's cgroup on the host, never at the host's root.
+/// Each kubelet manages only its own node's cgroup.
 fn assert_kubepods_confined(container: &str) {
-    let id = docker_inspect(container, "{{.Id}}");
-    let inside = [
-        format!("/sys/fs/cgroup/memory/docker/{id}/kubepods.slice"),
-        format!("/sys/fs/cgroup/docker/{id}/kubepods.slice"),
-        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/kubepods.slice"),
-    ];
-    assert!(
-        inside.iter().any(|p| std::path::Path::new(p).exists()),
-        "no kubepods.slice under {container}'s cgroup (looked at {inside:?})"
-    );
-    for root in [
-        "/sys/fs/cgroup/memory/kubepods.slice",
-        "/sys/fs/cgroup/kubepods.slice",
-        "/sys/fs/cgroup/memory/kubepods",
-    ] {
-        assert!(
-            !std::path::Path::new(root).exists(),
-            "{root} exists: a kubelet escaped its node"
-        );
-    }
+    common::assert_kubepods_confined(container, &docker_inspect(container, "{{.Id}}"));
 }
 
 fn docker_inspect(container: &str, format: &str) -> String {
@@ -153,13 +133,6 @@ fn three_nodes_networking_and_snapshots() {
     let (_, stderr) = c.run(&["up"]);
     assert!(stderr.contains("Restoring cluster"), "{stderr}");
     assert!(c.nodes_ready().iter().all(|n| n.1));
-    check_networking(&c);
-
-    // An engine restart between down and up.
-    c.run(&["down"]);
-    restart_dockerd();
-    let (_, stderr) = c.run(&["up"]);
-    assert!(stderr.contains("Restoring cluster"), "{stderr}");
     check_networking(&c);
 
     // A snapshot for other settings is replaced, saying why.
@@ -314,104 +287,6 @@ fn a_failed_up_names_its_step_and_clean_removes_what_it_left() {
         "nothing was left to clean"
     );
     drop(taken);
-    c.run(&["clean"]);
-    assert_eq!(engine_objects(&c.name), Vec::<String>::new());
-}
-
-const SHIM: &str = "/usr/local/bin/runc-no-sys-resource";
-const SHIM_NAME: &str = "runc-no-sys-resource";
-
-/// Make `--privileged` usable on engines whose host cannot grant
-/// CAP_SYS_RESOURCE (VMs like Firecracker): an OCI runtime registered with
-/// dockerd that removes that one capability from the bundle, then runs runc.
-/// Returns the runtime to use, or None when privileged containers just work.
-fn privileged_runtime() -> Option<&'static str> {
-    let works = Command::new("docker")
-        .args([
-            "run",
-            "--rm",
-            "--privileged",
-            "--entrypoint",
-            "true",
-            "kubeadm-local-cluster/node-bare:trixie-amd64",
-        ])
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if works {
-        return None;
-    }
-    std::fs::write(
-        SHIM,
-        r#"#!/bin/sh
-# Test shim of kubeadm-local-cluster: drop CAP_SYS_RESOURCE, which this host
-# cannot grant, from the container's bundle (create) or process (exec), then
-# hand over to runc.
-strip() {
-  [ -f "$1" ] && sed -i -e 's/"CAP_SYS_RESOURCE",//g' -e 's/,"CAP_SYS_RESOURCE"//g' -e 's/\["CAP_SYS_RESOURCE"\]/[]/g' "$1"
-}
-prev=""
-for a in "$@"; do
-  case "$prev" in
-    --bundle|-b) strip "$a/config.json" ;;
-    --process|-p) strip "$a" ;;
-  esac
-  case "$a" in
-    --bundle=*) strip "${a#--bundle=}/config.json" ;;
-    --process=*) strip "${a#--process=}" ;;
-  esac
-  prev=$a
-done
-exec runc "$@"
-"#,
-    )
-    .unwrap();
-    std::fs::set_permissions(SHIM, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = std::path::Path::new("/etc/docker/daemon.json");
-    let mut config: serde_json::Value = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| serde_json::json!({}));
-    if config["runtimes"][SHIM_NAME]["path"] != SHIM {
-        config["runtimes"][SHIM_NAME] = serde_json::json!({ "path": SHIM });
-        std::fs::create_dir_all("/etc/docker").unwrap();
-        std::fs::write(path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-        restart_dockerd();
-    }
-    Some(SHIM_NAME)
-}
-
-#[test]
-#[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
-fn privileged_nodes_where_the_engine_allows_them() {
-    ensure_busybox_image();
-    let mut c = Cluster::new("it-priv", "10.212.0.0/24");
-    // The probe below runs the bare node image, made along with the node image.
-    c.run(&["build", "node-image"]);
-    if let Some(runtime) = privileged_runtime() {
-        c.extra
-            .push(("K8S_DIND_NODE_RUNTIME".into(), runtime.into()));
-    }
-    // One worker, and pods on the master too (noDedicated), so that traffic crosses nodes.
-    let (_, stderr) = c.run(&["up", "--num-nodes", "1", "--no-dedicated", "--v", "2"]);
-    assert!(
-        stderr.contains("nodes run as privileged containers"),
-        "{stderr}"
-    );
-    assert_eq!(
-        docker_inspect(
-            &format!("{}-kube-master", c.name),
-            "{{.HostConfig.Privileged}}"
-        ),
-        "true"
-    );
-    assert!(c.nodes_ready().iter().all(|n| n.1));
-    assert_kubepods_confined(&format!("{}-kube-master", c.name));
-    assert_kubepods_confined(&format!("{}-kube-node-1", c.name));
-    c.run(&["load", BUSYBOX]);
-    c.apply(&workload());
-    check_networking(&c);
     c.run(&["clean"]);
     assert_eq!(engine_objects(&c.name), Vec::<String>::new());
 }

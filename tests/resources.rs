@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -148,20 +148,12 @@ fn local_node_image() -> String {
         .to_string()
 }
 
-/// `docker save` here, `docker load` there.
-fn copy_image(reference: &str, remote: &RemoteEngine) {
-    let archive: PathBuf = remote.dir.path().join("node-image.tar");
-    docker(&["save", "-o", archive.to_str().unwrap(), reference]);
-    remote.docker(&["load", "-i", archive.to_str().unwrap()]);
-    std::fs::remove_file(&archive).unwrap();
-}
-
 #[test]
 #[ignore = "starts a second dockerd on a tmpfs data root and a cluster; run by .ci/test"]
 fn a_snapshot_on_a_full_engine_fails_naming_its_disk_and_leaves_no_snapshot() {
     let image = local_node_image();
     let remote = RemoteEngine::start_with(&FULL_ENGINE);
-    copy_image(&image, &remote);
+    remote.copy_image(&image);
     let mut cluster = Cluster::new("it-nospace", "10.243.0.0/24");
     cluster.extra.extend(remote.tls_env());
     cluster

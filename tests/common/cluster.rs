@@ -64,11 +64,27 @@ impl Cluster {
         Cluster::made(name, subnet, Some(OfflineTrap::new()))
     }
 
+    /// A cluster whose commands all get `extra` in their environment, its
+    /// first `clean` included (for one on a test engine: this machine's
+    /// engine is then never asked).
+    pub fn with_env(name: &str, subnet: &str, extra: Vec<(String, String)>) -> Cluster {
+        Cluster::made_with(name, subnet, None, extra)
+    }
+
     fn made(name: &str, subnet: &str, defaults: Option<OfflineTrap>) -> Cluster {
+        Cluster::made_with(name, subnet, defaults, Vec::new())
+    }
+
+    fn made_with(
+        name: &str,
+        subnet: &str,
+        defaults: Option<OfflineTrap>,
+        extra: Vec<(String, String)>,
+    ) -> Cluster {
         let c = Cluster {
             name: name.to_string(),
             subnet: subnet.to_string(),
-            extra: Vec::new(),
+            extra,
             defaults,
         };
         // A previous, interrupted run may have left it behind.
@@ -205,5 +221,47 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.command(&["clean"]).output();
+    }
+}
+
+/// A pod on the master (of `image`) that must outlive repairs of the
+/// workers and restarts of the engine.
+pub const STAYER: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: stayer}
+spec:
+  nodeName: kube-master
+  tolerations: [{operator: Exists}]
+  containers:
+  - name: c
+    image: IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, 'sleep 100000']
+"#;
+
+/// The stayer pod's uid, restart count and start time.
+pub fn stayer(c: &Cluster) -> String {
+    c.kubectl(&[
+        "get",
+        "pod",
+        "stayer",
+        "-o",
+        "jsonpath={.metadata.uid} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].state.running.startedAt}",
+    ])
+}
+
+/// Wait (up to 2 minutes) for the stayer pod to run; returns [`stayer`].
+pub fn wait_stayer_running(c: &Cluster) -> String {
+    let start = Instant::now();
+    loop {
+        let out = c.kubectl_output(&["get", "pod", "stayer", "-o", "jsonpath={.status.phase}"]);
+        if text(&out).0 == "Running" {
+            return stayer(c);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "stayer not Running"
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
 }

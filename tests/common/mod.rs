@@ -5,11 +5,11 @@
 pub mod cluster;
 pub mod networking;
 pub mod remote;
+pub mod remote_access;
 pub mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use local_cluster::engine::{Containers, Docker, Images, Networks, Volumes, LABEL_CLUSTER};
 
@@ -269,47 +269,27 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Restart dockerd the way it was started (systemd, or by hand as in CI).
-pub fn restart_dockerd() {
-    let systemd = Command::new("systemctl")
-        .args(["is-active", "--quiet", "docker"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if systemd {
-        assert!(Command::new("systemctl")
-            .args(["restart", "docker"])
-            .status()
-            .unwrap()
-            .success());
-    } else {
-        let _ = Command::new("pkill").args(["-x", "dockerd"]).status();
-        for _ in 0..100 {
-            if !Command::new("pgrep")
-                .args(["-x", "dockerd"])
-                .status()
-                .unwrap()
-                .success()
-            {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Command::new("sh")
-            .args(["-c", "setsid nohup dockerd >>/var/log/dockerd.log 2>&1 &"])
-            .status()
-            .unwrap();
+/// Each kubelet manages only its own node's cgroup: the pods' slice is under
+/// the node container's cgroup on the host (container `id`, of any engine
+/// on this machine), never at the host's root.
+pub fn assert_kubepods_confined(container: &str, id: &str) {
+    let inside = [
+        format!("/sys/fs/cgroup/memory/docker/{id}/kubepods.slice"),
+        format!("/sys/fs/cgroup/docker/{id}/kubepods.slice"),
+        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/kubepods.slice"),
+    ];
+    assert!(
+        inside.iter().any(|p| Path::new(p).exists()),
+        "no kubepods.slice under {container}'s cgroup (looked at {inside:?})"
+    );
+    for root in [
+        "/sys/fs/cgroup/memory/kubepods.slice",
+        "/sys/fs/cgroup/kubepods.slice",
+        "/sys/fs/cgroup/memory/kubepods",
+    ] {
+        assert!(
+            !Path::new(root).exists(),
+            "{root} exists: a kubelet escaped its node"
+        );
     }
-    for _ in 0..120 {
-        if Command::new("docker")
-            .arg("info")
-            .output()
-            .unwrap()
-            .status
-            .success()
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("dockerd did not come back");
 }

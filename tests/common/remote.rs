@@ -8,10 +8,18 @@
 //! The namespace shares this machine's file systems; what the tests prove
 //! is that the tool talks to the engine only through its API (a bind mount
 //! of a local path would go unnoticed here, so the tool makes none).
+//!
+//! Being the tests' own, the engine can be restarted
+//! ([`RemoteEngine::restart`]) and given OCI runtimes on its command line
+//! ([`RemoteEngine::build`]) without touching this machine's dockerd or
+//! its configuration. Contexts, ssh and certificates: remote_access.rs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 /// The remote engine's address (198.18.0.0/15 is reserved for tests of
 /// network devices: nothing else on the machine uses it).
@@ -50,13 +58,53 @@ pub struct RemoteEngine {
     pub dir: tempfile::TempDir,
     /// The engine's address.
     pub addr: &'static str,
-    netns: &'static str,
+    pub(super) netns: &'static str,
     host_link: &'static str,
+    /// dockerd's command line after `nsenter --net=...`, kept for restarts.
+    args: Vec<String>,
     dockerd: Child,
-    sshd: Option<Child>,
+    pub(super) sshd: Option<Child>,
 }
 
-fn sh(script: &str) {
+/// A test engine with more than its [`Layout`]: OCI runtimes registered on
+/// its dockerd's command line (`--add-runtime`), each a script written into
+/// the engine's own directory. Nothing of this machine's engine or its
+/// configuration is involved.
+pub struct EngineBuilder<'a> {
+    layout: &'a Layout,
+    runtimes: Vec<(String, String)>,
+}
+
+impl EngineBuilder<'_> {
+    /// Register runtime `name`: `script` becomes the executable
+    /// `<engine dir>/runtimes/<name>`, passed as `--add-runtime name=path`.
+    pub fn runtime(mut self, name: &str, script: &str) -> Self {
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "runtime name {name:?}: use letters, digits, '-', '_' and '.' only \
+             (it becomes a file name and an --add-runtime argument)"
+        );
+        assert!(
+            script.starts_with("#!"),
+            "runtime {name}: the script must start with a #! line (it is run as a program)"
+        );
+        assert!(
+            !self.runtimes.iter().any(|(n, _)| n == name),
+            "runtime {name} registered twice"
+        );
+        self.runtimes.push((name.to_string(), script.to_string()));
+        self
+    }
+
+    pub fn start(self) -> RemoteEngine {
+        RemoteEngine::start_built(self)
+    }
+}
+
+pub(super) fn sh(script: &str) {
     let out = Command::new("sh").arg("-ec").arg(script).output().unwrap();
     assert!(
         out.status.success(),
@@ -102,12 +150,44 @@ fn remove_namespace(netns: &str, host_link: &str) {
         .status();
 }
 
+/// dockerd in the namespace, its output appended to `<dir>/dockerd.log`.
+/// nsenter, not `ip netns exec`: the latter remounts /sys, hiding the
+/// cgroup file systems dockerd needs.
+fn spawn_dockerd(netns: &str, args: &[String], dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("dockerd.log"))
+        .unwrap();
+    Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{netns}"))
+        .args(args)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
 impl RemoteEngine {
     pub fn start() -> RemoteEngine {
         RemoteEngine::start_with(&REMOTE)
     }
 
     pub fn start_with(layout: &Layout) -> RemoteEngine {
+        RemoteEngine::build(layout).start()
+    }
+
+    /// An engine on `layout` with more set up before it starts (see
+    /// [`EngineBuilder`]).
+    pub fn build(layout: &Layout) -> EngineBuilder<'_> {
+        EngineBuilder {
+            layout,
+            runtimes: Vec::new(),
+        }
+    }
+
+    fn start_built(options: EngineBuilder) -> RemoteEngine {
+        let layout = options.layout;
         remove_leftovers(layout);
         let Layout {
             netns,
@@ -134,8 +214,8 @@ impl RemoteEngine {
             .tempdir_in("/var/tmp")
             .unwrap();
         let d = dir.path();
-        make_certificates(d, addr);
-        for sub in ["data", "exec"] {
+        super::remote_access::make_certificates(d, addr);
+        for sub in ["data", "exec", "runtimes"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
         if let Some(size) = layout.data_root_size {
@@ -144,46 +224,118 @@ impl RemoteEngine {
                 d.join("data").display()
             ));
         }
-        // nsenter, not `ip netns exec`: the latter remounts /sys, hiding the
-        // cgroup file systems dockerd needs.
-        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
-        let dockerd = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{netns}"))
-            .arg("dockerd")
-            .arg(format!("--data-root={}", d.join("data").display()))
-            .arg(format!("--exec-root={}", d.join("exec").display()))
-            .arg(format!("--pidfile={}", d.join("docker.pid").display()))
-            .arg(format!("-H=unix://{}", d.join("docker.sock").display()))
-            .arg(format!("-H=tcp://{addr}:{TLS_PORT}"))
-            .arg("--tlsverify")
-            .arg(format!("--tlscacert={}", d.join("ca.pem").display()))
-            .arg(format!("--tlscert={}", d.join("server.pem").display()))
-            .arg(format!("--tlskey={}", d.join("server-key.pem").display()))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let mut args = vec![
+            "dockerd".to_string(),
+            format!("--data-root={}", d.join("data").display()),
+            format!("--exec-root={}", d.join("exec").display()),
+            format!("--pidfile={}", d.join("docker.pid").display()),
+            format!("-H=unix://{}", d.join("docker.sock").display()),
+            format!("-H=tcp://{addr}:{TLS_PORT}"),
+            "--tlsverify".to_string(),
+            format!("--tlscacert={}", d.join("ca.pem").display()),
+            format!("--tlscert={}", d.join("server.pem").display()),
+            format!("--tlskey={}", d.join("server-key.pem").display()),
+        ];
+        for (name, script) in &options.runtimes {
+            let path = d.join("runtimes").join(name);
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            args.push(format!("--add-runtime={name}={}", path.display()));
+        }
+        let dockerd = spawn_dockerd(netns, &args, d);
         let engine = RemoteEngine {
             dir,
             addr,
             netns,
             host_link,
+            args,
             dockerd,
             sshd: None,
         };
-        let start = Instant::now();
-        while !engine.docker_ok(&["info"]) {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the test engine did not start: {}",
-                std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
+        engine.wait_ready("start");
         engine
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    /// Wait until the engine answers `docker info`.
+    fn wait_ready(&self, what: &str) {
+        let start = Instant::now();
+        while !self.docker_ok(&["info"]) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the test engine did not {what} within 60 s: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("dockerd.log")).unwrap_or_default()
+    }
+
+    /// Stop dockerd with SIGTERM (it stops its containers, as at a
+    /// shutdown of its machine) and wait until it has exited.
+    fn stop(&mut self, within: Duration) -> bool {
+        let _ = kill(Pid::from_raw(self.dockerd.id() as i32), Signal::SIGTERM);
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(Some(_)) = self.dockerd.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    }
+
+    /// Restart the engine the way a machine restarts its dockerd: SIGTERM,
+    /// wait for it to exit, then the same command line in the same
+    /// namespace with the same data root; returns once `docker info`
+    /// answers. Containers it stopped stay stopped (they have no restart
+    /// policy), as with any engine restart.
+    pub fn restart(&mut self) {
+        let pid = self.dockerd.id();
+        assert!(
+            self.stop(Duration::from_secs(120)),
+            "the test engine (pid {pid}) did not exit within 120 s of SIGTERM: {}",
+            self.log()
+        );
+        assert!(
+            !self.path("docker.pid").exists(),
+            "dockerd exited but left its pid file"
+        );
+        self.dockerd = spawn_dockerd(self.netns, &self.args, self.dir.path());
+        self.wait_ready("start again after a restart");
+        eprintln!(
+            "test engine at {} restarted: pid {pid} -> {}",
+            self.addr,
+            self.dockerd.id()
+        );
+    }
+
+    /// dockerd's process id (it changes with a restart).
+    pub fn pid(&self) -> u32 {
+        self.dockerd.id()
+    }
+
+    /// The runtimes the engine reports (`docker info`).
+    pub fn runtimes(&self) -> Vec<String> {
+        let json = self.docker(&["info", "--format", "{{json .Runtimes}}"]);
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
+        map.keys().cloned().collect()
+    }
+
+    /// `docker save` from this machine's engine, `docker load` here (the
+    /// image's name and id unchanged).
+    pub fn copy_image(&self, reference: &str) {
+        let archive = self.path("copied-image.tar");
+        super::docker(&["save", "-o", archive.to_str().unwrap(), reference]);
+        self.docker(&["load", "-i", archive.to_str().unwrap()]);
+        std::fs::remove_file(&archive).unwrap();
+    }
+
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
@@ -260,7 +412,8 @@ impl RemoteEngine {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn docker_ok(&self, args: &[&str]) -> bool {
+    /// Whether the docker CLI on the engine's own socket succeeds.
+    pub fn docker_ok(&self, args: &[&str]) -> bool {
         Command::new("docker")
             .env(
                 "DOCKER_HOST",
@@ -314,156 +467,6 @@ impl RemoteEngine {
             ),
         ]
     }
-
-    /// A Docker CLI configuration directory holding context `name` for the
-    /// engine over TLS, as `docker context create` writes it; the
-    /// environment selects it (with DOCKER_HOST cleared).
-    pub fn context_env(&self, name: &str) -> Vec<(String, String)> {
-        use sha2::Digest;
-        let config = self.path("docker-config");
-        let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
-        let meta = config.join("contexts/meta").join(&digest);
-        let tls = config.join("contexts/tls").join(&digest).join("docker");
-        std::fs::create_dir_all(&meta).unwrap();
-        std::fs::create_dir_all(&tls).unwrap();
-        std::fs::write(
-            meta.join("meta.json"),
-            format!(
-                r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"tcp://{addr}:{TLS_PORT}","SkipTLSVerify":false}}}}}}"#,
-                addr = self.addr
-            ),
-        )
-        .unwrap();
-        for f in ["ca.pem", "cert.pem", "key.pem"] {
-            std::fs::copy(self.path("client").join(f), tls.join(f)).unwrap();
-        }
-        vec![
-            ("DOCKER_HOST".into(), String::new()),
-            ("DOCKER_TLS_VERIFY".into(), String::new()),
-            ("DOCKER_CERT_PATH".into(), String::new()),
-            ("DOCKER_CONFIG".into(), config.display().to_string()),
-            ("DOCKER_CONTEXT".into(), name.into()),
-        ]
-    }
-
-    /// Start sshd in the namespace (Debian's openssh-server): root logs in
-    /// with a key made here, and its sessions' DOCKER_HOST is this engine's
-    /// socket, so `docker system dial-stdio` there reaches it.
-    pub fn start_sshd(&mut self) {
-        let d = self.dir.path();
-        for key in ["host_key", "client_key"] {
-            let _ = std::fs::remove_file(d.join(key));
-            sh(&format!(
-                "ssh-keygen -q -t ed25519 -N '' -C test -f {}",
-                d.join(key).display()
-            ));
-        }
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-        let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
-        let mut fields = host_pub.split_whitespace();
-        let (kind, key) = (fields.next().unwrap(), fields.next().unwrap());
-        let addr = self.addr;
-        std::fs::write(d.join("known_hosts"), format!("{addr} {kind} {key}\n")).unwrap();
-        std::fs::write(
-            d.join("sshd_config"),
-            format!(
-                "ListenAddress {addr}:22\n\
-                 HostKey {dir}/host_key\n\
-                 AuthorizedKeysFile {dir}/authorized_keys\n\
-                 PermitRootLogin prohibit-password\n\
-                 PasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\n\
-                 UsePAM no\n\
-                 StrictModes no\n\
-                 PidFile {dir}/sshd.pid\n\
-                 SetEnv DOCKER_HOST=unix://{dir}/docker.sock\n",
-                dir = d.display()
-            ),
-        )
-        .unwrap();
-        // sshd insists on its privilege separation directory.
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let sshd = ["/usr/sbin/sshd", "/sbin/sshd"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect(
-                "sshd on this machine (Debian: apt-get install openssh-server; .ci/setup does)",
-            );
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", self.netns))
-            .arg(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(d.join("sshd.log")).unwrap())
-            .spawn()
-            .unwrap();
-        self.sshd = Some(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect_timeout(
-            &format!("{addr}:22").parse().unwrap(),
-            Duration::from_millis(300),
-        )
-        .is_err()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "sshd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The ssh options that make the tool's ssh use this test's key and
-    /// known hosts only (none of the user's ssh configuration).
-    pub fn ssh_options(&self, key: &str) -> String {
-        let d = self.dir.path();
-        format!(
-            "-F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes",
-            d.join(key).display(),
-            d.join("known_hosts").display()
-        )
-    }
-
-    /// Environment for the tool: the engine over ssh.
-    pub fn ssh_env(&self) -> Vec<(String, String)> {
-        vec![
-            ("DOCKER_HOST".into(), format!("ssh://root@{}", self.addr)),
-            ("DOCKER_TLS_VERIFY".into(), String::new()),
-            ("DOCKER_CERT_PATH".into(), String::new()),
-            ("DOCKER_CONTEXT".into(), String::new()),
-            (
-                "K8S_DIND_SSH_OPTIONS".into(),
-                self.ssh_options("client_key"),
-            ),
-        ]
-    }
-}
-
-/// A CA, a server certificate for `addr` and a client certificate, with
-/// the openssl command line; the client's files are laid out as
-/// DOCKER_CERT_PATH wants them (`client/{ca,cert,key}.pem`).
-fn make_certificates(d: &Path, addr: &str) {
-    std::fs::create_dir_all(d.join("client")).unwrap();
-    std::fs::write(
-        d.join("server.ext"),
-        format!("subjectAltName=IP:{addr}\nextendedKeyUsage=serverAuth\n"),
-    )
-    .unwrap();
-    std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    sh(&format!(
-        "cd {dir}
-         openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=test-ca 2>/dev/null
-         openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN={addr} 2>/dev/null
-         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
-         openssl req -newkey rsa:2048 -nodes -keyout client/key.pem -out client.csr -subj /CN=client 2>/dev/null
-         openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client/cert.pem -days 2 -extfile client.ext 2>/dev/null
-         cp ca.pem client/ca.pem
-         mkdir -p other-ca
-         openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca/ca-key.pem -out other-ca/ca.pem -days 2 -subj /CN=other 2>/dev/null
-         cp client/cert.pem client/key.pem other-ca/",
-        dir = d.display()
-    ));
 }
 
 impl Drop for RemoteEngine {
@@ -474,17 +477,9 @@ impl Drop for RemoteEngine {
         }
         // SIGTERM lets dockerd stop its containers and unmount their file
         // systems before the data root is removed.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.dockerd.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(60) {
-            if let Ok(Some(_)) = self.dockerd.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
+        if !self.stop(Duration::from_secs(60)) {
+            let _ = self.dockerd.kill();
         }
-        let _ = self.dockerd.kill();
         let _ = self.dockerd.wait();
         remove_namespace(self.netns, self.host_link);
         // Mounts left under the data root would make its removal fail.
