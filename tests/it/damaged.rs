@@ -8,7 +8,7 @@
 //! entry that would not mean rebuilding the node image other tests share.
 //! Ignored by default (root, dockerd, minutes); .ci/test runs it.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! metrics-server plus an addon from a URL.
 //! Ignored by default (root, dockerd, minutes); .ci/test runs them.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

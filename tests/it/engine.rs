@@ -3,12 +3,12 @@
 //! nodes through an OCI runtime registered on the engine's command line.
 //!
 //! Each test starts a private dockerd in a network namespace of its own
-//! (tests/common/remote.rs), reached over TLS across a veth pair; the tool
+//! (tests/it/common/remote.rs), reached over TLS across a veth pair; the tool
 //! sends it the node image by itself. This machine's dockerd is never
 //! restarted and its configuration never touched: each test checks that at
 //! its end. Need root; ignored by default, run by .ci/test.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

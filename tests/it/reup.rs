@@ -7,7 +7,7 @@
 //! restores its snapshot and swaps the build in.
 //! Ignored by default (root, dockerd, minutes); .ci/test runs it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

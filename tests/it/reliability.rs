@@ -3,13 +3,13 @@
 //! `clean` and `build node-image`, a holder killed with SIGKILL, and with
 //! the cluster running a killed node and a stopped kubelet. After each,
 //! `status` tells and `up` (or `clean`) completes. (Engine restarts are in
-//! tests/engine.rs, on an engine of their own.)
+//! tests/it/engine.rs, on an engine of their own.)
 //!
 //! `core_lock_interruption_and_killed_node` is the short part run with
 //! every change; `interruptions_and_faults` the rest. Each makes its own
 //! cluster, under its own name.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};

@@ -2,7 +2,7 @@
 //! into the Docker engine under throwaway names (`e2eimg-test-*`), and run.
 //! Ignored by default; run by .ci/test.
 
-mod common;
+use crate::common;
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -17,7 +17,7 @@ use local_cluster::engine::Docker;
 use local_cluster::settings::{ImageSourceSetting, KubeVersion};
 use local_cluster::ui::Ui;
 
-const LIST: &str = include_str!("../src/e2e/images/testdata/list-images-v1.37.2.txt");
+const LIST: &str = include_str!("../../src/e2e/images/testdata/list-images-v1.37.2.txt");
 const E2E: &str = "registry.k8s.io/e2e-test-images";
 
 fn docker_out(args: &[&str]) -> (bool, String) {

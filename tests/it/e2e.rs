@@ -7,7 +7,7 @@
 //! official one, made from the binaries built here), including a bad checksum.
 //! Ignored by default (root, dockerd, minutes); .ci/test runs it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

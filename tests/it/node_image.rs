@@ -2,7 +2,7 @@
 //! against an HTTP server on 127.0.0.1 laid out like the official release
 //! site. Ignored by default; run by .ci/test.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! built here (kube-router's NetworkPolicy enforcement included).
 //! Ignored by default (root, dockerd, minutes); .ci/test runs them.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! How else the tests reach a test engine (tests/common/remote.rs): a
+//! How else the tests reach a test engine (tests/it/common/remote.rs): a
 //! Docker CLI context naming it, and ssh to an sshd in its namespace; and
 //! the certificates its TLS port and clients use.
 

@@ -8,7 +8,7 @@
 //! busybox image made from Debian's busybox-static and loaded with
 //! `local-cluster load`.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -4,9 +4,9 @@
 //! and where, and leave nothing a later run would take as complete.
 //!
 //! Need root (mounts; the second test a network namespace and a second
-//! dockerd, tests/common/remote.rs); ignored by default, run by .ci/test.
+//! dockerd, tests/it/common/remote.rs); ignored by default, run by .ci/test.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! input rejected with precise errors before any engine is asked, generated
 //! docs. None of these tests needs a Docker engine.
 
-mod common;
+use crate::common;
 
 use common::{command, files_under, text, NoEngine};
 

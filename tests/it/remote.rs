@@ -1,11 +1,11 @@
 //! Clusters on a remote Docker engine: a second dockerd in its own network
-//! namespace (tests/common/remote.rs), reached over TLS, through a Docker
+//! namespace (tests/it/common/remote.rs), reached over TLS, through a Docker
 //! context and over ssh, never through this machine's socket.
 //!
 //! Needs root (namespaces, a second dockerd), openssl and openssh-server
 //! (.ci/setup installs them); ignored by default, run by .ci/test.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -8,7 +8,7 @@
 //! registry outside the machine is involved: the test image is made with
 //! `docker import` from the host's busybox-static.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

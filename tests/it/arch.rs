@@ -6,7 +6,7 @@
 //! emulation; it needs qemu-user-static registered with binfmt_misc and the
 //! cross compiler for pause, and says so when they are missing.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,0 +1,25 @@
+//! The integration tests: one test crate, each file a module, so that the
+//! shared helpers (`common`) are compiled once and one binary is linked
+//! instead of one per file. `.ci/test` selects a tier's tests by module path
+//! (`cluster::`, `reliability::core_`, ...).
+//!
+//! `cargo test` runs the quick ones (CLI tests, no Docker engine needed);
+//! the others are `#[ignore]`d: they need root, a Docker engine and minutes.
+
+mod common;
+
+mod addons;
+mod arch;
+mod cli;
+mod cluster;
+mod damaged;
+mod e2e;
+mod e2e_images;
+mod engine;
+mod node_image;
+mod pod_networks;
+mod registry;
+mod reliability;
+mod remote;
+mod resources;
+mod reup;
