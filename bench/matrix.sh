@@ -162,13 +162,21 @@ cell() { # VERSION TAG CNI SUBNET-INDEX [LABEL]
       p2p="FAILED (client on ${workers[1]} → server ${server_ip:-without address} on ${workers[0]})"
     fi
     progress "$version × $cni: nodes Ready $ready; DNS $dns; pod → pod $p2p"
-    progress "$version × $cni: the five conformance tests"
+    # A dry run first: the test binaries and images (a cold build of the
+    # binaries takes a quarter of an hour), and which tests the foci select.
+    progress "$version × $cni: test binaries and images (dry run)"
+    t=$(now)
+    lc e2e -- "${focus[@]}" --ginkgo.dry-run >"$log-prepare.out" 2>"$log-prepare.log" || true
+    local prepare selected counts failures
+    prepare=$(since "$t")
+    selected=$(sed -n 's/^Dry run: \([0-9]*\) tests selected.*/\1/p' "$log-prepare.out")
+    progress "$version × $cni: ready in ${prepare}s, ${selected:-no} tests selected; running them"
     t=$(now)
     lc e2e -- "${focus[@]}" >"$log-e2e.out" 2>"$log-e2e.log" || true
-    local counts failures
     counts=$(e2e_counts "$log-e2e.out")
     failures=$(e2e_failures "$log-e2e.out" | tr '\n' ';')
-    tests="${counts:-$(e2e_summary "$log-e2e.out" "$log-e2e.log")} in $(since "$t")s${failures:+: $failures}"
+    tests="${counts:-$(e2e_summary "$log-e2e.out" "$log-e2e.log"): $(why "$log-e2e.log")} in $(since "$t")s (binaries and images ${prepare}s)${failures:+: $failures}"
+    [ "${selected:-0}" -eq ${#TESTS[@]} ] || tests="$tests; the foci selected ${selected:-no} tests, not ${#TESTS[@]}"
     progress "$version × $cni: $tests"
     if [[ $ready != NO* && $dns != FAILED* && $p2p != FAILED* && $counts == "5 passed, 0 failed, 0 skipped" ]]; then
       result=pass
