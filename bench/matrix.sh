@@ -96,7 +96,7 @@ make_busybox() {
   dir=$(mktemp -d)
   mkdir -p "$dir/bin" "$dir/www"
   cp "$(command -v busybox)" "$dir/bin/busybox"
-  for applet in sh hostname httpd wget nslookup sleep cat; do ln -s busybox "$dir/bin/$applet"; done
+  for applet in sh mkdir echo httpd wget nslookup sleep; do ln -s busybox "$dir/bin/$applet"; done
   tar -C "$dir" -c . | docker import -c 'ENV PATH=/bin' - "$BUSYBOX" >/dev/null
   rm -rf "$dir"
 }
@@ -125,7 +125,8 @@ resolves() { # the pod's nslookup gives the kubernetes Service's address
   k exec client -- nslookup kubernetes.default.svc.cluster.local 2>/dev/null |
     awk '/^Address/ { a = $NF } END { print a }' | grep -qx "$api_ip"
 }
-reaches() { k exec client -- wget -q -T 3 -O- "http://$server_ip:8080/" 2>/dev/null | grep -qx server; }
+# (busybox's own `timeout`: `wget -T` crashes in Debian's busybox 1.35.)
+reaches() { k exec client -- busybox timeout 3 wget -q -O- "http://$server_ip:8080/" 2>/dev/null | grep -qx server; }
 
 # One cell; appends its row. Sets nothing outside but `current`.
 cell() { # VERSION TAG CNI SUBNET-INDEX [LABEL]
