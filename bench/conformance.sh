@@ -18,13 +18,8 @@ t=$(now)
 lc e2e -- --ginkgo.dry-run >"$log-prepare.log" 2>&1 || true
 echo "test binaries and images ready (dry run): $(since "$t")s"
 run() {
-  local cmd=$1
-  t=$(now)
   # shellcheck disable=SC2086
-  lc "$cmd" -- ${E2E_ARGS:-} >"$log-$cmd.out" 2>"$log-$cmd.log" || true
-  echo "$cmd: $(since "$t")s wall; $(grep '^Ran ' "$log-$cmd.out" || echo "no summary, see $log-$cmd.log")"
-  grep '^  \[' "$log-$cmd.out" | sed 's/^/  /' || true
-  grep '^Results' "$log-$cmd.out" || true
+  e2e_run "$1" "$log-$1.out" "$log-$1.log" -- ${E2E_ARGS:-}
 }
 case $parts in
   parallel) run e2e ;;
