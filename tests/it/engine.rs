@@ -88,11 +88,7 @@ fn cluster_on(engine: &RemoteEngine, name: &str, subnet: &str) -> Cluster {
 /// `clean --all` removes.
 fn clean_leaves_nothing(c: &Cluster, engine: &RemoteEngine) {
     c.run(&["clean"]);
-    let left: Vec<String> = engine
-        .objects()
-        .into_iter()
-        .filter(|o| !o.starts_with("image kubeadm-local-cluster/"))
-        .collect();
+    let left = engine.objects_but_tool_images();
     assert!(left.is_empty(), "clean left: {left:?}");
 }
 

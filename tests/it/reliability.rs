@@ -155,6 +155,23 @@ fn wait_until_locked(home: &Path, name: &str) {
     }
 }
 
+/// A restore (`up` of a cluster that is down) stopped by `signal` at step
+/// `at` says what it left and how to go on; `up` then finishes it.
+fn stopped_restore_is_finished_by_up(c: &Cluster, at: &str, signal: Signal) {
+    let name = &c.name;
+    let said = interrupt(c, &["up"], at, signal);
+    assert!(
+        said.contains(&format!(
+            "may be half made or half restored; `local-cluster up --cluster-name {name}` finishes it"
+        )),
+        "{said}"
+    );
+    eprintln!("status after the stop:\n{}", status(c));
+    let (_, said) = c.run(&["up"]);
+    assert!(said.contains("is up"), "{said}");
+    assert!(status(c).starts_with(&format!("cluster {name}: running\n")));
+}
+
 fn status(c: &Cluster) -> String {
     c.run(&["status"]).0
 }
@@ -220,15 +237,7 @@ fn core_lock_interruption_and_killed_node() {
     assert_eq!(down.finish(Duration::from_secs(120)).0, Some(0));
 
     // A restore stopped with Ctrl-C as it starts the nodes; `up` finishes it.
-    let said = interrupt(&c, &["up"], "• Starting 2 node containers", Signal::SIGINT);
-    assert!(
-        said.contains("may be half made or half restored; `local-cluster up --cluster-name it-rel` finishes it"),
-        "{said}"
-    );
-    eprintln!("status after the stop:\n{}", status(&c));
-    let (_, said) = c.run(&["up"]);
-    assert!(said.contains("is up"), "{said}");
-    assert!(status(&c).starts_with("cluster it-rel: running\n"));
+    stopped_restore_is_finished_by_up(&c, "• Starting 2 node containers", Signal::SIGINT);
 
     // A pod on the master must live on through the repair.
     c.run(&["load", BUSYBOX]);
@@ -270,15 +279,7 @@ fn interruptions_and_faults() {
     c.run(&["down"]);
 
     // A restore stopped while it waits for the nodes; `up` then finishes it.
-    let said = interrupt(&c, &["up"], "• Waiting for nodes", Signal::SIGTERM);
-    assert!(
-        said.contains("may be half made or half restored; `local-cluster up --cluster-name it-relf` finishes it"),
-        "{said}"
-    );
-    eprintln!("status after the stop:\n{}", status(&c));
-    let (_, said) = c.run(&["up"]);
-    assert!(said.contains("is up"), "{said}");
-    assert!(status(&c).starts_with("cluster it-relf: running\n"));
+    stopped_restore_is_finished_by_up(&c, "• Waiting for nodes", Signal::SIGTERM);
     c.run(&["down"]);
 
     // A holder killed outright: its lock is taken over, saying so.

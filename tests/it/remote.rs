@@ -179,11 +179,7 @@ fn a_cluster_on_a_remote_engine_over_tls_a_context_and_ssh() {
     // clean leaves nothing of the cluster on the remote engine; with --all
     // (and a cache of its own, so the shared one stays) not even node images.
     cluster.run(&["clean"]);
-    let left: Vec<String> = remote
-        .objects()
-        .into_iter()
-        .filter(|o| !o.starts_with("image kubeadm-local-cluster/"))
-        .collect();
+    let left = remote.objects_but_tool_images();
     assert!(left.is_empty(), "left on the remote engine: {left:?}");
     let cache = tempfile::tempdir().unwrap();
     with_env(

@@ -448,6 +448,15 @@ impl RemoteEngine {
         found
     }
 
+    /// What [`RemoteEngine::objects`] lists besides the tool's own images,
+    /// which only `clean --all` removes.
+    pub fn objects_but_tool_images(&self) -> Vec<String> {
+        self.objects()
+            .into_iter()
+            .filter(|o| !o.starts_with("image kubeadm-local-cluster/"))
+            .collect()
+    }
+
     /// Environment for the tool: the engine over TLS.
     pub fn tls_env(&self) -> Vec<(String, String)> {
         vec![
