@@ -24,6 +24,12 @@ use crate::ui::Ui;
 /// How long a waiting command sleeps between attempts.
 const POLL: Duration = Duration::from_millis(200);
 
+/// A holder writes who it is just after it takes the lock; a command that
+/// finds the lock taken rereads an empty file this often, this many times,
+/// before it says the holder without a name.
+const HOLDER_REREAD: Duration = Duration::from_millis(25);
+const HOLDER_REREADS: u32 = 40;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
@@ -31,7 +37,7 @@ pub enum LockError {
     )]
     Busy {
         cluster: String,
-        holder: Holder,
+        holder: Busy,
         source_of_setting: String,
     },
     #[error("cannot use the lock file {}: {source}", path.display())]
@@ -42,7 +48,7 @@ pub enum LockError {
 }
 
 /// Who holds a lock, as its file says.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub pid: u32,
     pub command: String,
@@ -88,6 +94,21 @@ impl std::fmt::Display for Holder {
             "`{}` (pid {}) has been changing it since {since}",
             self.command, self.pid
         )
+    }
+}
+
+/// The holder as a waiting command names it: the file's words, or, when
+/// the file stayed empty (its holder was stopped between taking the lock
+/// and writing its name), no name at all rather than a made-up one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Busy(pub Option<Holder>);
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(holder) => holder.fmt(f),
+            None => f.write_str("another local-cluster command holds its lock"),
+        }
     }
 }
 
@@ -206,7 +227,7 @@ pub async fn acquire(request: &Request<'_>, ui: &Ui) -> Result<ClusterLock, Lock
                 });
             }
             Err((_, Errno::EWOULDBLOCK)) => {
-                let holder = read_holder(&path).unwrap_or_default();
+                let holder = Busy(read_holder_when_written(&path).await);
                 if !request.wait {
                     return Err(LockError::Busy {
                         cluster: request.cluster.to_string(),
@@ -241,6 +262,18 @@ fn open(path: &Path) -> std::io::Result<File> {
 
 fn read_holder(path: &Path) -> Option<Holder> {
     Holder::parse(&std::fs::read_to_string(path).ok()?)
+}
+
+/// The holder of a taken lock, reread for a moment while its file is still
+/// empty: the holder took the lock an instant ago and is writing its name.
+async fn read_holder_when_written(path: &Path) -> Option<Holder> {
+    for _ in 0..HOLDER_REREADS {
+        if let Some(holder) = read_holder(path) {
+            return Some(holder);
+        }
+        tokio::time::sleep(HOLDER_REREAD).await;
+    }
+    read_holder(path)
 }
 
 #[cfg(test)]
@@ -278,6 +311,42 @@ mod tests {
         assert!(again.is_ok());
         // A normal release leaves nothing to warn about.
         assert!(ui.events().is_empty(), "{:?}", ui.events());
+    }
+
+    /// The holder's name is written just after its lock is taken: a command
+    /// that comes in between waits for the name instead of printing an
+    /// empty one (pid 0 since 1970), and says no name when none comes.
+    #[tokio::test]
+    async fn a_holder_that_has_not_written_its_name_yet_is_named_once_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let path = lock_path(dir.path(), "kube", "ABCD:EFGH");
+        let taken = Flock::lock(open(&path).unwrap(), FlockArg::LockExclusiveNonblock).unwrap();
+        let write_name = async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            std::fs::write(&path, "4242\n1700000000\nlocal-cluster down\n").unwrap();
+        };
+        let ui = Ui::recording(1);
+        let refusing = request(dir.path(), false);
+        let (refused, ()) = tokio::join!(acquire(&refusing, &ui), write_name);
+        let text = refused.err().expect("busy").to_string();
+        assert!(
+            text.contains("is busy: `local-cluster down` (pid 4242)"),
+            "{text}"
+        );
+
+        std::fs::write(&path, "").unwrap();
+        let text = acquire(&refusing, &ui)
+            .await
+            .err()
+            .expect("busy")
+            .to_string();
+        assert_eq!(
+            text,
+            "cluster \"kube\" is busy: another local-cluster command holds its lock; \
+             not waiting for it (noWait from flag --no-wait)"
+        );
+        drop(taken);
     }
 
     #[tokio::test]
