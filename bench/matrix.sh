@@ -71,8 +71,8 @@ version_index() {
   case $1 in 1.35 | v1.35.*) echo 0 ;; 1.36 | v1.36.*) echo 1 ;; 1.37 | v1.37.*) echo 2 ;;
     newest) echo 3 ;; *) echo 4 ;; esac
 }
-use_cluster() { # TAG CNI SUBNET-INDEX
-  current=matrix-$1-$2
+use_cluster() { # TAG CNI SUBNET-INDEX [NAME-SUFFIX (default: CNI)]
+  current=matrix-$1-${4:-$2}
   home=$HOME/.kubeadm-local-cluster/clusters/$current
   export K8S_DIND_CLUSTER_NAME=$current K8S_DIND_DIND_SUBNET=10.250.$3.0/24 K8S_DIND_CNI_PLUGIN=$2
   lc clean >/dev/null 2>&1
@@ -191,8 +191,8 @@ cell() { # VERSION TAG CNI SUBNET-INDEX [LABEL]
 
 full_suite() { # VERSION TAG SUBNET-INDEX
   local version=$1 log=/tmp/bench-matrix-$2-full t part
-  use_cluster "$2" full "$3"
-  export K8S_DIND_CNI_PLUGIN=bridge K8S_DIND_KUBERNETES_VERSION=$version
+  use_cluster "$2" bridge "$3" full
+  export K8S_DIND_KUBERNETES_VERSION=$version
   md "" "### $version: full conformance suite (bridge, $current)" ""
   progress "$version: full suite: up"
   t=$(now)
