@@ -1,15 +1,18 @@
 //! `e2e` and `e2e-serial`.
 
+use std::path::Path;
+
 use anyhow::{bail, Result};
 
 use super::{connect, node_arch, plan_without_version};
 use crate::artifacts::Cache;
 use crate::cluster::plan::ClusterPlan;
 use crate::cluster::Ctx;
-use crate::e2e;
+use crate::e2e::{self, binaries::TestTree, E2eError};
 use crate::engine::Engine;
 use crate::output;
-use crate::settings::Settings;
+use crate::settings::{is_kubernetes_tree, Key, KubeVersion, Settings};
+use crate::source;
 use crate::ui::{seconds, Ui};
 
 /// `e2e` (parallel) or `e2e-serial`: Kubernetes' conformance tests (or the
@@ -22,11 +25,20 @@ pub async fn e2e(settings: &Settings, ui: &Ui, selection: e2e::Selection) -> Res
     let plan = ClusterPlan::new(settings, version.clone());
     let cx = Ctx::new(&engine, &plan, ui);
     let cache = Cache::new(&settings.cache_dir);
+    let tree = test_tree(
+        ui,
+        &settings.cluster_name,
+        &version,
+        &settings.k8s_dir,
+        settings.provenance.source(Key::K8sDir).to_string(),
+    )
+    .await?;
     let inputs = e2e::E2eInputs {
         binaries: e2e::binaries::TestBinaryPlan {
             version,
             source: settings.kubernetes_source,
             release_url: settings.release_url.clone(),
+            tree,
         },
         cache: &cache,
         procs: e2e_procs(),
@@ -61,6 +73,43 @@ pub async fn e2e(settings: &Settings, ui: &Ui, selection: e2e::Selection) -> Res
         );
     }
     Ok(())
+}
+
+/// The source tree whose tests a cluster built from a tree runs: the tree
+/// at `dir` (`source.k8sDir`, set from `setting_source`), which must be of
+/// the version the cluster runs. None for a cluster of a release.
+async fn test_tree(
+    ui: &Ui,
+    cluster: &str,
+    running: &KubeVersion,
+    dir: &Path,
+    setting_source: String,
+) -> Result<Option<TestTree>, E2eError> {
+    if running.is_release() {
+        return Ok(None);
+    }
+    let other = |tree: String| E2eError::OtherTree {
+        cluster: cluster.to_string(),
+        running: running.to_string(),
+        dir: dir.to_path_buf(),
+        setting_source: setting_source.clone(),
+        tree,
+    };
+    if !is_kubernetes_tree(dir) {
+        let why = "not a Kubernetes source tree (no go.mod with `module k8s.io/kubernetes`)";
+        return Err(other(why.to_string()));
+    }
+    // A tree without git history is taken at the cluster's own release.
+    let tree = source::version::of_tree(ui, dir, &running.release_base())
+        .await
+        .map_err(E2eError::TreeVersion)?;
+    if tree.version() != running {
+        return Err(other(format!("{} ({})", tree.version(), tree.how)));
+    }
+    Ok(Some(TestTree {
+        dir: dir.to_path_buf(),
+        stamp: tree.stamp,
+    }))
 }
 
 /// ginkgo processes for the parallel suite: most tests wait on the cluster
@@ -117,4 +166,58 @@ fn print_e2e_outcome(outcome: &e2e::Outcome) -> Result<(), output::WriteError> {
         "Results (JUnit XML, ginkgo's JSON report and log): {}",
         outcome.results.display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree_for(running: &str, dir: &Path) -> Result<Option<TestTree>, E2eError> {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let ui = Ui::recording(1);
+        let running: KubeVersion = running.parse().unwrap();
+        rt.block_on(test_tree(
+            &ui,
+            "kube",
+            &running,
+            dir,
+            "flag --k8s-dir".into(),
+        ))
+    }
+
+    #[test]
+    fn a_tree_build_runs_the_tests_of_its_own_tree_and_a_release_the_published_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        // A release needs no tree, whatever the setting names.
+        assert!(tree_for("v1.37.2", dir.path()).unwrap().is_none());
+        // A tree's build needs a tree.
+        let err = tree_for("v1.37.2-dirty", dir.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("runs Kubernetes v1.37.2-dirty, a build of a source tree")
+                && err.contains(
+                    "(source.k8sDir, from flag --k8s-dir) is not a Kubernetes source tree"
+                ),
+            "{err}"
+        );
+        // A tree without git history is the cluster's release, -dirty.
+        std::fs::write(dir.path().join("go.mod"), "module k8s.io/kubernetes\n").unwrap();
+        let tree = tree_for("v1.37.2-dirty", dir.path()).unwrap().unwrap();
+        assert_eq!(
+            (tree.dir.as_path(), tree.stamp.version.to_string().as_str()),
+            (dir.path(), "v1.37.2-dirty")
+        );
+        // Another build than the cluster's is refused, saying both.
+        let err = tree_for("v1.37.2-5+0123456789abcd", dir.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("runs Kubernetes v1.37.2-5+0123456789abcd")
+                && err.contains("is v1.37.2-dirty ("),
+            "{err}"
+        );
+    }
 }

@@ -9,12 +9,16 @@
 //! module as the other Kubernetes binaries (so the Go build cache they filled
 //! is reused), and ginkgo at the version Kubernetes' go.mod requires, because
 //! the CLI and the library in the suite must speak the same protocol.
+//! A cluster built from a source tree runs the tests of that tree: both are
+//! built there, by the tree's own make (or `go`), like its other binaries.
 
 use std::path::PathBuf;
 
+use super::E2eError;
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::{release, ArtifactError, Cache, VersionStamp};
 use crate::settings::{KubeVersion, KubernetesSource, KubernetesSourceSetting};
+use crate::source;
 use crate::ui::Ui;
 
 const GINKGO_MODULE: &str = "github.com/onsi/ginkgo/v2";
@@ -25,6 +29,24 @@ pub struct TestBinaryPlan {
     pub version: KubeVersion,
     pub source: KubernetesSourceSetting,
     pub release_url: String,
+    /// The source tree the cluster was built from: the tests are built in it.
+    pub tree: Option<TestTree>,
+}
+
+/// A source tree and the version stamp of the cluster built from it.
+#[derive(Debug, Clone)]
+pub struct TestTree {
+    pub dir: PathBuf,
+    pub stamp: VersionStamp,
+}
+
+impl TestBinaryPlan {
+    /// The version whose test images the tests use: the cluster's, or for a
+    /// tree's build the release it was made from (the tree's own images
+    /// are those of its tag unless it changed test/images).
+    pub fn images_version(&self) -> KubeVersion {
+        self.version.release_base()
+    }
 }
 
 /// The two binaries, ready to run.
@@ -50,6 +72,33 @@ pub fn host_arch() -> &'static str {
 
 /// Download or build (or take from the cache) `e2e.test` and `ginkgo`.
 pub async fn ensure(
+    plan: &TestBinaryPlan,
+    cache: &Cache,
+    ui: &Ui,
+) -> Result<TestBinaries, E2eError> {
+    match &plan.tree {
+        Some(tree) => from_tree(tree, ui).await.map_err(E2eError::TreeBinaries),
+        None => published(plan, cache, ui).await.map_err(E2eError::Binaries),
+    }
+}
+
+async fn from_tree(tree: &TestTree, ui: &Ui) -> Result<TestBinaries, source::SourceError> {
+    let (e2e_test, ginkgo) =
+        source::build::test_binaries(ui, &tree.dir, &tree.stamp, host_arch()).await?;
+    Ok(TestBinaries {
+        e2e_test,
+        ginkgo,
+        origin: format!(
+            "built in the source tree {} ({})",
+            tree.dir.display(),
+            tree.stamp.version
+        ),
+    })
+}
+
+/// The binaries of a published version: the release's tarball, or built
+/// from its Go module.
+async fn published(
     plan: &TestBinaryPlan,
     cache: &Cache,
     ui: &Ui,

@@ -16,6 +16,24 @@ pub enum E2eError {
     NotRunning { cluster: String, flag: String },
     #[error("getting the conformance test binaries failed")]
     Binaries(#[source] ArtifactError),
+    #[error("building the conformance test binaries in the source tree failed")]
+    TreeBinaries(#[source] crate::source::SourceError),
+    #[error("cannot tell the version of the source tree")]
+    TreeVersion(#[source] crate::source::SourceError),
+    #[error(
+        "cluster {cluster:?} runs Kubernetes {running}, a build of a source tree, and its \
+         tests are built in that tree; but the tree {} (source.k8sDir, from {setting_source}) \
+         is {tree}. Point source.k8sDir (--k8s-dir) at the tree the cluster was built from, \
+         or `local-cluster reup` the cluster from this one",
+        dir.display()
+    )]
+    OtherTree {
+        cluster: String,
+        running: String,
+        dir: PathBuf,
+        setting_source: String,
+        tree: String,
+    },
     #[error("`e2e.test --list-images` failed")]
     ListImages(#[source] ProcessError),
     #[error("making the test images failed")]

@@ -95,9 +95,7 @@ pub async fn run<E: Engine>(
         "Getting the test binaries for Kubernetes {}",
         inputs.binaries.version
     ));
-    let binaries = binaries::ensure(&inputs.binaries, inputs.cache, ui)
-        .await
-        .map_err(E2eError::Binaries)?;
+    let binaries = binaries::ensure(&inputs.binaries, inputs.cache, ui).await?;
     step.done();
     ui.note(format!("e2e.test and ginkgo: {}", binaries.origin));
     ensure_images(cx, inputs, &binaries).await?;
@@ -198,7 +196,7 @@ async fn ensure_images<E: Engine>(
             ui,
             cache: inputs.cache,
             arch: &inputs.node_arch,
-            kubernetes_version: &inputs.binaries.version,
+            kubernetes_version: &inputs.binaries.images_version(),
             image_source: inputs.image_source,
             debian_mirror: &inputs.debian_mirror,
             node_images: &present,

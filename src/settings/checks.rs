@@ -104,16 +104,20 @@ pub(super) fn builds(
     Ok(out)
 }
 
+/// Is `dir` a Kubernetes source tree (its go.mod names k8s.io/kubernetes)?
+pub fn is_kubernetes_tree(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("go.mod"))
+        .map(|m| m.lines().any(|l| l.trim() == "module k8s.io/kubernetes"))
+        .unwrap_or(false)
+}
+
 /// Building any set needs `dir` to be a Kubernetes source tree.
 pub(super) fn source_tree(
     dir: &Path,
     r: &Reader<'_>,
     builds: [bool; 3],
 ) -> Result<(), SettingsError> {
-    let is_tree = std::fs::read_to_string(dir.join("go.mod"))
-        .map(|m| m.lines().any(|l| l.trim() == "module k8s.io/kubernetes"))
-        .unwrap_or(false);
-    if is_tree {
+    if is_kubernetes_tree(dir) {
         return Ok(());
     }
     let which = BINARIES

@@ -4,6 +4,7 @@
 //! writes a file, so bad input is reported before anything is created.
 
 mod checks;
+pub use checks::is_kubernetes_tree;
 pub mod error;
 pub mod file;
 pub mod key;

@@ -55,6 +55,35 @@ impl FromStr for KubeVersion {
     }
 }
 
+impl KubeVersion {
+    /// The release this version was built from: itself for a release
+    /// (`v1.37.2`, `v1.38.0-alpha.1`, `-beta.0`, `-rc.1`); for a source
+    /// tree's version as Kubernetes stamps it, the tag it was described
+    /// from: `v1.37.2-5+<hash>` (5 commits on) and `v1.37.2-dirty` are of
+    /// v1.37.2, `v1.38.0-alpha.0.6+<hash>-dirty` of v1.38.0-alpha.0.
+    pub fn release_base(&self) -> KubeVersion {
+        let pre = self.pre.as_deref().and_then(|pre| {
+            let pre = pre.split('+').next().unwrap_or(pre);
+            let pre = pre.strip_suffix("-dirty").unwrap_or(pre);
+            let mut parts = pre.split('.');
+            let (stage, number) = (parts.next()?, parts.next()?);
+            let stage_ok = matches!(stage, "alpha" | "beta" | "rc");
+            let number_ok = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+            (stage_ok && number_ok).then(|| format!("{stage}.{number}"))
+        });
+        KubeVersion {
+            pre,
+            ..self.clone()
+        }
+    }
+
+    /// A version the project publishes, not one stamped on a source tree's
+    /// build.
+    pub fn is_release(&self) -> bool {
+        self.release_base() == *self
+    }
+}
+
 impl PartialOrd for KubeVersion {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
@@ -442,6 +471,32 @@ mod tests {
         assert!(a < b && b < r && v < a);
         assert!("v1.37".parse::<KubeVersion>().is_err());
         assert!("v1.x.2".parse::<KubeVersion>().is_err());
+    }
+
+    #[test]
+    fn a_tree_build_is_told_from_a_release_and_named_by_its_tag() {
+        let base = |text: &str| {
+            let v: KubeVersion = text.parse().unwrap();
+            (v.release_base().to_string(), v.is_release())
+        };
+        for release in [
+            "v1.37.2",
+            "v1.38.0-alpha.1",
+            "v1.38.0-beta.0",
+            "v1.37.0-rc.1",
+        ] {
+            assert_eq!(base(release), (release.to_string(), true));
+        }
+        for (built, tag) in [
+            ("v1.37.2-dirty", "v1.37.2"),
+            ("v1.37.2-5+0123456789abcd", "v1.37.2"),
+            ("v1.37.2-5+0123456789abcd-dirty", "v1.37.2"),
+            ("v1.38.0-alpha.0.6+84c76d1142ea4d-dirty", "v1.38.0-alpha.0"),
+            ("v1.37.0-rc.1-dirty", "v1.37.0-rc.1"),
+            ("v1.37.2-untagged+0123456789abcd", "v1.37.2"),
+        ] {
+            assert_eq!(base(built), (tag.to_string(), false), "{built}");
+        }
     }
 
     #[test]

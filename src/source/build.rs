@@ -53,6 +53,40 @@ pub fn output_dir(dir: &Path, arch: &str) -> PathBuf {
     dir.join("_output/local/bin/linux").join(arch)
 }
 
+/// What a build makes in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A command under `cmd/` (`kubelet`, `kubeadm`, ...).
+    Command(String),
+    /// The conformance suite: `go test -c` of `test/e2e`.
+    E2eTest,
+    /// The ginkgo runner, at the version the tree's go.mod requires.
+    Ginkgo,
+}
+
+const GINKGO_PACKAGE: &str = "github.com/onsi/ginkgo/v2/ginkgo";
+
+impl Target {
+    /// The file the build leaves in the output directory.
+    pub fn file(&self) -> &str {
+        match self {
+            Target::Command(name) => name,
+            Target::E2eTest => "e2e.test",
+            Target::Ginkgo => "ginkgo",
+        }
+    }
+
+    /// As Kubernetes' Makefile takes it in `WHAT=`.
+    fn make_name(&self) -> String {
+        match self {
+            Target::Command(name) => format!("cmd/{name}"),
+            Target::E2eTest => "test/e2e/e2e.test".to_string(),
+            // The Makefile's documented alias for the ginkgo CLI.
+            Target::Ginkgo => "ginkgo".to_string(),
+        }
+    }
+}
+
 /// Build `names` (`kubelet`, `kubeadm`, ...) for linux/`arch` in the tree at
 /// `dir`, stamped with `stamp`; returns each binary's path.
 pub async fn build(
@@ -62,11 +96,45 @@ pub async fn build(
     names: &[&str],
     arch: &str,
 ) -> Result<Vec<(String, PathBuf)>, SourceError> {
+    let targets: Vec<Target> = names
+        .iter()
+        .map(|n| Target::Command(n.to_string()))
+        .collect();
+    build_targets(ui, dir, stamp, &targets, arch).await
+}
+
+/// `e2e.test` and `ginkgo` built in the tree for this host (`arch`), so that
+/// the tests are those of the code the cluster runs.
+pub async fn test_binaries(
+    ui: &Ui,
+    dir: &Path,
+    stamp: &VersionStamp,
+    arch: &str,
+) -> Result<(PathBuf, PathBuf), SourceError> {
+    let built = build_targets(ui, dir, stamp, &[Target::E2eTest, Target::Ginkgo], arch).await?;
+    let path = |target: Target| {
+        built
+            .iter()
+            .find(|(name, _)| name == target.file())
+            .map(|(_, path)| path.clone())
+            .expect("every target built has its path")
+    };
+    Ok((path(Target::E2eTest), path(Target::Ginkgo)))
+}
+
+async fn build_targets(
+    ui: &Ui,
+    dir: &Path,
+    stamp: &VersionStamp,
+    targets: &[Target],
+    arch: &str,
+) -> Result<Vec<(String, PathBuf)>, SourceError> {
     let builder = if has_makefile(dir) && make_available().await {
         Builder::Make
     } else {
         Builder::Go
     };
+    let names: Vec<String> = targets.iter().map(|t| t.file().to_string()).collect();
     let step = ui.step(format!(
         "Building {} {} in {} ({})",
         names.join(", "),
@@ -78,35 +146,37 @@ pub async fn build(
     // them under _output and start from nothing.
     let caches = gomod::go_env(ui, &["GOCACHE", "GOMODCACHE"]).await?;
     let out = output_dir(dir, arch);
-    let mut cmd = match builder {
-        Builder::Make => make_command(dir, stamp, names, arch)?,
-        Builder::Go => go_command(stamp, names, arch, &out)?,
+    let commands = match builder {
+        Builder::Make => vec![make_command(dir, stamp, targets, arch)?],
+        Builder::Go => go_commands(stamp, targets, arch, &out)?,
     };
-    cmd.current_dir(dir)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOCACHE", &caches[0])
-        .env("GOMODCACHE", &caches[1])
-        // The compiler names each package it compiles: progress.
-        .env("GOFLAGS", "-v");
     let mut compiled = 0usize;
-    let result = process::run(ui, cmd, TOOLS, |line| {
-        if looks_like_package(line) {
-            compiled += 1;
-            step.progress(format!("{compiled} packages compiled"));
+    for mut cmd in commands {
+        cmd.current_dir(dir)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOCACHE", &caches[0])
+            .env("GOMODCACHE", &caches[1])
+            // The compiler names each package it compiles: progress.
+            .env("GOFLAGS", "-v");
+        let result = process::run(ui, cmd, TOOLS, |line| {
+            if looks_like_package(line) {
+                compiled += 1;
+                step.progress(format!("{compiled} packages compiled"));
+            }
+        })
+        .await;
+        if let Err(source) = result {
+            let packages = match &source {
+                ProcessError::Failed { output, .. } => failing_packages(output),
+                _ => Vec::new(),
+            };
+            return Err(SourceError::Build {
+                what: names.clone(),
+                dir: dir.to_path_buf(),
+                packages,
+                source: Box::new(source),
+            });
         }
-    })
-    .await;
-    if let Err(source) = result {
-        let packages = match &source {
-            ProcessError::Failed { output, .. } => failing_packages(output),
-            _ => Vec::new(),
-        };
-        return Err(SourceError::Build {
-            what: names.iter().map(|n| n.to_string()).collect(),
-            dir: dir.to_path_buf(),
-            packages,
-            source: Box::new(source),
-        });
     }
     let built = names
         .iter()
@@ -130,7 +200,7 @@ pub async fn build(
 fn make_command(
     dir: &Path,
     stamp: &VersionStamp,
-    names: &[&str],
+    targets: &[Target],
     arch: &str,
 ) -> Result<Command, SourceError> {
     // version.sh reads the stamp from this file instead of asking git, so
@@ -139,9 +209,9 @@ fn make_command(
     let parent = file.parent().expect("has a parent");
     std::fs::create_dir_all(parent).map_err(SourceError::io("creating", parent))?;
     std::fs::write(&file, stamp.version_file()).map_err(SourceError::io("writing", &file))?;
-    let what = names
+    let what = targets
         .iter()
-        .map(|n| format!("cmd/{n}"))
+        .map(Target::make_name)
         .collect::<Vec<_>>()
         .join(" ");
     let mut cmd = Command::new("make");
@@ -157,28 +227,49 @@ fn make_command(
     Ok(cmd)
 }
 
-fn go_command(
+/// `go build` of the commands and ginkgo (one invocation), `go test -c` of
+/// the suite: what the Makefile does, without it.
+fn go_commands(
     stamp: &VersionStamp,
-    names: &[&str],
+    targets: &[Target],
     arch: &str,
     out: &Path,
-) -> Result<Command, SourceError> {
+) -> Result<Vec<Command>, SourceError> {
     std::fs::create_dir_all(out).map_err(SourceError::io("creating", out))?;
-    let mut cmd = Command::new("go");
-    cmd.arg("build")
-        .arg("-trimpath")
-        // The tags Kubernetes' build uses.
-        .arg("-tags=selinux,notest")
-        .arg(format!("-ldflags={}", stamp.ldflags()))
-        .arg("-o")
-        .arg(format!("{}/", out.display()));
-    for n in names {
-        cmd.arg(format!("./cmd/{n}"));
+    let go = |verb: &[&str]| {
+        let mut cmd = Command::new("go");
+        cmd.args(verb)
+            .arg("-trimpath")
+            // The tags Kubernetes' build uses.
+            .arg("-tags=selinux,notest")
+            .arg(format!("-ldflags={}", stamp.ldflags()))
+            .env("CGO_ENABLED", "0")
+            .env("GOOS", "linux")
+            .env("GOARCH", arch);
+        cmd
+    };
+    let packages: Vec<String> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Command(name) => Some(format!("./cmd/{name}")),
+            Target::Ginkgo => Some(GINKGO_PACKAGE.to_string()),
+            Target::E2eTest => None,
+        })
+        .collect();
+    let mut commands = Vec::new();
+    if !packages.is_empty() {
+        let mut cmd = go(&["build"]);
+        cmd.arg("-o")
+            .arg(format!("{}/", out.display()))
+            .args(packages);
+        commands.push(cmd);
     }
-    cmd.env("CGO_ENABLED", "0")
-        .env("GOOS", "linux")
-        .env("GOARCH", arch);
-    Ok(cmd)
+    if targets.contains(&Target::E2eTest) {
+        let mut cmd = go(&["test", "-c"]);
+        cmd.arg("-o").arg(out.join("e2e.test")).arg("./test/e2e");
+        commands.push(cmd);
+    }
+    Ok(commands)
 }
 
 /// A line `go build -v` prints for a package it compiles.
@@ -208,6 +299,51 @@ fn failing_packages(output: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_test_binaries_are_built_as_kubernetes_builds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let stamp = VersionStamp::untracked(&"v1.37.2".parse().unwrap());
+        let tests = [Target::E2eTest, Target::Ginkgo];
+        let make = make_command(dir.path(), &stamp, &tests, "amd64").unwrap();
+        assert_eq!(
+            args(&make),
+            [
+                "all",
+                "WHAT=test/e2e/e2e.test ginkgo",
+                "KUBE_BUILD_PLATFORMS=linux/amd64"
+            ]
+        );
+        // Without make: ginkgo beside any command in one `go build`, the
+        // suite by `go test -c`, all into the make's output directory.
+        let out = output_dir(dir.path(), "amd64");
+        let mut targets = vec![Target::Command("kubectl".into())];
+        targets.extend(tests);
+        let go = go_commands(&stamp, &targets, "amd64", &out).unwrap();
+        let go: Vec<Vec<String>> = go.iter().map(args).collect();
+        assert_eq!(go.len(), 2, "{go:?}");
+        assert_eq!(go[0][0], "build");
+        assert!(go[0].ends_with(&[
+            format!("{}/", out.display()),
+            "./cmd/kubectl".to_string(),
+            GINKGO_PACKAGE.to_string()
+        ]));
+        assert_eq!(go[1][..2], ["test", "-c"]);
+        assert!(go[1].ends_with(&[
+            out.join("e2e.test").display().to_string(),
+            "./test/e2e".to_string()
+        ]));
+        assert!(go.iter().all(|c| c.contains(&"-trimpath".to_string())
+            && c.iter()
+                .any(|a| a.starts_with("-ldflags=") && a.contains("v1.37.2-dirty"))));
+    }
 
     #[test]
     fn compiler_errors_name_their_package() {

@@ -4,7 +4,8 @@
 //! start, built with the tree's own make and swapped into a running 3-node
 //! cluster while a workload keeps serving; kubeadm and kubectl the same way;
 //! a build that fails changes nothing; and `reup` of a cluster that is down
-//! restores its snapshot and swaps the build in.
+//! restores its snapshot and swaps the build in; and `e2e` runs the
+//! conformance tests built in that same tree.
 //! Ignored by default (root, dockerd, minutes); .ci/test runs it.
 
 use crate::common;
@@ -17,6 +18,8 @@ use common::cluster::Cluster;
 use common::{ensure_busybox_image, text, web_workload, BUSYBOX};
 
 const VERSION: &str = "v1.37.2";
+/// The conformance test run against the tree's build, with the tree's tests.
+const E2E_TEST: &str = "[sig-network] DNS should provide DNS for the cluster";
 /// What the edited kubelet and API server log when they start.
 const MARKER: &str = "reup test: built from the edited tree";
 
@@ -248,6 +251,31 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
         "jsonpath={.items[*].status.containerStatuses[0].restartCount}",
     ]);
     assert!(restarts.split_whitespace().all(|r| r == "0"), "{restarts}");
+
+    // The conformance tests of the tree the cluster now runs: e2e.test and
+    // ginkgo built in that tree (the -dirty version is on no release site
+    // or proxy), one focused test passes. Without the tree, e2e says so.
+    let out = c.command(&["e2e", E2E_TEST]).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "runs Kubernetes {dirty}, a build of a source tree"
+        )) && stderr.contains("is not a Kubernetes source tree"),
+        "{stderr}"
+    );
+    let (stdout, stderr) = c.run(&["e2e", E2E_TEST, &tree_flag]);
+    assert!(
+        stderr.contains(&format!(
+            "Building e2e.test, ginkgo {dirty} in {}",
+            tree.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stdout.contains(": 1 passed, 0 failed"), "{stdout}");
+    let built = tree.join("_output/local/bin/linux/amd64/e2e.test");
+    let version = Command::new(&built).arg("--version").output().unwrap();
+    assert!(text(&version).0.contains(&dirty), "{}", text(&version).0);
 
     // The same build again: nothing changed, nothing restarted.
     let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
