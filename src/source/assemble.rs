@@ -99,17 +99,26 @@ pub async fn assemble(
     std::os::unix::fs::symlink("build/root/Makefile", dir.join("Makefile"))
         .map_err(SourceError::io("linking the Makefile in", dir))?;
 
-    let step = ui.step("Downloading the modules the Kubernetes binaries need");
-    let mut args = vec![
-        "list",
-        "-deps",
-        "-tags=selinux,notest",
-        "-f",
-        "{{.ImportPath}}",
-    ];
-    let packages: Vec<String> = ALL_BINARIES.iter().map(|b| format!("./cmd/{b}")).collect();
-    args.extend(packages.iter().map(String::as_str));
-    go_in(ui, dir, &args).await?;
+    // Kubernetes' make builds with GOPROXY=off: what it compiles must be
+    // in the module cache first. The binaries, then the conformance tests
+    // (`e2e` of a cluster built from the tree builds them here too).
+    let step = ui.step("Downloading the modules the Kubernetes binaries and tests need");
+    let binaries: Vec<String> = ALL_BINARIES.iter().map(|b| format!("./cmd/{b}")).collect();
+    let tests = ["-test", "./test/e2e", "github.com/onsi/ginkgo/v2/ginkgo"];
+    for packages in [
+        binaries.iter().map(String::as_str).collect(),
+        tests.to_vec(),
+    ] {
+        let mut args = vec![
+            "list",
+            "-deps",
+            "-tags=selinux,notest",
+            "-f",
+            "{{.ImportPath}}",
+        ];
+        args.extend(packages);
+        go_in(ui, dir, &args).await?;
+    }
     step.done();
 
     let committed = commit(ui, dir, version).await?;
