@@ -214,7 +214,7 @@ full_suite() { # VERSION TAG SUBNET-INDEX
 # The run's header: what and where.
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 md "" "## $(date -u '+%F %H:%M') UTC: bench/matrix.sh ${*:-(all)}${FULL:+ (FULL=$full)}" ""
-md "- commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock bench || echo ' (with uncommitted changes)') ($(git -C "$ROOT" log -1 --format=%s | cut -c1-80))"
+md "- commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock bench ':!bench/results' || echo ' (with uncommitted changes)') ($(git -C "$ROOT" log -1 --format=%s | cut -c1-80))"
 md "- machine: $(nproc) cores, $mem, kernel $(uname -r), Docker $(docker version --format '{{.Server.Version}}'), $(go version | awk '{ print $3 }')"
 md "- cluster: 1 master + 2 workers, sources: Kubernetes $K8S_DIND_KUBERNETES_SOURCE, images $K8S_DIND_IMAGE_SOURCE, addons: ${K8S_DIND_ADDONS:-none}"
 md "- the five tests: $(printf '%s; ' "${TESTS[@]}")"
