@@ -266,6 +266,27 @@ fn is_major_suffix(part: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Can `go build -o DIR/` make these programs in one run? It names each
+/// binary after its package's last path element (the one before a
+/// major-version suffix), so each name must be that, and every name one of
+/// its own.
+fn builds_in_one_go(binaries: &[(String, String)]) -> bool {
+    let go_name = |pkg: &str| {
+        let mut parts = pkg.rsplit('/');
+        let last = parts.next().unwrap_or(pkg);
+        match parts.next() {
+            Some(before) if is_major_suffix(last) => before.to_string(),
+            _ => last.to_string(),
+        }
+    };
+    let mut names: Vec<&str> = binaries.iter().map(|(_, n)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    binaries.len() > 1
+        && names.len() == binaries.len()
+        && binaries.iter().all(|(pkg, name)| go_name(pkg) == *name)
+}
+
 /// What `go` makes of each package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Compile {
@@ -370,6 +391,30 @@ impl GoModuleBuild {
             .map_err(|e| ArtifactError::io(entry.dir(), e))?;
         let out_dir = staging.path("bin");
         std::fs::create_dir_all(&out_dir).map_err(|e| ArtifactError::io(&out_dir, e))?;
+        if compile == Compile::Program && builds_in_one_go(&self.binaries) {
+            // One `go build` for every program: the compiles of one overlap
+            // the links of another (a link keeps one core busy), and the
+            // module graph is loaded once. Go names each binary after its
+            // package, as the names say.
+            let names: Vec<&str> = self.binaries.iter().map(|(_, n)| n.as_str()).collect();
+            let bar = ui.count_bar(&format!("{what}: {}", names.join(", ")), 0);
+            let mut args = self.args(
+                &["build", "-v", "-o", &format!("{}/", out_dir.display())],
+                "",
+            );
+            args.pop();
+            args.extend(self.binaries.iter().map(|(pkg, _)| pkg.clone()));
+            self.run_counting(ui, &wrapper, args, &bar)
+                .await
+                .map_err(|source| ArtifactError::Build {
+                    what: format!("{} from {}@{}", names.join(", "), self.module, self.version),
+                    source,
+                })?;
+            bar.finish_and_clear();
+            return staging
+                .commit(&key)
+                .map_err(|e| ArtifactError::io(entry.dir(), e));
+        }
         for (pkg, name) in &self.binaries {
             let out = out_dir.join(name).display().to_string();
             let failed = |source| ArtifactError::Build {
@@ -397,7 +442,10 @@ impl GoModuleBuild {
                     self.run_counting(ui, &wrapper, args, &bar)
                         .await
                         .map_err(failed)?;
-                    let args = self.args(&["test", "-c", "-o", &out], pkg);
+                    // Without vet, which `go test` otherwise runs over the
+                    // package and, for its facts, every package it imports:
+                    // it checks code, the binary is the same without it.
+                    let args = self.args(&["test", "-c", "-vet=off", "-o", &out], pkg);
                     self.run_counting(ui, &wrapper, args, &bar)
                         .await
                         .map_err(failed)?;
@@ -630,6 +678,38 @@ mod tests {
             "ginkgo"
         );
         assert!(is_major_suffix("v12") && !is_major_suffix("v") && !is_major_suffix("vx"));
+    }
+
+    #[test]
+    fn programs_named_after_their_packages_are_built_in_one_go() {
+        let list = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(p, n)| (p.to_string(), n.to_string()))
+                .collect()
+        };
+        assert!(builds_in_one_go(&list(&[
+            ("k8s.io/kubernetes/cmd/kubeadm", "kubeadm"),
+            ("k8s.io/kubernetes/cmd/kubelet", "kubelet"),
+        ])));
+        assert!(builds_in_one_go(&list(&[
+            ("example.com/tool/v2", "tool"),
+            ("example.com/other/cmd/x", "x"),
+        ])));
+        // One program: nothing to overlap.
+        assert!(!builds_in_one_go(&list(&[(
+            "k8s.io/kubernetes/cmd/kubeadm",
+            "kubeadm"
+        )])));
+        // A name go would not give, or two programs go would name alike.
+        assert!(!builds_in_one_go(&list(&[
+            ("go.etcd.io/etcd/server/v3", "etcd"),
+            ("k8s.io/kubernetes/cmd/kubelet", "kubelet"),
+        ])));
+        assert!(!builds_in_one_go(&list(&[
+            ("a.example/cmd/tool", "tool"),
+            ("b.example/cmd/tool", "tool"),
+        ])));
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub const ALL_BINARIES: [&str; 7] = [
     "kube-proxy",
 ];
 
+/// The build tags of Kubernetes' own release build (`hack/lib/golang.sh`
+/// without `DBG`). Every Kubernetes build here uses them, and `-trimpath`,
+/// cgo off and no gcflags like it: compiled packages are then the same
+/// actions whichever build asks for them (node image, `e2e.test`, a source
+/// tree's `go build` or `make`), so the Go build cache compiles each once.
+pub const KUBERNETES_TAGS: [&str; 3] = ["selinux", "notest", "grpcnotrace"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("cannot download {url}")]
@@ -390,7 +397,7 @@ async fn build_from_go_module(
             .map(|b| (format!("k8s.io/kubernetes/cmd/{b}"), b.to_string()))
             .collect(),
         ldflags: VersionStamp::release(version).ldflags(),
-        tags: vec![],
+        tags: KUBERNETES_TAGS.map(String::from).to_vec(),
         arch: arch.to_string(),
         sibling_version: gomod::kubernetes_staging_version,
     };

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use super::E2eError;
 use crate::artifacts::gomod::{self, GoModuleBuild};
-use crate::artifacts::{release, ArtifactError, Cache, VersionStamp};
+use crate::artifacts::{release, ArtifactError, Cache, VersionStamp, KUBERNETES_TAGS};
 use crate::settings::{KubeVersion, KubernetesSource, KubernetesSourceSetting};
 use crate::source;
 use crate::ui::Ui;
@@ -146,7 +146,8 @@ async fn build(
         version: version.to_string(),
         binaries: vec![(format!("{module}/test/e2e"), "e2e.test".to_string())],
         ldflags: VersionStamp::release(version).ldflags(),
-        tags: vec![],
+        // As the node image's binaries: the packages they share are compiled once.
+        tags: KUBERNETES_TAGS.map(String::from).to_vec(),
         arch: arch.to_string(),
         sibling_version: gomod::kubernetes_staging_version,
     }

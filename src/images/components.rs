@@ -83,113 +83,124 @@ pub struct ComponentInputs<'a, E> {
     pub ui: &'a Ui,
 }
 
-/// Make every wanted image as a `docker save` archive; returns their paths.
+/// Make every wanted image as a `docker save` archive; returns their paths,
+/// in the order wanted. The images are made side by side: while the Go
+/// builds of etcd and CoreDNS link (one core) or wait for their modules,
+/// the other images are packed.
 pub async fn make_images<E: Engine>(
     wanted: &[WantedImage],
     inputs: &ComponentInputs<'_, E>,
 ) -> Result<Vec<PathBuf>> {
     let common = common_layer(inputs)?;
-    let mut archives = Vec::new();
-    for image in wanted {
-        let path = match (&image.component, inputs.image_source) {
-            (Component::Kubernetes(name), _) => {
-                let binary = inputs.binaries.path(name);
-                let mut layers = vec![common.clone()];
-                if name == "kube-proxy" {
-                    layers.push(describe_cached(&inputs.base.path(rootfs::NETFILTER_LAYER))?);
-                }
-                assemble(
-                    inputs,
-                    image,
-                    layers,
-                    &[(format!("usr/local/bin/{name}"), binary.to_path_buf())],
-                    ImageConfig {
-                        entrypoint: Some(vec![format!("/usr/local/bin/{name}")]),
-                        ..base_config()
-                    },
-                )
-                .await?
+    let made = wanted
+        .iter()
+        .map(|image| make_image(image, inputs, &common));
+    futures_util::future::try_join_all(made).await
+}
+
+/// One of [`make_images`].
+async fn make_image<E: Engine>(
+    image: &WantedImage,
+    inputs: &ComponentInputs<'_, E>,
+    common: &LayerBlob,
+) -> Result<PathBuf> {
+    let path = match (&image.component, inputs.image_source) {
+        (Component::Kubernetes(name), _) => {
+            let binary = inputs.binaries.path(name);
+            let mut layers = vec![common.clone()];
+            if name == "kube-proxy" {
+                layers.push(describe_cached(&inputs.base.path(rootfs::NETFILTER_LAYER))?);
             }
-            (_, ImageSource::Registry) => {
-                pull_and_save(inputs.engine, inputs.ui, inputs.cache, &image.reference).await?
+            assemble(
+                inputs,
+                image,
+                layers,
+                &[(format!("usr/local/bin/{name}"), binary.to_path_buf())],
+                ImageConfig {
+                    entrypoint: Some(vec![format!("/usr/local/bin/{name}")]),
+                    ..base_config()
+                },
+            )
+            .await?
+        }
+        (_, ImageSource::Registry) => {
+            pull_and_save(inputs.engine, inputs.ui, inputs.cache, &image.reference).await?
+        }
+        (Component::Etcd, ImageSource::Build) => {
+            // kubeadm's etcd tags are `<etcd version>-<image revision>`.
+            let version = format!("v{}", image.tag.split('-').next().unwrap_or(&image.tag));
+            let built = GoModuleBuild {
+                module: "go.etcd.io/etcd/server/v3".to_string(),
+                version: version.clone(),
+                binaries: vec![("go.etcd.io/etcd/server/v3".to_string(), "etcd".to_string())],
+                ldflags: "-s -w".to_string(),
+                tags: vec![],
+                arch: inputs.arch.to_string(),
+                sibling_version: gomod::same_version,
             }
-            (Component::Etcd, ImageSource::Build) => {
-                // kubeadm's etcd tags are `<etcd version>-<image revision>`.
-                let version = format!("v{}", image.tag.split('-').next().unwrap_or(&image.tag));
-                let built = GoModuleBuild {
-                    module: "go.etcd.io/etcd/server/v3".to_string(),
-                    version: version.clone(),
-                    binaries: vec![("go.etcd.io/etcd/server/v3".to_string(), "etcd".to_string())],
-                    ldflags: "-s -w".to_string(),
-                    tags: vec![],
-                    arch: inputs.arch.to_string(),
-                    sibling_version: gomod::same_version,
-                }
-                .build(inputs.ui, inputs.cache, &format!("etcd {version}"))
-                .await?;
-                assemble(
-                    inputs,
-                    image,
-                    vec![common.clone()],
-                    &[(
-                        "usr/local/bin/etcd".to_string(),
-                        built.path("bin").join("etcd"),
-                    )],
-                    base_config(),
-                )
-                .await?
+            .build(inputs.ui, inputs.cache, &format!("etcd {version}"))
+            .await?;
+            assemble(
+                inputs,
+                image,
+                vec![common.clone()],
+                &[(
+                    "usr/local/bin/etcd".to_string(),
+                    built.path("bin").join("etcd"),
+                )],
+                base_config(),
+            )
+            .await?
+        }
+        (Component::CoreDns, ImageSource::Build) => {
+            let version = if image.tag.starts_with('v') {
+                image.tag.clone()
+            } else {
+                format!("v{}", image.tag)
+            };
+            let built = GoModuleBuild {
+                module: "github.com/coredns/coredns".to_string(),
+                version: version.clone(),
+                binaries: vec![(
+                    "github.com/coredns/coredns".to_string(),
+                    "coredns".to_string(),
+                )],
+                ldflags: "-s -w".to_string(),
+                tags: vec![],
+                arch: inputs.arch.to_string(),
+                sibling_version: gomod::same_version,
             }
-            (Component::CoreDns, ImageSource::Build) => {
-                let version = if image.tag.starts_with('v') {
-                    image.tag.clone()
-                } else {
-                    format!("v{}", image.tag)
-                };
-                let built = GoModuleBuild {
-                    module: "github.com/coredns/coredns".to_string(),
-                    version: version.clone(),
-                    binaries: vec![(
-                        "github.com/coredns/coredns".to_string(),
-                        "coredns".to_string(),
-                    )],
-                    ldflags: "-s -w".to_string(),
-                    tags: vec![],
-                    arch: inputs.arch.to_string(),
-                    sibling_version: gomod::same_version,
-                }
-                .build(inputs.ui, inputs.cache, &format!("CoreDNS {version}"))
-                .await?;
-                assemble(
-                    inputs,
-                    image,
-                    vec![common.clone()],
-                    &[("coredns".to_string(), built.path("bin").join("coredns"))],
-                    ImageConfig {
-                        entrypoint: Some(vec!["/coredns".to_string()]),
-                        ..base_config()
-                    },
-                )
-                .await?
-            }
-            (Component::Pause, ImageSource::Build) => {
-                let pause = build_pause(inputs, &image.tag).await?;
-                assemble(
-                    inputs,
-                    image,
-                    vec![common.clone()],
-                    &[("pause".to_string(), pause)],
-                    ImageConfig {
-                        entrypoint: Some(vec!["/pause".to_string()]),
-                        user: Some("65535:65535".to_string()),
-                        ..base_config()
-                    },
-                )
-                .await?
-            }
-        };
-        archives.push(path);
-    }
-    Ok(archives)
+            .build(inputs.ui, inputs.cache, &format!("CoreDNS {version}"))
+            .await?;
+            assemble(
+                inputs,
+                image,
+                vec![common.clone()],
+                &[("coredns".to_string(), built.path("bin").join("coredns"))],
+                ImageConfig {
+                    entrypoint: Some(vec!["/coredns".to_string()]),
+                    ..base_config()
+                },
+            )
+            .await?
+        }
+        (Component::Pause, ImageSource::Build) => {
+            let pause = build_pause(inputs, &image.tag).await?;
+            assemble(
+                inputs,
+                image,
+                vec![common.clone()],
+                &[("pause".to_string(), pause)],
+                ImageConfig {
+                    entrypoint: Some(vec!["/pause".to_string()]),
+                    user: Some("65535:65535".to_string()),
+                    ..base_config()
+                },
+            )
+            .await?
+        }
+    };
+    Ok(path)
 }
 
 /// PATH and the label every assembled image carries.

@@ -226,7 +226,10 @@ pub async fn build(ui: &Ui, base: &BaseSystem, cache: &Cache) -> Result<Entry> {
             "--exclude=./sys/*",
         ])
         .args(["--exclude=./run/*", "--exclude=./tmp/*"])
-        .arg("-czf")
+        // gzip's fastest level: a third of the default's CPU time for a
+        // tenth more bytes, in a file that is read once, by the engine.
+        .arg("--use-compress-program=gzip -1")
+        .arg("-cf")
         .arg(staging.path(ROOTFS_TARBALL))
         .arg(".");
     process::run(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 use super::SourceError;
-use crate::artifacts::{gomod, VersionStamp};
+use crate::artifacts::{gomod, VersionStamp, KUBERNETES_TAGS};
 use crate::process::{self, ProcessError};
 use crate::ui::Ui;
 
@@ -241,7 +241,7 @@ fn go_commands(
         cmd.args(verb)
             .arg("-trimpath")
             // The tags Kubernetes' build uses.
-            .arg("-tags=selinux,notest")
+            .arg(format!("-tags={}", KUBERNETES_TAGS.join(",")))
             .arg(format!("-ldflags={}", stamp.ldflags()))
             .env("CGO_ENABLED", "0")
             .env("GOOS", "linux")

@@ -128,17 +128,30 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
     }
     let force = reuse == Reuse::Never;
     let base = BaseSystem::new(&plan.arch, &plan.debian_mirror);
-    let base_entry = rootfs::build(build.ui, &base, build.cache).await?;
     let force_bare = force && plan.kubernetes.is_none();
-    let (bare, bare_rebuilt) = bare::ensure(build, &base, &base_entry, force_bare).await?;
+    let bare_image = async {
+        let base_entry = rootfs::build(build.ui, &base, build.cache).await?;
+        let (bare, rebuilt) = bare::ensure(build, &base, &base_entry, force_bare).await?;
+        Ok::<_, ImageError>((base_entry, bare, rebuilt))
+    };
     let Some(k8s) = &plan.kubernetes else {
+        let (_, bare, bare_rebuilt) = bare_image.await?;
         if bare_rebuilt {
             build.forget_superseded().await;
         }
         return Ok(bare.reference);
     };
-    kubernetes::check_engine_runs_arch(build, &bare.reference).await?;
-    let binaries = build.binaries(k8s).await?;
+    let ((base_entry, bare, bare_rebuilt), binaries) =
+        if overlap_base_with_binaries(&plan.arch, &build.engine.info().arch) {
+            // debootstrap mostly waits for the mirror and the disk while a
+            // Go build keeps both cores busy: side by side, the base system
+            // costs little of its own time.
+            tokio::try_join!(bare_image, build.binaries(k8s))?
+        } else {
+            let made = bare_image.await?;
+            kubernetes::check_engine_runs_arch(build, &made.1.reference).await?;
+            (made, build.binaries(k8s).await?)
+        };
     // The repository's own images (etcd, CoreDNS, pause) decide.
     let pause = format!("{}/pause", k8s.image_repository);
     let image_source = auto::image_source(build.ui, k8s.image_source, &pause).await;
@@ -158,6 +171,14 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
     .await?;
     build.forget_superseded().await;
     Ok(image.reference)
+}
+
+/// Are the base system and bare image made while the Kubernetes binaries
+/// are got? Yes, unless the nodes are of another architecture than the
+/// engine: then the engine must first show, with a container of the bare
+/// image, that it runs their programs, before a long cross-compile starts.
+fn overlap_base_with_binaries(node_arch: &str, engine_arch: &str) -> bool {
+    node_arch == engine_arch
 }
 
 /// A node image's facts, as `status` shows them.
@@ -454,6 +475,12 @@ mod tests {
         kubernetes::check_engine_runs_arch(&build, "no-such-image")
             .await
             .unwrap();
+    }
+
+    #[test]
+    fn the_base_system_is_made_beside_the_binaries_only_for_the_engines_architecture() {
+        assert!(overlap_base_with_binaries("amd64", "amd64"));
+        assert!(!overlap_base_with_binaries("arm64", "amd64"));
     }
 
     #[test]
