@@ -442,10 +442,7 @@ impl GoModuleBuild {
                     self.run_counting(ui, &wrapper, args, &bar)
                         .await
                         .map_err(failed)?;
-                    // Without vet, which `go test` otherwise runs over the
-                    // package and, for its facts, every package it imports:
-                    // it checks code, the binary is the same without it.
-                    let args = self.args(&["test", "-c", "-vet=off", "-o", &out], pkg);
+                    let args = self.test_binary_args(&out, pkg);
                     self.run_counting(ui, &wrapper, args, &bar)
                         .await
                         .map_err(failed)?;
@@ -468,6 +465,13 @@ impl GoModuleBuild {
         }
         args.push(package.to_string());
         args
+    }
+
+    /// `go test -c` of `package` into `out`, without vet: `go test` runs it
+    /// over the package and, for its facts, over every package it imports;
+    /// it checks code, the binary is the same without it.
+    fn test_binary_args(&self, out: &str, package: &str) -> Vec<String> {
+        self.args(&["test", "-c", "-vet=off", "-o", out], package)
     }
 
     /// The environment every compile of this build shares.
@@ -595,7 +599,6 @@ impl GoModuleBuild {
         for d in upstream.go_debug.iter().flatten() {
             s.push_str(&format!("godebug {}={}\n", d.key, d.value));
         }
-        s.push_str(&format!("\nrequire {} {}\n", self.module, self.version));
         let required: std::collections::BTreeSet<&str> = upstream
             .require
             .iter()
@@ -603,6 +606,12 @@ impl GoModuleBuild {
             .map(|r| r.path.as_str())
             .collect();
         let mut replaces = BTreeMap::new();
+        // Each sibling required at the version it is replaced with, not at
+        // upstream's placeholder (v0.0.0): a module some other build needs
+        // (the e2e suite's) may require the published version, and the
+        // selected version is part of every compiled package's cache key
+        // with -trimpath, so each build would compile them all again.
+        let mut pinned = vec![format!("{} {}", self.module, self.version)];
         for r in upstream.replace.iter().flatten() {
             let old = match &r.old.version {
                 Some(v) => format!("{} {v}", r.old.path),
@@ -615,11 +624,15 @@ impl GoModuleBuild {
                 continue;
             }
             let new = if local {
-                format!(
+                let sibling = format!(
                     "{} {}",
                     r.old.path,
                     (self.sibling_version)(&r.old.path, &self.version)
-                )
+                );
+                if r.old.version.is_none() {
+                    pinned.push(sibling.clone());
+                }
+                sibling
             } else {
                 match &r.new.version {
                     Some(v) => format!("{} {v}", r.new.path),
@@ -628,6 +641,11 @@ impl GoModuleBuild {
             };
             replaces.insert(old, new);
         }
+        s.push_str("\nrequire (\n");
+        for line in pinned {
+            s.push_str(&format!("\t{line}\n"));
+        }
+        s.push_str(")\n");
         if !replaces.is_empty() {
             s.push_str("\nreplace (\n");
             for (old, new) in replaces {
@@ -713,6 +731,36 @@ mod tests {
     }
 
     #[test]
+    fn test_binaries_are_built_with_the_programs_flags_and_without_vet() {
+        let build = GoModuleBuild {
+            module: "k8s.io/kubernetes".into(),
+            version: "v1.37.2".into(),
+            binaries: vec![],
+            ldflags: "-s -w".into(),
+            tags: vec!["selinux".into(), "notest".into()],
+            arch: "amd64".into(),
+            sibling_version: kubernetes_staging_version,
+        };
+        let args = build.test_binary_args("/out/e2e.test", "k8s.io/kubernetes/test/e2e");
+        assert_eq!(
+            args,
+            [
+                "test",
+                "-c",
+                "-vet=off",
+                "-o",
+                "/out/e2e.test",
+                "-trimpath",
+                "-ldflags=-s -w",
+                "-tags=selinux,notest",
+                "k8s.io/kubernetes/test/e2e"
+            ]
+        );
+        let program = build.args(&["build", "-v"], "k8s.io/kubernetes/cmd/kubeadm");
+        assert_eq!(program[2..5], args[5..8], "the same compile flags");
+    }
+
+    #[test]
     fn wrapper_replaces_local_siblings_with_published_versions() {
         let upstream: ModFile = serde_json::from_str(
             r#"{"Go":"1.26.0","GoDebug":[{"Key":"default","Value":"go1.26"}],
@@ -734,7 +782,10 @@ mod tests {
         let text = build.wrapper_go_mod(&upstream);
         assert!(text.contains("go 1.26.0\n"));
         assert!(text.contains("godebug default=go1.26\n"));
-        assert!(text.contains("require k8s.io/kubernetes v1.37.2\n"));
+        assert!(
+            text.contains("require (\n\tk8s.io/kubernetes v1.37.2\n\tk8s.io/api v0.37.2\n)\n"),
+            "{text}"
+        );
         assert!(
             text.contains("\tk8s.io/api => k8s.io/api v0.37.2\n"),
             "{text}"

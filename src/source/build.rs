@@ -346,6 +346,28 @@ mod tests {
     }
 
     #[test]
+    fn a_tree_is_built_with_the_flags_of_every_other_kubernetes_build() {
+        let out = tempfile::tempdir().unwrap();
+        let stamp = VersionStamp::release(&"v1.37.2".parse().unwrap());
+        let cmd = go_command(&stamp, &["kubelet"], "amd64", out.path()).unwrap();
+        let args: Vec<String> = cmd
+            .as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(args.contains(&"-trimpath".to_string()), "{args:?}");
+        assert!(
+            args.contains(&"-tags=selinux,notest,grpcnotrace".to_string()),
+            "{args:?}"
+        );
+        let env: Vec<_> = cmd.as_std().get_envs().collect();
+        assert!(env.contains(&(
+            std::ffi::OsStr::new("CGO_ENABLED"),
+            Some(std::ffi::OsStr::new("0"))
+        )));
+    }
+
+    #[test]
     fn compiler_errors_name_their_package() {
         let output = "+++ [1202 05:51:08] Building go targets for linux/amd64\n\
             k8s.io/kubernetes/pkg/kubelet/util\n\
