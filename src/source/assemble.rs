@@ -23,7 +23,7 @@ use tokio::process::Command;
 
 use super::SourceError;
 use crate::artifacts::gomod;
-use crate::artifacts::ALL_BINARIES;
+use crate::artifacts::{ALL_BINARIES, KUBERNETES_TAGS};
 use crate::process;
 use crate::settings::KubeVersion;
 use crate::ui::Ui;
@@ -105,17 +105,12 @@ pub async fn assemble(
     let step = ui.step("Downloading the modules the Kubernetes binaries and tests need");
     let binaries: Vec<String> = ALL_BINARIES.iter().map(|b| format!("./cmd/{b}")).collect();
     let tests = ["-test", "./test/e2e", "github.com/onsi/ginkgo/v2/ginkgo"];
+    let tags = format!("-tags={}", KUBERNETES_TAGS.join(","));
     for packages in [
         binaries.iter().map(String::as_str).collect(),
         tests.to_vec(),
     ] {
-        let mut args = vec![
-            "list",
-            "-deps",
-            "-tags=selinux,notest",
-            "-f",
-            "{{.ImportPath}}",
-        ];
+        let mut args = vec!["list", "-deps", &tags, "-f", "{{.ImportPath}}"];
         args.extend(packages);
         go_in(ui, dir, &args).await?;
     }
