@@ -349,8 +349,8 @@ done
 
 /// Step 5: the control-plane components' images into the master and their
 /// manifests pointed at them, all at once (the others wait for the API
-/// server by themselves); each done when it runs the new image and is
-/// healthy. Their mirror pods in the API follow within seconds.
+/// server by themselves); each done when it runs the new image, is healthy,
+/// and its mirror pod in the API reports it.
 async fn replace_static_pods<E: Engine>(cx: Ctx<'_, E>, pods: &[(&Binary, &Image)]) -> Result<()> {
     let master = cx.plan.master();
     let names: Vec<&str> = pods.iter().map(|(b, _)| b.name.as_str()).collect();
@@ -392,10 +392,63 @@ async fn replace_static_pods<E: Engine>(cx: Ctx<'_, E>, pods: &[(&Binary, &Image
             })
     }))
     .await?;
+    // The mirror pods in the API report the new containers a few seconds
+    // later; until then `kubectl logs` of them fails. Done when they do.
+    let kubectl = cx.kubectl();
+    wait_for("the control plane's pods in the API", &step, || async {
+        let mut behind = Vec::new();
+        for (binary, image) in pods {
+            let pod = format!("{}-{}", binary.name, master.name);
+            let mirror: MirrorPod = kubectl
+                .json(&["-n", "kube-system", "get", "pod", &pod])
+                .await?;
+            if !mirror.runs(&image.reference) {
+                behind.push(pod);
+            }
+        }
+        Ok(behind.is_empty().then_some(()).ok_or(format!(
+            "{} not yet reported with the new image",
+            behind.join(", ")
+        )))
+    })
+    .await?;
     let binaries: Vec<&Binary> = pods.iter().map(|(b, _)| *b).collect();
     record(cx, &binaries).await?;
     step.done();
     Ok(())
+}
+
+/// A static pod's mirror in the API, as far as it is read here.
+#[derive(serde::Deserialize)]
+struct MirrorPod {
+    #[serde(default)]
+    status: MirrorStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MirrorStatus {
+    #[serde(default)]
+    container_statuses: Vec<MirrorContainer>,
+}
+
+#[derive(serde::Deserialize)]
+struct MirrorContainer {
+    image: String,
+    #[serde(default)]
+    ready: bool,
+}
+
+impl MirrorPod {
+    /// Does a ready container of `reference` (a tag unique to the build)
+    /// show? The status may name it with or without the registry.
+    fn runs(&self, reference: &str) -> bool {
+        let tag = reference.rsplit_once(':').map_or(reference, |(_, tag)| tag);
+        self.status
+            .container_statuses
+            .iter()
+            .any(|c| c.ready && c.image.ends_with(&format!(":{tag}")))
+    }
 }
 
 /// Step 4: kube-proxy's image into every node, the DaemonSet updated and
@@ -462,6 +515,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mirror_pod_runs_the_build_once_a_ready_container_of_its_tag_shows() {
+        let pod = |json: &str| serde_json::from_str::<MirrorPod>(json).unwrap();
+        let new = "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd";
+        let old = r#"{"status": {"containerStatuses": [
+            {"image": "registry.k8s.io/kube-apiserver:v1.37.2", "ready": true}]}}"#;
+        assert!(!pod(old).runs(new));
+        let starting = r#"{"status": {"containerStatuses": [
+            {"image": "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd", "ready": false}]}}"#;
+        assert!(!pod(starting).runs(new));
+        let running = r#"{"status": {"containerStatuses": [
+            {"image": "kube-apiserver:v1.37.2-dirty-0123abcd", "ready": true}]}}"#;
+        assert!(pod(running).runs(new));
+        assert!(!pod(r#"{"metadata": {}}"#).runs(new));
+    }
 
     fn binary(name: &str, sha: char) -> Binary {
         Binary {
