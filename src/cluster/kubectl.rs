@@ -362,9 +362,58 @@ struct DeploymentSpec {
     replicas: Option<i64>,
 }
 
+/// A static pod's mirror in the API, as far as it is read here.
+#[derive(serde::Deserialize)]
+pub struct MirrorPod {
+    #[serde(default)]
+    status: MirrorStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MirrorStatus {
+    #[serde(default)]
+    container_statuses: Vec<MirrorContainer>,
+}
+
+#[derive(serde::Deserialize)]
+struct MirrorContainer {
+    image: String,
+    #[serde(default)]
+    ready: bool,
+}
+
+impl MirrorPod {
+    /// Does a ready container of `reference` (a tag unique to the build)
+    /// show? The status may name it with or without the registry.
+    pub fn runs(&self, reference: &str) -> bool {
+        let tag = reference.rsplit_once(':').map_or(reference, |(_, tag)| tag);
+        self.status
+            .container_statuses
+            .iter()
+            .any(|c| c.ready && c.image.ends_with(&format!(":{tag}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mirror_pod_runs_the_build_once_a_ready_container_of_its_tag_shows() {
+        let pod = |json: &str| serde_json::from_str::<MirrorPod>(json).unwrap();
+        let new = "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd";
+        let old = r#"{"status": {"containerStatuses": [
+            {"image": "registry.k8s.io/kube-apiserver:v1.37.2", "ready": true}]}}"#;
+        assert!(!pod(old).runs(new));
+        let starting = r#"{"status": {"containerStatuses": [
+            {"image": "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd", "ready": false}]}}"#;
+        assert!(!pod(starting).runs(new));
+        let running = r#"{"status": {"containerStatuses": [
+            {"image": "kube-apiserver:v1.37.2-dirty-0123abcd", "ready": true}]}}"#;
+        assert!(pod(running).runs(new));
+        assert!(!pod(r#"{"metadata": {}}"#).runs(new));
+    }
 
     const BEFORE: &str = "2026-01-01T10:00:00Z";
     const SINCE: &str = "2026-01-01T10:05:00Z";
