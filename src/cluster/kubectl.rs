@@ -298,8 +298,9 @@ struct Condition {
     last_heartbeat_time: Option<String>,
 }
 
+/// A pod in the API, as far as it is read here.
 #[derive(Deserialize)]
-struct Pod {
+pub struct Pod {
     metadata: Meta,
     #[serde(default)]
     status: PodStatus,
@@ -322,6 +323,17 @@ impl Pod {
         });
         ready && fresh && !statuses.is_empty()
     }
+
+    /// Does a ready container of `reference` (a tag unique to a build)
+    /// show? The status may name it with or without the registry (a static
+    /// pod's mirror reports its new container a few seconds after it runs).
+    pub fn runs(&self, reference: &str) -> bool {
+        let tag = reference.rsplit_once(':').map_or(reference, |(_, tag)| tag);
+        self.status
+            .container_statuses
+            .iter()
+            .any(|c| c.ready && c.image.ends_with(&format!(":{tag}")))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -337,6 +349,10 @@ struct PodStatus {
 struct ContainerStatus {
     #[serde(default)]
     state: ContainerState,
+    #[serde(default)]
+    image: String,
+    #[serde(default)]
+    ready: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -362,57 +378,24 @@ struct DeploymentSpec {
     replicas: Option<i64>,
 }
 
-/// A static pod's mirror in the API, as far as it is read here.
-#[derive(serde::Deserialize)]
-pub struct MirrorPod {
-    #[serde(default)]
-    status: MirrorStatus,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct MirrorStatus {
-    #[serde(default)]
-    container_statuses: Vec<MirrorContainer>,
-}
-
-#[derive(serde::Deserialize)]
-struct MirrorContainer {
-    image: String,
-    #[serde(default)]
-    ready: bool,
-}
-
-impl MirrorPod {
-    /// Does a ready container of `reference` (a tag unique to the build)
-    /// show? The status may name it with or without the registry.
-    pub fn runs(&self, reference: &str) -> bool {
-        let tag = reference.rsplit_once(':').map_or(reference, |(_, tag)| tag);
-        self.status
-            .container_statuses
-            .iter()
-            .any(|c| c.ready && c.image.ends_with(&format!(":{tag}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_mirror_pod_runs_the_build_once_a_ready_container_of_its_tag_shows() {
-        let pod = |json: &str| serde_json::from_str::<MirrorPod>(json).unwrap();
+        let pod = |json: &str| serde_json::from_str::<Pod>(json).unwrap();
         let new = "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd";
-        let old = r#"{"status": {"containerStatuses": [
+        let old = r#"{"metadata": {"name": "m"}, "status": {"containerStatuses": [
             {"image": "registry.k8s.io/kube-apiserver:v1.37.2", "ready": true}]}}"#;
         assert!(!pod(old).runs(new));
-        let starting = r#"{"status": {"containerStatuses": [
+        let starting = r#"{"metadata": {"name": "m"}, "status": {"containerStatuses": [
             {"image": "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd", "ready": false}]}}"#;
         assert!(!pod(starting).runs(new));
-        let running = r#"{"status": {"containerStatuses": [
+        let running = r#"{"metadata": {"name": "m"}, "status": {"containerStatuses": [
             {"image": "kube-apiserver:v1.37.2-dirty-0123abcd", "ready": true}]}}"#;
         assert!(pod(running).runs(new));
-        assert!(!pod(r#"{"metadata": {}}"#).runs(new));
+        assert!(!pod(r#"{"metadata": {"name": "m"}}"#).runs(new));
     }
 
     const BEFORE: &str = "2026-01-01T10:00:00Z";

@@ -399,7 +399,7 @@ async fn replace_static_pods<E: Engine>(cx: Ctx<'_, E>, pods: &[(&Binary, &Image
         let mut behind = Vec::new();
         for (binary, image) in pods {
             let pod = format!("{}-{}", binary.name, master.name);
-            let mirror: super::kubectl::MirrorPod = kubectl
+            let mirror: super::kubectl::Pod = kubectl
                 .json(&["-n", "kube-system", "get", "pod", &pod])
                 .await?;
             if !mirror.runs(&image.reference) {

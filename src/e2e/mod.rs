@@ -80,7 +80,8 @@ pub async fn running_version<E: Engine>(cx: Ctx<'_, E>) -> Result<KubeVersion, E
     }
     // What the API server runs: after `reup` it is the tree's build, which
     // the label (the version the nodes were made with) does not know.
-    let serving = crate::cluster::kubectl::Kubectl::new(cx.engine, &master.name)
+    let serving = cx
+        .kubectl()
         .json::<KubectlVersion>(&["version"])
         .await
         .ok()
