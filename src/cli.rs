@@ -339,7 +339,7 @@ pub fn main() -> ExitCode {
         },
         Err(stopped) => {
             let command = matches.subcommand_name().unwrap_or("up");
-            let flag = crate::cluster::plan::cluster_flag(&settings.cluster_name);
+            let flag = crate::cluster::state::plan::cluster_flag(&settings.cluster_name);
             ui.warn(format!(
                 "stopped by {}: {}",
                 stopped.name(),
@@ -430,7 +430,7 @@ async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow:
             app::export_logs(settings, ui, m.get_one::<String>("dir").map(Into::into)).await
         }
         Some(("load", m)) => {
-            let request = crate::cluster::load::LoadRequest {
+            let request = crate::ops::load::LoadRequest {
                 images: strings(m, "images"),
                 archives: strings(m, "archive").into_iter().map(Into::into).collect(),
             };

@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod images;
 pub mod manifest;
+pub mod ops;
 pub mod output;
 pub mod private;
 pub mod process;

@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 
 use super::{connect, plan_without_version};
 use crate::addons::headlamp::{ADMIN, NAMESPACE, SERVICE};
-use crate::cluster::{lifecycle, Ctx};
+use crate::cluster::Ctx;
+use crate::ops::lifecycle;
 use crate::output;
 use crate::settings::Settings;
 use crate::ui::Ui;

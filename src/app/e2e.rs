@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use super::{connect, node_arch, plan_without_version};
 use crate::artifacts::Cache;
-use crate::cluster::plan::ClusterPlan;
+use crate::cluster::state::plan::ClusterPlan;
 use crate::cluster::Ctx;
 use crate::e2e::{self, binaries::TestTree, E2eError};
 use crate::engine::Engine;

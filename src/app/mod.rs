@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
-use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
-use crate::cluster::lock::{self, ClusterLock};
-use crate::cluster::plan::ClusterPlan;
+use crate::cluster::state::plan::ClusterPlan;
+use crate::ops::lifecycle::{self, NodeImageRef, UpOutcome};
+use crate::ops::lock::{self, ClusterLock};
 
 use crate::cluster::Ctx;
 
@@ -459,7 +459,7 @@ pub(crate) async fn prepare_extras<E: Engine>(
             service_subnet: plan.service_subnet,
             api_server: std::net::SocketAddrV4::new(
                 plan.master().ip,
-                crate::cluster::kubeadm::API_PORT,
+                crate::cluster::steps::kubeadm::API_PORT,
             ),
         };
         extras.pod_network = crate::cni::prepare(plan.cni, &inputs)
@@ -585,7 +585,7 @@ pub async fn export_logs(
             .keep(),
     };
     let step = ui.step(format!("Collecting logs into {}", dir.display()));
-    let files = crate::cluster::logs::export(Ctx::new(&engine, &plan, ui), &dir).await?;
+    let files = crate::ops::logs::export(Ctx::new(&engine, &plan, ui), &dir).await?;
     step.done();
     if files == 0 {
         ui.warn(format!(
@@ -674,7 +674,7 @@ pub async fn push(
 pub async fn load_images(
     settings: &Settings,
     ui: &Ui,
-    request: crate::cluster::load::LoadRequest,
+    request: crate::ops::load::LoadRequest,
 ) -> Result<()> {
     let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
@@ -688,8 +688,7 @@ pub async fn load_images(
     let mut what = request.images.clone();
     what.extend(request.archives.iter().map(|a| a.display().to_string()));
     let step = ui.step(format!("Loading {} into the nodes", what.join(", ")));
-    crate::cluster::load::load_images(Ctx::new(&engine, &plan, ui), &request, local.as_ref())
-        .await?;
+    crate::ops::load::load_images(Ctx::new(&engine, &plan, ui), &request, local.as_ref()).await?;
     step.done();
     Ok(())
 }

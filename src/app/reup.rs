@@ -11,14 +11,15 @@ use super::{
     refuse_unservable, versions,
 };
 use crate::artifacts::{Binaries, Cache};
-use crate::cluster::lifecycle::{self, NodeImageRef};
-use crate::cluster::plan::ClusterPlan;
-use crate::cluster::reup::{self, Binary, Image, Swap};
-use crate::cluster::snapshot::{self, SnapshotState};
+use crate::cluster::state::plan::ClusterPlan;
+use crate::cluster::state::snapshot::SnapshotState;
+use crate::cluster::steps::snapshot;
 use crate::cluster::Ctx;
 use crate::engine::Engine;
 use crate::images::components::{self, Component, ComponentInputs, WantedImage};
 use crate::images::rootfs::{self, BaseSystem};
+use crate::ops::lifecycle::{self, NodeImageRef};
+use crate::ops::reup::{self, Binary, Image, Swap};
 use crate::settings::{KubeVersion, Settings};
 use crate::source;
 use crate::ui::{seconds, Ui};

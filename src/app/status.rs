@@ -4,12 +4,13 @@
 use anyhow::Result;
 
 use super::{connect, node_arch, plan_without_version};
-use crate::cluster::health::Condition;
-use crate::cluster::lifecycle;
-use crate::cluster::snapshot::{self, SnapshotState};
+use crate::cluster::state::health::Condition;
+use crate::cluster::state::snapshot::SnapshotState;
+use crate::cluster::steps::snapshot;
 use crate::cluster::Ctx;
 use crate::engine::Engine;
 use crate::images::node as node_image;
+use crate::ops::lifecycle;
 use crate::output;
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -18,7 +19,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
     let plan = plan_without_version(settings);
     let cx = Ctx::new(&engine, &plan, ui);
-    let health = crate::cluster::health::inspect(cx).await?;
+    let health = crate::cluster::steps::health::inspect(cx).await?;
     let condition = health.condition();
     let snapshot = snapshot::state(cx).await?;
     let flag = plan.cluster_flag();
@@ -45,7 +46,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             output::line(format_args!("  {}: {}", node.name, state.describe()))?;
         }
         if matches!(condition, Condition::Healthy | Condition::Broken { .. }) {
-            for line in crate::cluster::kubectl::node_readiness(cx).await {
+            for line in crate::cluster::steps::kubectl::node_readiness(cx).await {
                 output::line(format_args!("  {line}"))?;
             }
         }

@@ -7,28 +7,11 @@
 //! What to do is decided by pure functions in [`decide`] and [`snapshot`]
 //! from what the engine holds; the steps only carry it out.
 
-pub mod addons;
-pub mod decide;
 mod error;
-pub mod health;
-pub mod kubeadm;
-pub mod kubeconfig;
-pub mod kubectl;
-pub mod lifecycle;
-pub mod load;
-pub mod lock;
-pub mod logs;
-pub mod network;
-pub mod node;
-pub mod plan;
-pub mod pod_network;
-mod repair;
-pub mod reup;
-mod service_guard;
-pub mod snapshot;
+pub mod state;
+pub mod steps;
 #[cfg(test)]
 pub(crate) mod tests;
-pub mod wait;
 
 use std::collections::BTreeMap;
 
@@ -36,8 +19,8 @@ pub use error::{ClusterError, Result};
 
 use crate::engine::{ContainerState, Engine, LABEL_CLUSTER, LABEL_ROLE};
 use crate::ui::Ui;
-use kubectl::Kubectl;
-use plan::ClusterPlan;
+use state::plan::ClusterPlan;
+use steps::kubectl::Kubectl;
 
 /// What every lifecycle step works with.
 pub struct Ctx<'a, E> {
@@ -85,7 +68,7 @@ fn cluster_labels(plan: &ClusterPlan, role: &str) -> BTreeMap<String, String> {
     ])
 }
 
-fn plural(n: usize) -> &'static str {
+pub fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {

@@ -25,7 +25,8 @@ pub use error::E2eError;
 pub use select::{Selection, Suite};
 
 use crate::artifacts::Cache;
-use crate::cluster::{load, Ctx};
+use crate::cluster::steps::images as load;
+use crate::cluster::Ctx;
 use crate::engine::{Engine, LABEL_CLUSTER, LABEL_ROLE};
 use crate::images::node::LABEL_KUBERNETES_VERSION;
 use crate::registry;
@@ -391,7 +392,7 @@ mod tests {
     use crate::engine::{ContainerSpec, Containers, ExecOutput};
     use crate::ui::Ui;
 
-    async fn node(engine: &FakeEngine, plan: &crate::cluster::plan::ClusterPlan, i: usize) {
+    async fn node(engine: &FakeEngine, plan: &crate::cluster::state::plan::ClusterPlan, i: usize) {
         let spec = ContainerSpec {
             name: plan.nodes[i].container.clone(),
             image: "node:v1".into(),

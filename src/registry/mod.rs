@@ -45,8 +45,9 @@ pub use error::{RegistryError, Result};
 pub use image::ImagePlan;
 pub use push::{archive_references, push, push_archive, push_images, target};
 
-use crate::cluster::plan::{ClusterPlan, DEFAULT_CLUSTER};
-use crate::cluster::{network, Ctx};
+use crate::cluster::state::plan::{ClusterPlan, DEFAULT_CLUSTER};
+use crate::cluster::steps::network;
+use crate::cluster::Ctx;
 use crate::engine::{
     ContainerSpec, ContainerState, ContainerSummary, Engine, NetworkAttachment, PublishedPort,
     LABEL_ROLE,

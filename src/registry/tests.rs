@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::artifacts::cache::Cache;
-use crate::cluster::plan::ClusterPlan;
+use crate::cluster::state::plan::ClusterPlan;
 use crate::engine::fake::{FakeEngine, FileTree};
 use crate::engine::{Containers, LABEL_CLUSTER};
 use crate::settings::ImageSourceSetting;
@@ -264,13 +264,13 @@ async fn down_keeps_the_registry_and_clean_removes_it() {
     let s = Scene::new();
     s.start_nodes().await;
     s.ensure(None).await.unwrap();
-    crate::cluster::lifecycle::down(s.cx()).await.unwrap();
+    crate::ops::lifecycle::down(s.cx()).await.unwrap();
     assert_eq!(s.fake.container_names(), vec!["c-registry"]);
     assert!(s
         .fake
         .volume_names()
         .contains(&"c-registry-data".to_string()));
-    crate::cluster::lifecycle::clean(s.cx()).await.unwrap();
+    crate::ops::lifecycle::clean(s.cx()).await.unwrap();
     assert!(s.fake.container_names().is_empty());
     assert!(s.fake.volume_names().is_empty());
     assert!(s.fake.network_names().is_empty());

@@ -3,7 +3,7 @@
 //! Go module proxy for machines without git access ([`assemble`]).
 //!
 //! `up` with `build*` settings makes its node image from what the tree
-//! builds; `reup` (in `cluster::reup`) swaps such a build into a running
+//! builds; `reup` (in `ops::reup`) swaps such a build into a running
 //! cluster.
 
 pub mod assemble;

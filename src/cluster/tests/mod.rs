@@ -1,9 +1,6 @@
-//! Helpers for the cluster module's unit tests, and the lifecycle's tests
-//! against the fake engine ([`lifecycle`]).
+//! Helpers for unit tests of the cluster and of the commands over it.
 
-mod lifecycle;
-
-use super::plan::ClusterPlan;
+use super::state::plan::ClusterPlan;
 use crate::settings::{Flags, Inputs, Settings};
 
 /// Settings from the defaults and `env`, with a home directory of their own.
@@ -12,7 +9,7 @@ pub fn settings(env: &[(&str, &str)]) -> Settings {
 }
 
 /// Settings from the defaults and `env`, for a user whose home is `home`.
-pub(super) fn settings_at(home: &std::path::Path, env: &[(&str, &str)]) -> Settings {
+pub(crate) fn settings_at(home: &std::path::Path, env: &[(&str, &str)]) -> Settings {
     let inputs = Inputs {
         env: env
             .iter()
@@ -33,7 +30,7 @@ pub fn plan(env: &[(&str, &str)]) -> ClusterPlan {
 
 /// Cluster `c` on 10.250.0.0/24 without addons (which would be fetched
 /// from the network), with `env` on top.
-pub(super) fn cluster_c_env<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn cluster_c_env<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut all = vec![
         ("K8S_DIND_CLUSTER_NAME", "c"),
         ("K8S_DIND_DIND_SUBNET", "10.250.0.0/24"),

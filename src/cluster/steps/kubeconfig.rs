@@ -5,8 +5,8 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use super::kubectl::ADMIN_CONF;
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::steps::kubectl::ADMIN_CONF;
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// Point every `server:` line of a kubeconfig at `server`.

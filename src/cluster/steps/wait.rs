@@ -9,8 +9,8 @@ use tokio::time::Instant;
 
 use futures_util::future::try_join_all;
 
-use super::plan::NodePlan;
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::state::plan::NodePlan;
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// Wait until systemd has finished booting and containerd answers, on every node.

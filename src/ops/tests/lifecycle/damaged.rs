@@ -3,8 +3,9 @@
 //! cluster, and the state `status` shows says the same.
 
 use super::*;
-use crate::cluster::plan::LABEL_NODE_NAME;
-use crate::cluster::snapshot::{self, SnapshotState};
+use crate::cluster::state::plan::LABEL_NODE_NAME;
+use crate::cluster::state::snapshot::SnapshotState;
+use crate::cluster::steps::snapshot;
 
 const FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
 const PORT: &str = "io.kubeadm-local-cluster.apiserver-port";

@@ -1,8 +1,8 @@
 //! The cluster's Docker network: made (or kept, or replaced) as
 //! [`decide::network_action`] says, removed by `clean` only when it is ours.
 
-use super::decide::{self, NetworkAction};
-use super::{cluster_labels, Ctx, Result};
+use crate::cluster::state::decide::{self, NetworkAction};
+use crate::cluster::{cluster_labels, Ctx, Result};
 use crate::engine::{Engine, NetworkSpec, LABEL_CLUSTER};
 
 /// Create the cluster network, replacing one of ours with another subnet.

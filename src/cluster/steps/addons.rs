@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ClusterError, Ctx, Result};
 use crate::addons::{Manifest, Prepared};
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// Where kustomizations are copied in the master to be rendered.
@@ -27,7 +27,7 @@ async fn install_one<E: Engine>(cx: Ctx<'_, E>, addon: &Prepared) -> Result<()> 
     let plan = cx.plan;
     if !addon.images.is_empty() {
         let containers: Vec<String> = plan.nodes.iter().map(|n| n.container.clone()).collect();
-        super::load::import_archives_into(cx, &addon.images, &containers).await?;
+        crate::cluster::steps::images::import_archives_into(cx, &addon.images, &containers).await?;
     }
     let manifest = match &addon.manifest {
         Manifest::Text(text) => text.clone(),

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use serde::Deserialize;
 
-use super::{ClusterError, Result};
+use crate::cluster::{ClusterError, Result};
 use crate::engine::{Engine, ExecRequest};
 use crate::ui::Step;
 
@@ -206,7 +206,9 @@ pub struct NodeStatus {
 
 /// What the API server says of each node, for `status`: one line each, or
 /// one line saying why it could not be asked.
-pub async fn node_readiness<E: crate::engine::Engine>(cx: super::Ctx<'_, E>) -> Vec<String> {
+pub async fn node_readiness<E: crate::engine::Engine>(
+    cx: crate::cluster::Ctx<'_, E>,
+) -> Vec<String> {
     let asked =
         tokio::time::timeout(std::time::Duration::from_secs(20), cx.kubectl().nodes()).await;
     match asked {

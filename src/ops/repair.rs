@@ -2,12 +2,15 @@
 //! container killed or removed, containerd or the kubelet stopped): only
 //! the broken nodes are touched, so the others and their pods keep running.
 
-use super::health;
-use super::lifecycle::{export_files, NodeImageRef};
-use super::node::{self, Launch};
-use super::plan::RunMode;
-use super::{snapshot, wait, ClusterError, Ctx, Result};
+use crate::cluster::state::health::UNITS;
+use crate::cluster::state::plan::RunMode;
+use crate::cluster::state::snapshot;
+use crate::cluster::steps::health;
+use crate::cluster::steps::node::{self, Launch};
+use crate::cluster::steps::wait;
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
+use crate::ops::lifecycle::{export_files, NodeImageRef};
 use crate::settings::NodeRunMode;
 
 /// What [`repair`] does.
@@ -35,10 +38,9 @@ pub(super) async fn repair<E: Engine>(
     let mut replace: Vec<String> = broken.replace.to_vec();
     for name in broken.restart {
         let node = plan.node(name)?;
-        let step = cx.ui.step(format!(
-            "Starting {} again on {name}",
-            health::UNITS.join(" and ")
-        ));
+        let step = cx
+            .ui
+            .step(format!("Starting {} again on {name}", UNITS.join(" and ")));
         if health::restart_units(cx, node).await {
             step.done();
         } else if broken.from_snapshot {

@@ -12,7 +12,7 @@
 use futures_util::future::try_join_all;
 use ipnet::Ipv4Net;
 
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 const SCRIPT_PATH: &str = "/etc/kubeadm-local-cluster/service-guard.sh";

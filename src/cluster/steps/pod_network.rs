@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use futures_util::future::try_join_all;
 
-use super::plan::NodePlan;
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::state::plan::NodePlan;
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::cni::{self, NetworkNode};
 use crate::engine::Engine;
 use crate::settings::CniPlugin;
@@ -81,7 +81,8 @@ async fn install_manifest<E: Engine>(
     }
     if !install.images.is_empty() {
         let containers: Vec<String> = plan.nodes.iter().map(|n| n.container.clone()).collect();
-        super::load::import_archives_into(cx, &install.images, &containers).await?;
+        crate::cluster::steps::images::import_archives_into(cx, &install.images, &containers)
+            .await?;
     }
     let manifest = install
         .manifest

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// What is collected from each node: (file name, shell command).

@@ -173,11 +173,11 @@ impl ClusterPlan {
     }
 
     /// The node named `name` (a name from this plan's own nodes).
-    pub fn node(&self, name: &str) -> Result<&NodePlan, super::ClusterError> {
+    pub fn node(&self, name: &str) -> Result<&NodePlan, crate::cluster::ClusterError> {
         self.nodes
             .iter()
             .find(|n| n.name == name)
-            .ok_or_else(|| super::ClusterError::Vanished(name.to_string()))
+            .ok_or_else(|| crate::cluster::ClusterError::Vanished(name.to_string()))
     }
 
     pub fn workers(&self) -> impl Iterator<Item = &NodePlan> {

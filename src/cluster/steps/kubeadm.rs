@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use futures_util::future::try_join_all;
 
-use super::plan::{ClusterPlan, NodePlan};
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::state::plan::{ClusterPlan, NodePlan};
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::{Engine, EngineError, ExecRequest};
 
 /// Where the configuration is written inside a node.

@@ -28,7 +28,7 @@ use futures_util::future::try_join_all;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use super::{ClusterError, Ctx, Result};
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// Where a node notes which builds of the control plane and kube-proxy
@@ -359,8 +359,12 @@ async fn replace_static_pods<E: Engine>(cx: Ctx<'_, E>, pods: &[(&Binary, &Image
         names.join(", ")
     ));
     let archives: Vec<PathBuf> = pods.iter().map(|(_, i)| i.archive.clone()).collect();
-    super::load::import_archives_into(cx, &archives, std::slice::from_ref(&master.container))
-        .await?;
+    crate::cluster::steps::images::import_archives_into(
+        cx,
+        &archives,
+        std::slice::from_ref(&master.container),
+    )
+    .await?;
     let mut scripts = Vec::new();
     for (binary, image) in pods {
         let name = &binary.name;
@@ -399,7 +403,7 @@ async fn replace_static_pods<E: Engine>(cx: Ctx<'_, E>, pods: &[(&Binary, &Image
         let mut behind = Vec::new();
         for (binary, image) in pods {
             let pod = format!("{}-{}", binary.name, master.name);
-            let mirror: super::kubectl::Pod = kubectl
+            let mirror: crate::cluster::steps::kubectl::Pod = kubectl
                 .json(&["-n", "kube-system", "get", "pod", &pod])
                 .await?;
             if !mirror.runs(&image.reference) {
@@ -427,7 +431,12 @@ async fn replace_kube_proxy<E: Engine>(
 ) -> Result<()> {
     let step = cx.ui.step("Rolling kube-proxy out with the new build");
     let nodes: Vec<String> = cx.plan.nodes.iter().map(|n| n.container.clone()).collect();
-    super::load::import_archives_into(cx, std::slice::from_ref(&image.archive), &nodes).await?;
+    crate::cluster::steps::images::import_archives_into(
+        cx,
+        std::slice::from_ref(&image.archive),
+        &nodes,
+    )
+    .await?;
     let kubectl = cx.kubectl();
     kubectl
         .run(&[

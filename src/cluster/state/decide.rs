@@ -1,12 +1,12 @@
 //! The decisions that make `up` what it is, as pure functions of what the
 //! engine holds: what to do with the cluster's network, and which path `up`
 //! takes (nothing, restore, or a new cluster, and why). The steps in
-//! [`lifecycle`](super::lifecycle) carry them out.
+//! [`lifecycle`](crate::ops::lifecycle) carry them out.
 
 use super::health::Condition;
-use super::plan::{ClusterPlan, RunMode};
 use super::snapshot::{SnapshotFields, SnapshotState};
-use super::ClusterError;
+use crate::cluster::state::plan::{ClusterPlan, RunMode};
+use crate::cluster::ClusterError;
 use crate::engine::{NetworkDetails, LABEL_CLUSTER};
 
 /// What to do about the cluster's Docker network.

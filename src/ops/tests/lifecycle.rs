@@ -1,17 +1,17 @@
 //! `up`, `down` and `clean` against the fake engine: every path `up` can
 //! take, each in milliseconds.
 
-use super::{cluster_c, cluster_c_env, settings_at};
-use crate::cluster::lifecycle::{self, NodeImageRef, UpOutcome};
-use crate::cluster::plan::ClusterPlan;
+use crate::cluster::state::plan::ClusterPlan;
+use crate::cluster::tests::{cluster_c, cluster_c_env, settings_at};
 use crate::cluster::{ClusterError, Ctx};
 use crate::engine::fake::{FakeEngine, FileTree, Op};
 use crate::engine::{ApiErrorKind, ExecOutput, Images, LABEL_CLUSTER, LABEL_ROLE};
+use crate::ops::lifecycle::{self, NodeImageRef, UpOutcome};
 use crate::ui::{Event, Ui};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use crate::cluster::health;
+use crate::cluster::state::health;
 
 const NODE_IMAGE: &str = "kubeadm-local-cluster/node:v1.37.2-amd64";
 /// Later than any restore: node heartbeats and pod starts all count.

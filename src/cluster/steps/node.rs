@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
 
-use super::kubeadm::API_PORT;
-use super::plan::{
+use crate::cluster::state::plan::{
     ClusterPlan, NodePlan, Role, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE,
 };
-use super::{cluster_labels, ClusterError, Ctx, Result};
+use crate::cluster::steps::kubeadm::API_PORT;
+use crate::cluster::{cluster_labels, ClusterError, Ctx, Result};
 use crate::engine::temporary::Temporary;
 use crate::engine::{
     ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort, LABEL_CLUSTER,

@@ -6,14 +6,17 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::decide::{self, CreateReason, UpPath};
-use super::health::{self, Condition};
-use super::node::{self, Launch};
-use super::plan::{NodePlan, RunMode};
-use super::repair;
-use super::snapshot::{self, SnapshotState};
-use super::{kubeadm, kubeconfig, network, plural, pod_network, wait, ClusterError, Ctx, Result};
+use crate::cluster::state::decide::{self, CreateReason, UpPath};
+use crate::cluster::state::health::Condition;
+use crate::cluster::state::plan::{NodePlan, RunMode};
+use crate::cluster::state::snapshot::{self as snapshot_state, SnapshotState};
+use crate::cluster::steps::health;
+use crate::cluster::steps::node::{self, Launch};
+use crate::cluster::steps::snapshot;
+use crate::cluster::steps::{kubeadm, kubeconfig, network, pod_network, wait};
+use crate::cluster::{plural, ClusterError, Ctx, Result};
 use crate::engine::Engine;
+use crate::ops::repair;
 use crate::settings::NodeRunMode;
 use crate::ui::seconds;
 
@@ -239,7 +242,7 @@ async fn create<E: Engine>(
     };
     let mode = start_nodes(cx, &start).await?;
     node::check_inotify_limit(cx).await?;
-    super::service_guard::install(cx).await?;
+    crate::cluster::steps::service_guard::install(cx).await?;
 
     let step = cx.ui.step(format!(
         "Initializing the control plane on {} (kubeadm init)",
@@ -283,7 +286,7 @@ async fn create<E: Engine>(
         let step = cx
             .ui
             .step(format!("Installing addons: {}", names.join(", ")));
-        super::addons::install(cx, &extras.addons).await;
+        crate::cluster::steps::addons::install(cx, &extras.addons).await;
         step.done();
     }
     export_files(cx, &image.arch).await?;
@@ -364,7 +367,7 @@ async fn restore<E: Engine>(
         images: plan
             .nodes
             .iter()
-            .map(|n| snapshot::image_reference(plan, &n.name))
+            .map(|n| snapshot_state::image_reference(plan, &n.name))
             .collect(),
         fingerprint,
         // Keep the port admin.conf already names, unless the settings say otherwise.

@@ -1,0 +1,12 @@
+//! The commands that act on a cluster, composed of the cluster's steps:
+//! `up` (create, restore, repair), `down`, `clean`, `reup`, `load`, `logs`,
+//! and the lock that keeps two of them from working on one cluster at once.
+
+pub mod lifecycle;
+pub mod load;
+pub mod lock;
+pub mod logs;
+mod repair;
+pub mod reup;
+#[cfg(test)]
+mod tests;

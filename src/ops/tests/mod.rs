@@ -1,0 +1,3 @@
+//! The commands against the fake engine.
+
+mod lifecycle;
