@@ -8,8 +8,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
 use crate::cluster::state::plan::ClusterPlan;
-use crate::ops::lifecycle::{self, NodeImageRef, UpOutcome};
+use crate::ops::lifecycle;
 use crate::ops::lock::{self, ClusterLock};
+use crate::ops::up::{NodeImageRef, UpOutcome};
 
 use crate::cluster::Ctx;
 
@@ -397,7 +398,7 @@ async fn up_locked(settings: &Settings, ui: &Ui, engine: &Docker) -> Result<()> 
         arch: arch.clone(),
     };
     let prepare = async || prepare_extras(engine, ui, settings, &arch, &plan).await;
-    let outcome = lifecycle::up(cx, &node_image, prepare)
+    let outcome = crate::ops::up::up(cx, &node_image, prepare)
         .await
         .map_err(|e| match e {
             // Says it already, with the node.
@@ -440,9 +441,9 @@ pub(crate) async fn prepare_extras<E: Engine>(
     settings: &Settings,
     arch: &str,
     plan: &ClusterPlan,
-) -> std::result::Result<lifecycle::Extras, lifecycle::PrepareError> {
+) -> std::result::Result<crate::ops::up::Extras, crate::ops::up::PrepareError> {
     let cache = Cache::new(&settings.cache_dir);
-    let mut extras = lifecycle::Extras::default();
+    let mut extras = crate::ops::up::Extras::default();
     if plan.cni.runs_as_pods() {
         let step = ui.step(format!(
             "Preparing the pod network ({}): manifest and images",

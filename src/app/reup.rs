@@ -12,14 +12,15 @@ use super::{
 };
 use crate::artifacts::{Binaries, Cache};
 use crate::cluster::state::plan::ClusterPlan;
-use crate::cluster::state::snapshot::SnapshotState;
+use crate::cluster::state::snapshot::{SnapshotFields, SnapshotState};
 use crate::cluster::steps::snapshot;
 use crate::cluster::Ctx;
 use crate::engine::Engine;
 use crate::images::components::{self, Component, ComponentInputs, WantedImage};
 use crate::images::rootfs::{self, BaseSystem};
-use crate::ops::lifecycle::{self, NodeImageRef};
+use crate::ops::lifecycle;
 use crate::ops::reup::{self, Binary, Image, Swap};
+use crate::ops::up::NodeImageRef;
 use crate::settings::{KubeVersion, Settings};
 use crate::source;
 use crate::ui::{seconds, Ui};
@@ -85,7 +86,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
             let cx = Ctx::new(&engine, &restored_plan, ui);
             let prepare =
                 async || super::prepare_extras(&engine, ui, settings, &arch, &restored_plan).await;
-            lifecycle::up(cx, &version.node_image, prepare)
+            crate::ops::up::up(cx, &version.node_image, prepare)
                 .await
                 .with_context(|| format!("restoring cluster {:?} failed", plan.name))?;
             cx
@@ -123,7 +124,7 @@ async fn restorable_snapshot<E: Engine>(cx: Ctx<'_, E>) -> Result<Option<Restora
     let SnapshotState::Complete { fields, .. } = snapshot::state(cx).await? else {
         return Ok(None);
     };
-    let mut wanted = cx.plan.snapshot_fields(&fields.node_image);
+    let mut wanted = SnapshotFields::of(cx.plan, &fields.node_image);
     wanted.kubernetes_version = fields.kubernetes_version.clone();
     if wanted != *fields {
         cx.ui.note(format!(

@@ -6,7 +6,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod lock;
 pub mod logs;
-mod repair;
 pub mod reup;
 #[cfg(test)]
 mod tests;
+pub mod up;

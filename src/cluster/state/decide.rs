@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn up_paths() {
-        let wanted = plan(&[]).snapshot_fields("sha256:node");
+        let wanted = SnapshotFields::of(&plan(&[]), "sha256:node");
         let none = Condition::Absent;
         let broken = Condition::Broken {
             restart: vec!["w1".into()],

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
-use super::snapshot::SnapshotFields;
 use crate::settings::{Addon, CniPlugin, KubeVersion, NodeRunMode, Settings};
 
 /// Network name of the default cluster (kubeadm-dind-cluster's name, kept).
@@ -204,28 +203,5 @@ impl ClusterPlan {
 
     pub fn kubectl_path(&self) -> PathBuf {
         self.home_dir.join("kubectl")
-    }
-
-    /// Everything a snapshot depends on: a snapshot made for other fields
-    /// is stale.
-    pub fn snapshot_fields(&self, node_image_id: &str) -> SnapshotFields {
-        SnapshotFields {
-            kubernetes_version: self.kubernetes_version.to_string(),
-            node_image: node_image_id.to_string(),
-            num_nodes: self.workers().count() as u32,
-            dind_subnet: self.subnet.to_string(),
-            pod_subnet: self.pod_subnet.to_string(),
-            service_subnet: self.service_subnet.to_string(),
-            cni_plugin: self.cni.as_str().to_string(),
-            untainted_master: self.untainted_master,
-            image_repository: self.image_repository.clone(),
-            node_runtime: self.node_runtime.clone().unwrap_or_default(),
-            addons: self
-                .addons
-                .iter()
-                .map(|a| format!("{a:?}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        }
     }
 }

@@ -75,6 +75,29 @@ mod as_text {
 }
 
 impl SnapshotFields {
+    /// Everything a snapshot of `plan`'s cluster made from the node image
+    /// `node_image_id` depends on: a snapshot made for other fields is stale.
+    pub fn of(plan: &ClusterPlan, node_image_id: &str) -> SnapshotFields {
+        SnapshotFields {
+            kubernetes_version: plan.kubernetes_version.to_string(),
+            node_image: node_image_id.to_string(),
+            num_nodes: plan.workers().count() as u32,
+            dind_subnet: plan.subnet.to_string(),
+            pod_subnet: plan.pod_subnet.to_string(),
+            service_subnet: plan.service_subnet.to_string(),
+            cni_plugin: plan.cni.as_str().to_string(),
+            untainted_master: plan.untainted_master,
+            image_repository: plan.image_repository.clone(),
+            node_runtime: plan.node_runtime.clone().unwrap_or_default(),
+            addons: plan
+                .addons
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
     /// Field name → value, in name order.
     fn entries(&self) -> BTreeMap<String, String> {
         let value = serde_json::to_value(self).expect("serializable");

@@ -1,3 +1,4 @@
 //! The commands against the fake engine.
 
 mod lifecycle;
+pub(crate) mod scene;

@@ -1,0 +1,122 @@
+//! The three paths of `up` as lists of named steps. A new step is a file in
+//! [`steps`](super::steps) and a line in the lists that run it.
+
+use super::job::Step;
+use super::steps::*;
+use crate::engine::Engine;
+
+/// A new cluster, from the network to its snapshot.
+pub fn create<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
+    vec![
+        &PrepareExtras,
+        &RemoveOld,
+        &Network,
+        &DecideRunMode,
+        &StartNodes,
+        &InotifyLimit,
+        &ServiceGuard,
+        &InitControlPlane,
+        &PodNetwork,
+        &JoinWorkers,
+        &WaitReady,
+        &RegistryNodes,
+        &Addons,
+        &ExportFiles,
+        &SaveSnapshot,
+        &MarkFinished,
+    ]
+}
+
+/// The cluster again from its snapshot: the nodes' images and /var volumes.
+pub fn restore<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
+    vec![
+        &SayRestoring,
+        &Network,
+        &DecideRunMode,
+        &StartNodes,
+        &WaitReady,
+        &RegistryNodes,
+        &ExportFiles,
+        &MarkFinished,
+    ]
+}
+
+/// Broken nodes of a finished cluster brought back, the others untouched.
+pub fn repair<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
+    vec![
+        &RestartUnits,
+        &ReplaceNodes,
+        &WaitReady,
+        &RegistryNodes,
+        &ExportFiles,
+        &MarkFinished,
+    ]
+}
+
+/// The names of a path's steps.
+pub fn names<E: Engine>(steps: &[&dyn Step<E>]) -> Vec<&'static str> {
+    steps.iter().map(|s| s.name()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fake::FakeEngine;
+
+    #[test]
+    fn a_new_cluster_is_made_by_these_steps() {
+        assert_eq!(
+            names(&create::<FakeEngine>()),
+            [
+                "prepare-extras",
+                "remove-old",
+                "network",
+                "run-mode",
+                "start-nodes",
+                "inotify-limit",
+                "service-guard",
+                "init-control-plane",
+                "pod-network",
+                "join-workers",
+                "wait-ready",
+                "registry-nodes",
+                "addons",
+                "export-files",
+                "save-snapshot",
+                "mark-finished",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_restore_starts_the_snapshot_and_waits() {
+        assert_eq!(
+            names(&restore::<FakeEngine>()),
+            [
+                "say-restoring",
+                "network",
+                "run-mode",
+                "start-nodes",
+                "wait-ready",
+                "registry-nodes",
+                "export-files",
+                "mark-finished",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repair_touches_only_the_broken_nodes() {
+        assert_eq!(
+            names(&repair::<FakeEngine>()),
+            [
+                "restart-units",
+                "replace-nodes",
+                "wait-ready",
+                "registry-nodes",
+                "export-files",
+                "mark-finished",
+            ]
+        );
+    }
+}

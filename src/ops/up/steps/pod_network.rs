@@ -1,0 +1,28 @@
+//! The pod network on the master (the workers get theirs as they join), or
+//! a word on what to do when the settings ask for none.
+
+use crate::cluster::steps::pod_network;
+use crate::cluster::{Ctx, Result};
+use crate::engine::Engine;
+use crate::ops::up::job::Job;
+
+step!(PodNetwork, "pod-network", run);
+
+async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
+    let plan = cx.plan;
+    if !plan.cni.installs_network() {
+        cx.ui.info(
+            "No pod network (cniPlugin: none): the nodes stay NotReady and CoreDNS \
+             waits until you install one (CNI configuration in /etc/cni/net.d, \
+             plugins in /opt/cni/bin of every node)",
+        );
+        return Ok(());
+    }
+    let step = cx.ui.step(format!(
+        "Installing the pod network ({})",
+        plan.cni.as_str()
+    ));
+    pod_network::install(cx, &job.extras.pod_network, &[plan.master()]).await?;
+    step.done();
+    Ok(())
+}
