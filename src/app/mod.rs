@@ -196,8 +196,8 @@ fn explain_no_space<E: Engine>(
     engine: &E,
     doing: &str,
 ) -> anyhow::Error {
-    let failure = crate::error::no_space(e.as_ref()).or_else(|| {
-        artifacts::cache::abandoned_on_full_filesystem().map(|_| crate::error::NoSpace {
+    let failure = crate::engine::space::no_space(e.as_ref()).or_else(|| {
+        artifacts::cache::abandoned_on_full_filesystem().map(|_| crate::engine::space::NoSpace {
             path: None,
             in_engine: false,
         })
@@ -213,7 +213,7 @@ fn explain_no_space<E: Engine>(
 /// the one holding the file the messages name.
 fn say_what_is_full<E: Engine>(
     e: anyhow::Error,
-    failure: &crate::error::NoSpace,
+    failure: &crate::engine::space::NoSpace,
     settings: &Settings,
     engine: &E,
     doing: &str,
@@ -321,7 +321,7 @@ fn keep_home_private(settings: &Settings, plan: &ClusterPlan, ui: &Ui) {
 fn refuse_unavailable(settings: &Settings) -> Result<()> {
     // A network whose images only a registry has, with images to be built:
     // said before the engine is asked or a node image is made.
-    if let Some(network) = crate::cni::registry_only::of(settings.cni_plugin) {
+    if let Some(network) = crate::cni::registry_only(settings.cni_plugin) {
         if settings.image_source == ImageSourceSetting::Build {
             return Err(anyhow::Error::new(network.not_buildable()).context(format!(
                 "cluster.cniPlugin {} (from {}) with source.imageSource build (from {})",
@@ -735,7 +735,7 @@ mod tests {
         let settings = crate::cluster::tests::settings(&[("K8S_DIND_CACHE_DIR", "/c")]);
         let engine = crate::engine::fake::FakeEngine::new();
         let said = |path: Option<&str>, in_engine: bool| {
-            let failure = crate::error::NoSpace {
+            let failure = crate::engine::space::NoSpace {
                 path: path.map(Into::into),
                 in_engine,
             };

@@ -128,8 +128,9 @@ pub enum ArtifactError {
         text: String,
         reason: String,
     },
+    /// A [`TreeBuilder`]'s failure.
     #[error(transparent)]
-    Source(Box<crate::source::SourceError>),
+    Tree(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ArtifactError {
@@ -294,11 +295,27 @@ impl VersionStamp {
     }
 }
 
-/// Gather every binary in `ALL_BINARIES` per the plan.
+/// Builds binaries in a Kubernetes source tree. The source-tree layer
+/// ([`crate::source`], above this one) is the builder; it is passed in.
+pub trait TreeBuilder {
+    /// Build the binaries `tree` selects, for `arch`: name → file.
+    fn build(
+        &self,
+        ui: &Ui,
+        tree: &TreeBuild,
+        arch: &str,
+    ) -> impl std::future::Future<
+        Output = Result<Vec<(String, PathBuf)>, Box<dyn std::error::Error + Send + Sync>>,
+    >;
+}
+
+/// Gather every binary in `ALL_BINARIES` per the plan; `trees` builds
+/// those the plan's source tree gives.
 pub async fn kubernetes_binaries(
     plan: &BinaryPlan,
     cache: &Cache,
     ui: &Ui,
+    trees: &impl TreeBuilder,
 ) -> Result<Binaries, ArtifactError> {
     let mut files = BTreeMap::new();
     let mut origins = BTreeMap::new();
@@ -308,10 +325,10 @@ pub async fn kubernetes_binaries(
     let mut version = plan.version.clone();
     let mut source_tree = None;
     if let Some(tree) = &plan.tree {
-        let names = crate::source::selected(tree.kubeadm, tree.server, tree.kubectl);
-        let built = crate::source::build::build(ui, &tree.dir, &tree.stamp, &names, &plan.arch)
+        let built = trees
+            .build(ui, tree, &plan.arch)
             .await
-            .map_err(|e| ArtifactError::Source(Box::new(e)))?;
+            .map_err(ArtifactError::Tree)?;
         // The cluster runs the server binaries' version.
         if tree.server {
             version = tree.stamp.version.clone();

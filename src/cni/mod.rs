@@ -64,7 +64,7 @@ pub async fn prepare<E: Engine>(
     plugin: CniPlugin,
     inputs: &Inputs<'_, E>,
 ) -> Result<Install, CniError> {
-    if let Some(network) = registry_only::of(plugin) {
+    if let Some(network) = registry_only(plugin) {
         return registry_only::prepare(network, inputs).await;
     }
     match plugin {
@@ -144,6 +144,15 @@ fn replace_n(
 ) -> Result<String, CniError> {
     crate::manifest::replace_n(text, from, to, what, times)
         .map_err(|e| CniError::Manifest(e.to_string()))
+}
+
+/// The registry-only network `plugin` is, if it is one.
+pub fn registry_only(plugin: CniPlugin) -> Option<&'static registry_only::RegistryOnly> {
+    match plugin {
+        CniPlugin::Calico => Some(&calico::CALICO),
+        CniPlugin::Weave => Some(&weave::WEAVE),
+        CniPlugin::Bridge | CniPlugin::Flannel | CniPlugin::KubeRouter | CniPlugin::None => None,
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::{manifest_images, CniError, Inputs, Install};
 use crate::artifacts::download;
 use crate::engine::Engine;
 use crate::images::components::pull_and_save;
-use crate::settings::{CniPlugin, ImageSourceSetting};
+use crate::settings::ImageSourceSetting;
 
 /// What such a plugin is.
 #[derive(Debug, Clone, Copy)]
@@ -21,15 +21,6 @@ pub struct RegistryOnly {
     pub images: &'static [&'static str],
     /// Why its images cannot be built here.
     pub not_built: &'static str,
-}
-
-/// The registry-only network `plugin` is, if it is one.
-pub fn of(plugin: CniPlugin) -> Option<&'static RegistryOnly> {
-    match plugin {
-        CniPlugin::Calico => Some(&super::calico::CALICO),
-        CniPlugin::Weave => Some(&super::weave::WEAVE),
-        CniPlugin::Bridge | CniPlugin::Flannel | CniPlugin::KubeRouter | CniPlugin::None => None,
-    }
 }
 
 impl RegistryOnly {

@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod exec;
 #[cfg(test)]
 pub mod fake;
+pub mod space;
 pub mod ssh;
 pub mod stream;
 pub mod temporary;

@@ -14,6 +14,26 @@ pub mod version;
 pub use error::SourceError;
 pub use version::TreeVersion;
 
+use std::path::PathBuf;
+
+use crate::artifacts::{TreeBuild, TreeBuilder};
+use crate::ui::Ui;
+
+/// The builder of the binaries a tree gives, for [`crate::artifacts`].
+pub struct Trees;
+
+impl TreeBuilder for Trees {
+    async fn build(
+        &self,
+        ui: &Ui,
+        tree: &TreeBuild,
+        arch: &str,
+    ) -> Result<Vec<(String, PathBuf)>, Box<dyn std::error::Error + Send + Sync>> {
+        let names = selected(tree.kubeadm, tree.server, tree.kubectl);
+        Ok(build::build(ui, &tree.dir, &tree.stamp, &names, arch).await?)
+    }
+}
+
 /// The binaries each `build*` setting selects, in build order.
 pub fn selected(kubeadm: bool, server: bool, kubectl: bool) -> Vec<&'static str> {
     let mut names = Vec::new();

@@ -141,7 +141,7 @@ async fn commit_all<E: Engine>(
 /// A failed commit; one for want of space names the engine's disk.
 fn snapshot_error<E: Engine>(cx: Ctx<'_, E>, node: &str, source: EngineError) -> ClusterError {
     let node = node.to_string();
-    if crate::error::no_space(&source).is_none() {
+    if crate::engine::space::no_space(&source).is_none() {
         return ClusterError::Snapshot { node, source };
     }
     ClusterError::SnapshotNoSpace {

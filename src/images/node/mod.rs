@@ -276,17 +276,18 @@ impl<E: Engine> Build<'_, E> {
             plan.source = choice.source.into();
         }
         let step = self.ui.step(title);
-        let binaries = artifacts::kubernetes_binaries(&plan, self.cache, self.ui)
-            .await
-            .map_err(|e| match e {
-                // Offline machines (like CI without internet) can build instead.
-                e @ (ArtifactError::Http { .. } | ArtifactError::HttpStatus { .. })
-                    if plan.source == KubernetesSourceSetting::Release =>
-                {
-                    ImageError::ReleaseSite(e)
-                }
-                other => other.into(),
-            })?;
+        let binaries =
+            artifacts::kubernetes_binaries(&plan, self.cache, self.ui, &crate::source::Trees)
+                .await
+                .map_err(|e| match e {
+                    // Offline machines (like CI without internet) can build instead.
+                    e @ (ArtifactError::Http { .. } | ArtifactError::HttpStatus { .. })
+                        if plan.source == KubernetesSourceSetting::Release =>
+                    {
+                        ImageError::ReleaseSite(e)
+                    }
+                    other => other.into(),
+                })?;
         step.done();
         for (name, origin) in &binaries.origins {
             self.ui.note(format!("{name}: {origin}"));
