@@ -29,6 +29,7 @@ pub mod e2e;
 pub mod engine;
 pub mod error;
 pub mod images;
+pub mod labels;
 pub mod manifest;
 pub mod ops;
 pub mod output;

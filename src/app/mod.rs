@@ -2,6 +2,7 @@
 //! calls exactly one of these with the output; they turn settings into plans,
 //! connect to the engine and run the steps.
 
+use crate::labels::{LABEL_ROLE, ROLE_NODE_IMAGE, ROLE_REGISTRY_IMAGE};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -14,7 +15,7 @@ use crate::ops::up::{NodeImageRef, UpOutcome};
 
 use crate::cluster::Ctx;
 
-use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage, LABEL_ROLE};
+use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
 use crate::output;
 use crate::settings::{ImageSourceSetting, KubeVersion, Settings};
@@ -542,12 +543,10 @@ pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
     step.done();
     if all {
         let step = ui.step("Removing node images and the build cache");
-        let mut images = engine
-            .list_images(&[(LABEL_ROLE, node_image::ROLE_NODE_IMAGE)])
-            .await?;
+        let mut images = engine.list_images(&[(LABEL_ROLE, ROLE_NODE_IMAGE)]).await?;
         images.extend(
             engine
-                .list_images(&[(LABEL_ROLE, crate::registry::image::ROLE_REGISTRY_IMAGE)])
+                .list_images(&[(LABEL_ROLE, ROLE_REGISTRY_IMAGE)])
                 .await?,
         );
         // Children first: the bare image is the base of the others.

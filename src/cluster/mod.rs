@@ -13,11 +13,12 @@ pub mod steps;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::labels::{LABEL_CLUSTER, LABEL_ROLE, ROLE_NODE};
 use std::collections::BTreeMap;
 
 pub use error::{ClusterError, Result};
 
-use crate::engine::{ContainerState, Engine, LABEL_CLUSTER, LABEL_ROLE};
+use crate::engine::{ContainerState, Engine};
 use crate::ui::Ui;
 use state::plan::ClusterPlan;
 use steps::kubectl::Kubectl;
@@ -51,7 +52,7 @@ impl<'a, E: Engine> Ctx<'a, E> {
     pub async fn node_containers(&self) -> Result<BTreeMap<String, bool>> {
         let containers = self
             .engine
-            .list_containers(&[(LABEL_CLUSTER, &self.plan.name), (LABEL_ROLE, "node")])
+            .list_containers(&[(LABEL_CLUSTER, &self.plan.name), (LABEL_ROLE, ROLE_NODE)])
             .await?;
         Ok(containers
             .into_iter()

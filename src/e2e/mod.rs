@@ -18,6 +18,7 @@ pub mod report;
 pub mod run;
 pub mod select;
 
+use crate::labels::{LABEL_CLUSTER, LABEL_KUBERNETES_VERSION, LABEL_ROLE, ROLE_NODE};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -27,8 +28,7 @@ pub use select::{Selection, Suite};
 use crate::artifacts::Cache;
 use crate::cluster::steps::images as load;
 use crate::cluster::Ctx;
-use crate::engine::{Engine, LABEL_CLUSTER, LABEL_ROLE};
-use crate::images::node::LABEL_KUBERNETES_VERSION;
+use crate::engine::Engine;
 use crate::registry;
 use crate::settings::{ImageSourceSetting, KubeVersion};
 use binaries::{TestBinaries, TestBinaryPlan};
@@ -67,7 +67,7 @@ pub async fn running_version<E: Engine>(cx: Ctx<'_, E>) -> Result<KubeVersion, E
     };
     let nodes = cx
         .engine
-        .list_containers(&[(LABEL_CLUSTER, &cx.plan.name), (LABEL_ROLE, "node")])
+        .list_containers(&[(LABEL_CLUSTER, &cx.plan.name), (LABEL_ROLE, ROLE_NODE)])
         .await?;
     let master = &cx.plan.master().container;
     let Some(master) = nodes.iter().find(|c| &c.name == master) else {
@@ -398,7 +398,7 @@ mod tests {
             image: "node:v1".into(),
             labels: [
                 (LABEL_CLUSTER.to_string(), plan.name.clone()),
-                (LABEL_ROLE.to_string(), "node".to_string()),
+                (LABEL_ROLE.to_string(), ROLE_NODE.to_string()),
             ]
             .into(),
             ..Default::default()

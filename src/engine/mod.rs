@@ -32,11 +32,6 @@ pub use endpoint::Endpoint;
 pub use exec::{ExecError, ExecOutput, ExecRequest};
 pub use types::*;
 
-/// Label on everything the tool creates; its value is the cluster name.
-pub const LABEL_CLUSTER: &str = "io.kubeadm-local-cluster.cluster";
-/// Label saying what an object is for (`node`, `network`, `snapshot`, `node-image`...).
-pub const LABEL_ROLE: &str = "io.kubeadm-local-cluster.role";
-
 /// A boxed error from below the engine layer (the API client, a socket).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -208,7 +208,7 @@ pub fn base_config() -> ImageConfig {
     ImageConfig {
         env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()],
         labels: [(
-            "io.kubeadm-local-cluster.assembled".to_string(),
+            crate::labels::LABEL_ASSEMBLED.to_string(),
             "true".to_string(),
         )]
         .into(),

@@ -4,6 +4,7 @@
 //! images (one layer: the binary, its config file, the storage directory),
 //! with no registry involved.
 
+use crate::labels::{LABEL_ROLE, ROLE_REGISTRY_IMAGE};
 use std::path::Path;
 
 use futures_util::StreamExt;
@@ -12,7 +13,7 @@ use super::{RegistryError, Result};
 use crate::artifacts::auto;
 use crate::artifacts::cache::Cache;
 use crate::artifacts::gomod::{self, GoModuleBuild};
-use crate::engine::{Engine, ImageConfig, LABEL_ROLE};
+use crate::engine::{Engine, ImageConfig};
 use crate::images::archive::ImageSpec;
 use crate::images::layer::LayerBuilder;
 use crate::settings::{ImageSource, ImageSourceSetting};
@@ -23,8 +24,6 @@ pub const PULLED_IMAGE: &str = "registry:3";
 /// The distribution release built for `imageSource: build`.
 pub const DISTRIBUTION_MODULE: &str = "github.com/distribution/distribution/v3";
 pub const DISTRIBUTION_VERSION: &str = "v3.1.2";
-/// LABEL_ROLE of the image we build.
-pub const ROLE_REGISTRY_IMAGE: &str = "registry-image";
 
 /// Where the image's config file is, as in the official image.
 const CONFIG_PATH: &str = "/etc/distribution/config.yml";

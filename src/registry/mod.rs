@@ -34,6 +34,10 @@ mod push;
 #[cfg(test)]
 mod tests;
 
+use crate::labels::{
+    LABEL_REGISTRY, LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET, LABEL_ROLE, ROLE_REGISTRY,
+    ROLE_REGISTRY_DATA,
+};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -50,7 +54,6 @@ use crate::cluster::steps::network;
 use crate::cluster::Ctx;
 use crate::engine::{
     ContainerSpec, ContainerState, ContainerSummary, Engine, NetworkAttachment, PublishedPort,
-    LABEL_ROLE,
 };
 
 /// Port the registry listens on inside its container.
@@ -58,16 +61,6 @@ pub const CONTAINER_PORT: u16 = 5000;
 /// Host port of a new registry when the settings name none (kind's choice,
 /// so guides written for kind work unchanged).
 pub const DEFAULT_HOST_PORT: u16 = 5001;
-/// Label on the registry's container and volume; its value is the cluster
-/// name. Not [`crate::engine::LABEL_CLUSTER`]: what carries that is removed
-/// by `down`.
-pub const LABEL_REGISTRY: &str = "io.kubeadm-local-cluster.registry";
-/// The host port the container was made for.
-pub const LABEL_REGISTRY_PORT: &str = "io.kubeadm-local-cluster.registry-port";
-/// The cluster network's subnet the container was made for.
-pub const LABEL_REGISTRY_SUBNET: &str = "io.kubeadm-local-cluster.registry-subnet";
-const ROLE_REGISTRY: &str = "registry";
-const ROLE_DATA: &str = "registry-data";
 /// The upstreams the registry mirrors, one a line, in its volume.
 const MIRRORS_FILE: &str = "/var/lib/registry/local-cluster-mirrors";
 
@@ -306,7 +299,7 @@ async fn carry_out<E: Engine>(
             network::ensure(cx).await?;
             if !engine.volume_exists(&plan.volume).await? {
                 engine
-                    .create_volume(&plan.volume, &plan.labels(ROLE_DATA))
+                    .create_volume(&plan.volume, &plan.labels(ROLE_REGISTRY_DATA))
                     .await?;
             }
             let image = image.expect("an image is given to make a container");

@@ -162,7 +162,11 @@ fn release_downloads_are_verified_against_published_checksums() {
         "--filter",
         "dangling=true",
         "--filter",
-        &format!("label={}=node-image", local_cluster::engine::LABEL_ROLE),
+        &format!(
+            "label={}={}",
+            local_cluster::labels::LABEL_ROLE,
+            local_cluster::labels::ROLE_NODE_IMAGE
+        ),
     ]);
     assert_eq!(
         superseded.trim(),

@@ -7,7 +7,8 @@ use super::health::Condition;
 use super::snapshot::{SnapshotFields, SnapshotState};
 use crate::cluster::state::plan::{ClusterPlan, RunMode};
 use crate::cluster::ClusterError;
-use crate::engine::{NetworkDetails, LABEL_CLUSTER};
+use crate::engine::NetworkDetails;
+use crate::labels::LABEL_CLUSTER;
 
 /// What to do about the cluster's Docker network.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,11 +13,6 @@ pub const DEFAULT_NETWORK: &str = "k8s-kubeadm-local-cluster";
 pub const DEFAULT_CLUSTER: &str = "default";
 pub const MASTER: &str = "kube-master";
 
-/// Label values for node containers.
-pub const LABEL_NODE_ROLE: &str = "io.kubeadm-local-cluster.node-role";
-pub const LABEL_FINGERPRINT: &str = "io.kubeadm-local-cluster.fingerprint";
-pub const LABEL_NODE_NAME: &str = "io.kubeadm-local-cluster.node";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     ControlPlane,

@@ -9,23 +9,16 @@
 //! and volume labels: nothing to go stale on disk. Whether a snapshot can be
 //! used is judged by [`judge`] from what the engine holds.
 
+use crate::labels::{
+    LABEL_API_PORT, LABEL_CLUSTER, LABEL_FIELDS, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_ROLE,
+    LABEL_RUN_MODE, ROLE_SNAPSHOT,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::CacheKey;
-use crate::cluster::state::plan::{
-    node_plans, ClusterPlan, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME,
-};
-use crate::engine::{LABEL_CLUSTER, LABEL_ROLE};
-
-/// JSON of the snapshot's [`SnapshotFields`], kept to explain a mismatch.
-const LABEL_FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
-/// The host port the API server was published on.
-const LABEL_API_PORT: &str = "io.kubeadm-local-cluster.apiserver-port";
-/// How the nodes ran (so a restore on the same engine need not probe again).
-const LABEL_RUN_MODE: &str = "io.kubeadm-local-cluster.run-mode";
-pub const ROLE_SNAPSHOT: &str = "snapshot";
+use crate::cluster::state::plan::{node_plans, ClusterPlan, RunMode};
 
 pub fn image_reference(plan: &ClusterPlan, node: &str) -> String {
     format!("kubeadm-local-cluster/snapshot-{}:{node}", plan.name)

@@ -1,6 +1,7 @@
 //! Asking the engine and the nodes what state the cluster is in, marking
 //! a finished `up`, starting a node's units again.
 
+use crate::labels::LABEL_CLUSTER;
 use futures_util::future::join_all;
 
 use crate::cluster::state::health::{parse_probe, probe_script, Health, NodeState, UNITS, UP_MARK};
@@ -16,7 +17,7 @@ pub async fn inspect<E: Engine>(cx: Ctx<'_, E>) -> Result<Health> {
     let found = cx.node_containers().await?;
     let volumes = cx
         .engine
-        .list_volumes(&[(crate::engine::LABEL_CLUSTER, &cx.plan.name)])
+        .list_volumes(&[(LABEL_CLUSTER, &cx.plan.name)])
         .await?;
     let states = join_all(
         cx.plan

@@ -3,7 +3,8 @@
 
 use crate::cluster::state::decide::{self, NetworkAction};
 use crate::cluster::{cluster_labels, Ctx, Result};
-use crate::engine::{Engine, NetworkSpec, LABEL_CLUSTER};
+use crate::engine::{Engine, NetworkSpec};
+use crate::labels::{LABEL_CLUSTER, ROLE_NETWORK};
 
 /// Create the cluster network, replacing one of ours with another subnet.
 pub async fn ensure<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
@@ -26,7 +27,7 @@ pub async fn ensure<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
             name: plan.network.clone(),
             subnet: plan.subnet.to_string(),
             gateway: plan.gateway.to_string(),
-            labels: cluster_labels(plan, "network"),
+            labels: cluster_labels(plan, ROLE_NETWORK),
         })
         .await?;
     Ok(())

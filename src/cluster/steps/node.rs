@@ -1,19 +1,18 @@
 //! Node containers: how they are created, in which run mode, and removed.
 
+use crate::labels::{
+    LABEL_CLUSTER, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE, LABEL_ROLE, ROLE_NODE,
+    ROLE_NODE_VAR, ROLE_PROBE,
+};
 use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
 
-use crate::cluster::state::plan::{
-    ClusterPlan, NodePlan, Role, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE,
-};
+use crate::cluster::state::plan::{ClusterPlan, NodePlan, Role, RunMode};
 use crate::cluster::steps::kubeadm::API_PORT;
 use crate::cluster::{cluster_labels, ClusterError, Ctx, Result};
 use crate::engine::temporary::Temporary;
-use crate::engine::{
-    ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort, LABEL_CLUSTER,
-    LABEL_ROLE,
-};
+use crate::engine::{ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort};
 use crate::settings::NodeRunMode;
 
 /// Decide how node containers run: privileged where the engine allows it,
@@ -33,7 +32,7 @@ pub async fn detect_run_mode<E: Engine>(cx: Ctx<'_, E>, image: &str) -> Result<R
         cmd: Some(vec![]),
         privileged: true,
         runtime: plan.node_runtime.clone(),
-        labels: cluster_labels(plan, "probe"),
+        labels: cluster_labels(plan, ROLE_PROBE),
         ..Default::default()
     };
     let probe = Temporary::list(&name);
@@ -69,7 +68,7 @@ pub fn container_spec(
         hostname: Some(node.name.clone()),
         labels: BTreeMap::from([
             (LABEL_CLUSTER.to_string(), plan.name.clone()),
-            (LABEL_ROLE.to_string(), "node".to_string()),
+            (LABEL_ROLE.to_string(), ROLE_NODE.to_string()),
             (LABEL_NODE_ROLE.to_string(), node.role.as_str().to_string()),
             (LABEL_NODE_NAME.to_string(), node.name.clone()),
             (LABEL_FINGERPRINT.to_string(), fingerprint.to_string()),
@@ -176,7 +175,7 @@ async fn create_one<E: Engine>(
     let bind_ip = &engine.endpoint().bind_address();
     if !engine.volume_exists(&node.var_volume).await? {
         engine
-            .create_volume(&node.var_volume, &cluster_labels(plan, "node-var"))
+            .create_volume(&node.var_volume, &cluster_labels(plan, ROLE_NODE_VAR))
             .await?;
     }
     let spec = container_spec(

@@ -1,14 +1,15 @@
 //! The snapshot in the engine: judged from its images' and volumes' labels
 //! ([`judge`]), taken by committing every node, removed with the cluster.
 
+use crate::labels::{LABEL_CLUSTER, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_ROLE, ROLE_SNAPSHOT};
 use futures_util::future::try_join_all;
 
-use crate::cluster::state::plan::{node_plans, RunMode, LABEL_FINGERPRINT, LABEL_NODE_NAME};
+use crate::cluster::state::plan::{node_plans, RunMode};
 use crate::cluster::state::snapshot::{
-    image_reference, judge, SnapshotFields, SnapshotLabels, SnapshotState, ROLE_SNAPSHOT,
+    image_reference, judge, SnapshotFields, SnapshotLabels, SnapshotState,
 };
 use crate::cluster::{ClusterError, Ctx, Result};
-use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage, LABEL_CLUSTER, LABEL_ROLE};
+use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage};
 
 /// Inspect the snapshot of the context's cluster.
 pub async fn state<E: Engine>(cx: Ctx<'_, E>) -> Result<SnapshotState> {

@@ -14,6 +14,7 @@
 //! and on top one small layer per image: users, name service configuration,
 //! CA bundle, `/etc/os-release`, the image's own files.
 
+use crate::labels::{LABEL_ASSEMBLED, LABEL_E2E_IMAGE};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -91,11 +92,6 @@ const NGINX: Recipe = Recipe {
 
 /// Every layer cut from the Debian system: what it installs.
 const RECIPES: [&Recipe; 3] = [&BUSYBOX, &TOOLS, &NGINX];
-
-const LABEL_ASSEMBLED: &str = "io.kubeadm-local-cluster.assembled";
-/// Names the reference an image was made for, so images made from the same
-/// files under two tags (agnhost's current and previous) differ.
-const LABEL_E2E_IMAGE: &str = "io.kubeadm-local-cluster.e2e-image";
 
 const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

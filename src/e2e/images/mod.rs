@@ -36,6 +36,7 @@ mod error;
 mod make;
 mod plan;
 
+use crate::labels::LABEL_PRELOADED;
 use std::path::PathBuf;
 
 pub use error::E2eImageError;
@@ -45,7 +46,6 @@ use crate::artifacts::auto;
 use crate::artifacts::cache::Cache;
 use crate::engine::{Engine, EngineError, Images};
 use crate::images::components;
-use crate::images::node::LABEL_PRELOADED;
 use crate::settings::{ImageSource, ImageSourceSetting, KubeVersion};
 use crate::ui::Ui;
 

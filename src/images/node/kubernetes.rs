@@ -3,17 +3,21 @@
 //! then committed as the node image. Each step is a function; the build
 //! container is removed whatever happens.
 
+use crate::labels::{
+    LABEL_BINARIES, LABEL_FORMAT, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED, LABEL_ROLE,
+    ROLE_IMAGE_BUILD,
+};
 use std::path::PathBuf;
 
 use super::super::components::{self, Component, ComponentInputs, WantedImage};
 use super::{
     file_key, node_image_config, node_image_labels, node_image_reference, Build, KubernetesContent,
-    Made, LABEL_BINARIES, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
+    Made,
 };
 use crate::artifacts::cache::{CacheKey, Entry};
 use crate::artifacts::{Binaries, NODE_BINARIES};
 use crate::engine::temporary::Temporary;
-use crate::engine::{ContainerSpec, Engine, ExecRequest, LABEL_ROLE};
+use crate::engine::{ContainerSpec, Engine, ExecRequest};
 use crate::images::{foreign, ImageError, Result};
 use crate::settings::ImageSource;
 
@@ -127,7 +131,7 @@ async fn start_idle<E: Engine>(
         image: image.to_string(),
         entrypoint: Some(vec!["sleep".to_string()]),
         cmd: Some(vec!["infinity".to_string()]),
-        labels: [(LABEL_ROLE.to_string(), "image-build".to_string())].into(),
+        labels: [(LABEL_ROLE.to_string(), ROLE_IMAGE_BUILD.to_string())].into(),
         ..Default::default()
     };
     let engine = build.engine;
@@ -328,7 +332,7 @@ async fn save<E: Engine>(
         &[
             (LABEL_KUBERNETES_VERSION, binaries.version.to_string()),
             (LABEL_BINARIES, describe_origins(binaries)),
-            (super::LABEL_FORMAT, super::FORMAT.to_string()),
+            (LABEL_FORMAT, super::FORMAT.to_string()),
             (
                 LABEL_PRELOADED,
                 wanted

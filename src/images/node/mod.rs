@@ -11,32 +11,23 @@
 mod bare;
 mod kubernetes;
 
+use crate::labels::{
+    LABEL_BINARIES, LABEL_FORMAT, LABEL_INPUTS, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
+    LABEL_ROLE, ROLE_NODE_IMAGE,
+};
 use std::collections::BTreeMap;
 
 use super::rootfs::{self, BaseSystem};
 use super::{ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey};
 use crate::artifacts::{self, auto, ArtifactError, Binaries, BinaryPlan};
-use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage, LABEL_ROLE};
+use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage};
 use crate::settings::{ImageSourceSetting, KubernetesSource, KubernetesSourceSetting};
 use crate::ui::Ui;
 
-/// Label holding the hash of an image's inputs.
-pub const LABEL_INPUTS: &str = "io.kubeadm-local-cluster.inputs";
-/// Label holding the Kubernetes version inside a node image.
-pub const LABEL_KUBERNETES_VERSION: &str = "io.kubeadm-local-cluster.kubernetes-version";
-/// Label saying where a node image's Kubernetes binaries came from.
-pub const LABEL_BINARIES: &str = "io.kubeadm-local-cluster.binaries";
-/// Label holding the layout generation of a node image: an image of another
-/// generation was made by a tool that set nodes up differently.
-pub const LABEL_FORMAT: &str = "io.kubeadm-local-cluster.format";
 /// This tool's node image generation; raise it when what nodes expect
 /// from their image changes.
 pub const FORMAT: u32 = 2;
-/// Label listing the images preloaded in a node image.
-pub const LABEL_PRELOADED: &str = "io.kubeadm-local-cluster.preloaded-images";
-/// The role label's value on node images (bare or not).
-pub const ROLE_NODE_IMAGE: &str = "node-image";
 
 pub const ENTRYPOINT: &str = "/usr/local/bin/local-cluster-entrypoint";
 /// systemd stops cleanly on this signal (SIGTERM would make it re-execute).

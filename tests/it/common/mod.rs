@@ -11,7 +11,8 @@ pub mod serve;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use local_cluster::engine::{Containers, Docker, Images, Networks, Volumes, LABEL_CLUSTER};
+use local_cluster::engine::{Containers, Docker, Images, Networks, Volumes};
+use local_cluster::labels::LABEL_CLUSTER;
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_local-cluster"))

@@ -3,9 +3,9 @@
 //! cluster, and the state `status` shows says the same.
 
 use super::*;
-use crate::cluster::state::plan::LABEL_NODE_NAME;
 use crate::cluster::state::snapshot::SnapshotState;
 use crate::cluster::steps::snapshot;
+use crate::labels::{LABEL_CLUSTER, LABEL_NODE_NAME, LABEL_ROLE};
 
 const FIELDS: &str = "io.kubeadm-local-cluster.fingerprint-fields";
 const PORT: &str = "io.kubeadm-local-cluster.apiserver-port";
