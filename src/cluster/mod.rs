@@ -21,7 +21,6 @@ pub use error::{ClusterError, Result};
 use crate::engine::{ContainerState, Engine};
 use crate::ui::Ui;
 use state::plan::ClusterPlan;
-use steps::kubectl::Kubectl;
 
 /// What every lifecycle step works with.
 pub struct Ctx<'a, E> {
@@ -41,11 +40,6 @@ impl<E> Copy for Ctx<'_, E> {}
 impl<'a, E: Engine> Ctx<'a, E> {
     pub fn new(engine: &'a E, plan: &'a ClusterPlan, ui: &'a Ui) -> Ctx<'a, E> {
         Ctx { engine, plan, ui }
-    }
-
-    /// kubectl in the master node.
-    pub fn kubectl(&self) -> Kubectl<'a, E> {
-        Kubectl::new(self.engine, &self.plan.master().container)
     }
 
     /// The cluster's node containers in the engine: name → running?

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use serde::Deserialize;
 
-use crate::cluster::{ClusterError, Result};
+use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::{Engine, ExecRequest};
 use crate::ui::Step;
 
@@ -378,6 +378,13 @@ struct Deployment {
 #[derive(Deserialize, Default)]
 struct DeploymentSpec {
     replicas: Option<i64>,
+}
+
+impl<'a, E: Engine> Ctx<'a, E> {
+    /// kubectl in the master node.
+    pub fn kubectl(&self) -> Kubectl<'a, E> {
+        Kubectl::new(self.engine, &self.plan.master().container)
+    }
 }
 
 #[cfg(test)]
