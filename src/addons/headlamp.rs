@@ -9,7 +9,7 @@
 //! cluster-admin, whose token `local-cluster dashboard` prints for the login
 //! (upstream's manifest has the token Secret, its docs the rest).
 
-use super::{pulled, AddonError, Inputs, Manifest, Outcome, Prepared};
+use super::{AddonError, Inputs, Manifest, Outcome, Prepared};
 use crate::artifacts::auto;
 use crate::artifacts::download::fetch_text;
 use crate::engine::Engine;
@@ -35,14 +35,16 @@ pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>, url: &str) -> Result<Out
     let manifest = pinned(&upstream);
     let mut images = Vec::new();
     for reference in crate::manifest::images(&manifest) {
-        if inputs.image_source == ImageSourceSetting::Build {
+        if inputs.build.image_source == ImageSourceSetting::Build {
             return Ok(Outcome::LeftOut(format!(
                 "its image {reference} cannot be built here (Headlamp's sources are not on the \
                  Go module proxy), and source.imageSource build forbids pulling it"
             )));
         }
         let pull = match auto::registry_answers(&reference).await {
-            Ok(()) => pulled(inputs, &reference)
+            Ok(()) => inputs
+                .build
+                .pulled(&reference)
                 .await
                 .map_err(|e| crate::error::chain(&e)),
             Err(why) => Err(why),

@@ -9,9 +9,7 @@
 //! helper pods' image (upstream `busybox`, which needs `sh`, `mkdir` and
 //! `rm`) as Debian's busybox, named for what it is.
 
-use super::{
-    built_image, go_binaries, module_file, pulled, source_of, Inputs, Manifest, Outcome, Prepared,
-};
+use super::{Inputs, Manifest, Outcome, Prepared};
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::engine::Engine;
 use crate::images::workload::BUSYBOX;
@@ -33,18 +31,21 @@ const BUILT_HELPER: &str = "kubeadm-local-cluster/busybox:debian";
 pub const VOLUMES_DIR: &str = "/var/local-path-provisioner";
 
 pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Outcome, super::AddonError> {
-    let (_, upstream) = module_file(inputs.ui, MODULE, VERSION, MANIFEST).await?;
+    let (_, upstream) = inputs
+        .build
+        .module_file(&format!("{MODULE}@{VERSION}"), MODULE, VERSION, MANIFEST)
+        .await?;
     let named = crate::manifest::images(&upstream);
     if named != [UPSTREAM_IMAGE, "busybox"] {
         return Err(super::AddonError::UnexpectedImages(named.join(", ")));
     }
     let manifest = as_default_class(&upstream)?;
     let manifest = under_var(&manifest)?;
-    let (manifest, images) = match source_of(inputs, IMAGE).await {
+    let (manifest, images) = match inputs.build.source_of(IMAGE).await {
         ImageSource::Registry => {
             let images = vec![
-                pulled(inputs, IMAGE).await?,
-                pulled(inputs, PULLED_HELPER).await?,
+                inputs.build.pulled(IMAGE).await?,
+                inputs.build.pulled(PULLED_HELPER).await?,
             ];
             (manifest, images)
         }
@@ -108,19 +109,25 @@ async fn provisioner_image<E>(
         binaries: vec![(MODULE.to_string(), "local-path-provisioner".to_string())],
         ldflags: format!("-s -w -X main.VERSION={VERSION}"),
         tags: vec![],
-        arch: inputs.arch.to_string(),
+        arch: inputs.build.arch.to_string(),
         sibling_version: gomod::same_version,
     };
-    let bin = go_binaries(inputs, build, &format!("local-path-provisioner {VERSION}")).await?;
+    let bin = inputs
+        .build
+        .go_binaries(build, &format!("local-path-provisioner {VERSION}"), &[])
+        .await?;
     let files = [(
         "usr/local/bin/local-path-provisioner".to_string(),
         bin.join("local-path-provisioner"),
     )];
-    built_image(inputs, IMAGE, None, &files, None).await
+    Ok(inputs.build.image(IMAGE, None, &files, None).await?)
 }
 
 async fn helper_image<E>(inputs: &Inputs<'_, E>) -> Result<std::path::PathBuf, super::AddonError> {
-    built_image(inputs, BUILT_HELPER, Some(&BUSYBOX), &[], None).await
+    Ok(inputs
+        .build
+        .image(BUILT_HELPER, Some(&BUSYBOX), &[], None)
+        .await?)
 }
 
 #[cfg(test)]

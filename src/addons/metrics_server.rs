@@ -7,11 +7,10 @@
 //! Its image is pulled or built here from its module: the one static binary
 //! and nothing else, like upstream's distroless image.
 
-use super::{
-    built_image, go_binaries, pulled, source_of, AddonError, Inputs, Manifest, Outcome, Prepared,
-};
+use super::{AddonError, Inputs, Manifest, Outcome, Prepared};
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::engine::Engine;
+use crate::images::MakeError;
 use crate::manifest::{replace_once, EditError};
 use crate::settings::ImageSource;
 
@@ -23,14 +22,11 @@ const IMAGE: &str = "registry.k8s.io/metrics-server/metrics-server:v0.9.0";
 const FIRST_ARG: &str = "        - --cert-dir=/tmp\n";
 
 pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Outcome, AddonError> {
-    let module = crate::artifacts::gomod::module_dir(inputs.ui, MODULE, VERSION)
+    let module = crate::artifacts::gomod::module_dir(inputs.build.ui, MODULE, VERSION)
         .await
-        .map_err(|source| AddonError::Source {
-            what: format!("{MODULE}@{VERSION}"),
-            source: source.into(),
-        })?;
-    let image = match source_of(inputs, IMAGE).await {
-        ImageSource::Registry => pulled(inputs, IMAGE).await?,
+        .map_err(MakeError::getting(format!("{MODULE}@{VERSION}")))?;
+    let image = match inputs.build.source_of(IMAGE).await {
+        ImageSource::Registry => inputs.build.pulled(IMAGE).await?,
         ImageSource::Build => build(inputs).await?,
     };
     Ok(Outcome::Ready(Prepared {
@@ -65,13 +61,19 @@ async fn build<E>(inputs: &Inputs<'_, E>) -> Result<std::path::PathBuf, AddonErr
         )],
         ldflags: format!("-s -w -X k8s.io/client-go/pkg/version.gitVersion={VERSION}"),
         tags: vec![],
-        arch: inputs.arch.to_string(),
+        arch: inputs.build.arch.to_string(),
         sibling_version: gomod::same_version,
     };
-    let bin = go_binaries(inputs, build, &format!("metrics-server {VERSION}")).await?;
+    let bin = inputs
+        .build
+        .go_binaries(build, &format!("metrics-server {VERSION}"), &[])
+        .await?;
     let files = [("metrics-server".to_string(), bin.join("metrics-server"))];
     // The manifest gives only arguments, as upstream's image runs it.
-    built_image(inputs, IMAGE, None, &files, Some("/metrics-server")).await
+    Ok(inputs
+        .build
+        .image(IMAGE, None, &files, Some("/metrics-server"))
+        .await?)
 }
 
 #[cfg(test)]

@@ -16,37 +16,16 @@ use std::path::PathBuf;
 
 pub use error::AddonError;
 
-use crate::artifacts::auto;
-use crate::artifacts::cache::Cache;
 use crate::artifacts::download::fetch_text;
 use crate::engine::Engine;
-use crate::images::components::pull_and_save;
-use crate::images::workload::Workload;
-use crate::settings::{Addon, ImageSource, ImageSourceSetting, NamedAddon};
-use crate::ui::Ui;
+use crate::images::BuildContext;
+use crate::settings::{Addon, NamedAddon};
 
 /// What preparing addons needs.
 pub struct Inputs<'a, E> {
-    pub engine: &'a E,
-    pub ui: &'a Ui,
-    pub cache: &'a Cache,
-    /// Go architecture of the nodes (`amd64`).
-    pub arch: &'a str,
-    pub image_source: ImageSourceSetting,
-    pub debian_mirror: &'a str,
+    pub build: BuildContext<'a, E>,
     /// Where Headlamp's manifest is fetched ([`headlamp::MANIFEST_URL`]).
     pub headlamp_manifest: &'a str,
-}
-
-impl<'a, E> Inputs<'a, E> {
-    fn workload(&self) -> Workload<'a> {
-        Workload {
-            ui: self.ui,
-            cache: self.cache,
-            arch: self.arch,
-            debian_mirror: self.debian_mirror,
-        }
-    }
 }
 
 /// An addon ready to install.
@@ -101,12 +80,13 @@ pub async fn prepare<E: Engine>(
                     Ok(Outcome::Ready(prepared)) => prepared,
                     Ok(Outcome::LeftOut(why)) => {
                         inputs
+                            .build
                             .ui
                             .warn(format!("addon {} is left out: {why}", named.as_str()));
                         continue;
                     }
                     Err(e) => {
-                        inputs.ui.warn(format!(
+                        inputs.build.ui.warn(format!(
                             "addon {} is left out: {}",
                             named.as_str(),
                             crate::error::chain(&e)
@@ -152,68 +132,4 @@ pub struct FetchError {
     pub addon: String,
     #[source]
     pub source: Box<crate::artifacts::ArtifactError>,
-}
-
-/// The source of the module version's directory and the text of its `file`.
-async fn module_file(
-    ui: &Ui,
-    module: &str,
-    version: &str,
-    file: &str,
-) -> Result<(PathBuf, String), AddonError> {
-    crate::artifacts::gomod::module_file(ui, module, version, file)
-        .await
-        .map_err(|source| AddonError::Source {
-            what: format!("{module}@{version}"),
-            source: source.into(),
-        })
-}
-
-/// Pull `reference` (or take it from the cache) into an archive.
-async fn pulled<E: Engine>(inputs: &Inputs<'_, E>, reference: &str) -> Result<PathBuf, AddonError> {
-    pull_and_save(inputs.engine, inputs.ui, inputs.cache, reference)
-        .await
-        .map_err(|source| AddonError::Image {
-            image: reference.to_string(),
-            source: source.into(),
-        })
-}
-
-/// Whether `reference` is pulled or built.
-async fn source_of<E>(inputs: &Inputs<'_, E>, reference: &str) -> ImageSource {
-    auto::image_source(inputs.ui, inputs.image_source, reference).await
-}
-
-/// Build `build`; returns the directory holding its binaries.
-async fn go_binaries(
-    inputs: &Inputs<'_, impl Sized>,
-    build: crate::artifacts::gomod::GoModuleBuild,
-    what: &str,
-) -> Result<PathBuf, AddonError> {
-    let built = build
-        .build(inputs.ui, inputs.cache, what)
-        .await
-        .map_err(|source| AddonError::Build {
-            what: what.to_string(),
-            source: source.into(),
-        })?;
-    Ok(built.path("bin"))
-}
-
-/// The archive of an image built here (see [`Workload::image`]).
-async fn built_image<E>(
-    inputs: &Inputs<'_, E>,
-    reference: &str,
-    recipe: Option<&crate::images::debian::Recipe>,
-    files: &[(String, PathBuf)],
-    entrypoint: Option<&str>,
-) -> Result<PathBuf, AddonError> {
-    inputs
-        .workload()
-        .image(reference, recipe, files, entrypoint)
-        .await
-        .map_err(|source| AddonError::Image {
-            image: reference.to_string(),
-            source: source.into(),
-        })
 }

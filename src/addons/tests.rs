@@ -4,8 +4,10 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::artifacts::cache::Cache;
 use crate::engine::fake::FakeEngine;
-use crate::ui::Event;
+use crate::settings::ImageSourceSetting;
+use crate::ui::{Event, Ui};
 
 const APP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n";
 
@@ -67,12 +69,14 @@ impl Scene {
         headlamp: &'a str,
     ) -> Inputs<'a, FakeEngine> {
         Inputs {
-            engine: &self.engine,
-            ui: &self.ui,
-            cache: &self.cache,
-            arch: "amd64",
-            image_source,
-            debian_mirror: "http://deb.invalid/debian",
+            build: BuildContext {
+                engine: &self.engine,
+                ui: &self.ui,
+                cache: &self.cache,
+                arch: "amd64",
+                image_source,
+                debian_mirror: "http://deb.invalid/debian",
+            },
             headlamp_manifest: headlamp,
         }
     }

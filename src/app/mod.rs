@@ -2,13 +2,13 @@
 //! calls exactly one of these with the output; they turn settings into plans,
 //! connect to the engine and run the steps.
 
-use crate::labels::{LABEL_ROLE, ROLE_NODE_IMAGE, ROLE_REGISTRY_IMAGE};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
 use crate::artifacts::{self, BinaryPlan, Cache, TreeBuild};
 use crate::cluster::state::plan::ClusterPlan;
+use crate::labels::{LABEL_ROLE, ROLE_NODE_IMAGE, ROLE_REGISTRY_IMAGE};
 use crate::ops::lifecycle;
 use crate::ops::lock::{self, ClusterLock};
 use crate::ops::up::{NodeImageRef, UpOutcome};
@@ -17,6 +17,7 @@ use crate::cluster::Ctx;
 
 use crate::engine::{Docker, Engine, EngineInfo, Images, RemoveImage};
 use crate::images::node::{self as node_image, KubernetesContent, NodeImagePlan};
+use crate::images::BuildContext;
 use crate::output;
 use crate::settings::{ImageSourceSetting, KubeVersion, Settings};
 use crate::source::{self, TreeVersion};
@@ -444,6 +445,14 @@ pub(crate) async fn prepare_extras<E: Engine>(
     plan: &ClusterPlan,
 ) -> std::result::Result<crate::ops::up::Extras, crate::ops::up::PrepareError> {
     let cache = Cache::new(&settings.cache_dir);
+    let build = BuildContext {
+        engine,
+        ui,
+        cache: &cache,
+        arch,
+        image_source: settings.image_source,
+        debian_mirror: &settings.debian_mirror,
+    };
     let mut extras = crate::ops::up::Extras::default();
     if plan.cni.runs_as_pods() {
         let step = ui.step(format!(
@@ -451,12 +460,7 @@ pub(crate) async fn prepare_extras<E: Engine>(
             plan.cni.as_str()
         ));
         let inputs = crate::cni::Inputs {
-            engine,
-            ui,
-            cache: &cache,
-            arch,
-            image_source: settings.image_source,
-            debian_mirror: &settings.debian_mirror,
+            build,
             pod_subnet: plan.pod_subnet,
             service_subnet: plan.service_subnet,
             api_server: std::net::SocketAddrV4::new(
@@ -482,12 +486,7 @@ pub(crate) async fn prepare_extras<E: Engine>(
             names.join(", ")
         ));
         let inputs = crate::addons::Inputs {
-            engine,
-            ui,
-            cache: &cache,
-            arch,
-            image_source: settings.image_source,
-            debian_mirror: &settings.debian_mirror,
+            build,
             headlamp_manifest: crate::addons::headlamp::MANIFEST_URL,
         };
         extras.addons = crate::addons::prepare(&plan.addons, &inputs)

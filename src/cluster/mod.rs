@@ -13,12 +13,12 @@ pub mod steps;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use crate::labels::{LABEL_CLUSTER, LABEL_ROLE, ROLE_NODE};
 use std::collections::BTreeMap;
 
 pub use error::{ClusterError, Result};
 
 use crate::engine::{ContainerState, Engine};
+use crate::labels::{LABEL_CLUSTER, LABEL_ROLE, ROLE_NODE};
 use crate::ui::Ui;
 use state::plan::ClusterPlan;
 

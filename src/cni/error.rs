@@ -1,29 +1,12 @@
-//! Why a pod network could not be prepared. (Sources are boxed: the
-//! artifact and image errors are large.)
+//! Why a pod network could not be prepared.
 
-use crate::artifacts::ArtifactError;
-use crate::images::ImageError;
+use crate::images::MakeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CniError {
-    #[error("getting {what}")]
-    Source {
-        what: String,
-        #[source]
-        source: Box<ArtifactError>,
-    },
-    #[error("building {what}")]
-    Build {
-        what: String,
-        #[source]
-        source: Box<ArtifactError>,
-    },
-    #[error("making image {image}")]
-    Image {
-        image: String,
-        #[source]
-        source: Box<ImageError>,
-    },
+    /// Its source, a build or an image could not be had.
+    #[error(transparent)]
+    Make(#[from] MakeError),
     #[error("the manifest cannot be rendered for this cluster: {0}")]
     Manifest(String),
     #[error("the manifest names image {image}, which cannot be built here ({why}); use --image-source registry on an engine that can pull it")]

@@ -16,13 +16,12 @@
 
 use std::path::PathBuf;
 
-use super::images::{self, BUSYBOX, FLANNEL};
+use super::images::{BUSYBOX, FLANNEL};
 use super::{
     manifest_images, module_file, reach_api_directly, replace_once, CniError, Inputs, Install,
 };
 use crate::artifacts::gomod::{self, GoModuleBuild, WrapperFile, WRAPPER_MODULE};
 use crate::engine::Engine;
-use crate::images::components::pull_and_save;
 use crate::settings::ImageSource;
 
 /// The flannel release installed.
@@ -41,7 +40,7 @@ const UPSTREAM_CNI_VERSION: &str = "\"cniVersion\": \"1.0.0\"";
 const BUILT_CNI_VERSION: &str = "\"cniVersion\": \"0.4.0\"";
 
 pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniError> {
-    let (module, upstream) = module_file(inputs.ui, MODULE, VERSION, MANIFEST, "flannel").await?;
+    let (module, upstream) = module_file(inputs, MODULE, VERSION, MANIFEST, "flannel").await?;
     let manifest = for_pod_range(&upstream, inputs.pod_subnet)?;
     let manifest = reach_api_directly(&manifest, inputs.api_server)?;
     let references = manifest_images(&manifest);
@@ -49,13 +48,7 @@ pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniEr
         ImageSource::Registry => {
             let mut archives = Vec::new();
             for reference in &references {
-                let archive = pull_and_save(inputs.engine, inputs.ui, inputs.cache, reference)
-                    .await
-                    .map_err(|source| CniError::Image {
-                        image: reference.clone(),
-                        source: source.into(),
-                    })?;
-                archives.push(archive);
+                archives.push(inputs.build.pulled(reference).await?);
             }
             Ok(Install {
                 manifest: Some(manifest),
@@ -155,19 +148,22 @@ async fn flannel_image<E>(
         ],
         ldflags: format!("-s -w -X {MODULE}/pkg/version.Version={VERSION}"),
         tags: vec![],
-        arch: inputs.arch.to_string(),
+        arch: inputs.build.arch.to_string(),
         sibling_version: gomod::same_version,
     };
     let main = WrapperFile {
         path: "cmd/flanneld/main.go".to_string(),
         content: main,
     };
-    let bin = images::go_binaries(inputs, build, &what, &[main]).await?;
+    let bin = inputs.build.go_binaries(build, &what, &[main]).await?;
     let files = [
         ("opt/bin/flanneld".to_string(), bin.join("flanneld")),
         ("opt/bin/install-conf".to_string(), bin.join("install-conf")),
     ];
-    images::image(inputs, reference, &FLANNEL, &files, None).await
+    Ok(inputs
+        .build
+        .image(reference, Some(&FLANNEL), &files, None)
+        .await?)
 }
 
 async fn cni_plugin_image<E>(inputs: &Inputs<'_, E>) -> Result<PathBuf, CniError> {
@@ -181,12 +177,15 @@ async fn cni_plugin_image<E>(inputs: &Inputs<'_, E>) -> Result<PathBuf, CniError
         )],
         ldflags: "-s -w".to_string(),
         tags: vec![],
-        arch: inputs.arch.to_string(),
+        arch: inputs.build.arch.to_string(),
         sibling_version: gomod::same_version,
     };
-    let bin = images::go_binaries(inputs, build, &what, &[]).await?;
+    let bin = inputs.build.go_binaries(build, &what, &[]).await?;
     let files = [("flannel".to_string(), bin.join("flannel"))];
-    images::image(inputs, BUILT_CNI_PLUGIN_IMAGE, &BUSYBOX, &files, None).await
+    Ok(inputs
+        .build
+        .image(BUILT_CNI_PLUGIN_IMAGE, Some(&BUSYBOX), &files, None)
+        .await?)
 }
 
 #[cfg(test)]

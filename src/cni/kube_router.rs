@@ -16,14 +16,13 @@
 //! install script. Debian keeps iproute2's `rt_tables` under /usr/share;
 //! kube-router reads it from /etc/iproute2, so a copy goes there.
 
-use super::images::{self, KUBE_ROUTER};
+use super::images::KUBE_ROUTER;
 use super::{
     manifest_images, module_file, reach_api_directly, replace_n, replace_once, CniError, Inputs,
     Install,
 };
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::engine::Engine;
-use crate::images::components::pull_and_save;
 use crate::settings::ImageSource;
 
 /// The kube-router release installed (the newest the Go proxy serves).
@@ -62,7 +61,7 @@ fn render(upstream: &str, image: &str, service_range: &str) -> Result<String, Cn
 }
 
 pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniError> {
-    let (_, upstream) = module_file(inputs.ui, MODULE, VERSION, MANIFEST, "kube-router").await?;
+    let (_, upstream) = module_file(inputs, MODULE, VERSION, MANIFEST, "kube-router").await?;
     let reference = format!("docker.io/cloudnativelabs/kube-router:{VERSION}");
     let manifest = render(&upstream, &reference, &inputs.service_subnet.to_string())?;
     let manifest = reach_api_directly(&manifest, inputs.api_server)?;
@@ -74,12 +73,7 @@ pub async fn prepare<E: Engine>(inputs: &Inputs<'_, E>) -> Result<Install, CniEr
         });
     }
     let archive = match super::image_source(inputs, std::slice::from_ref(&reference)).await {
-        ImageSource::Registry => pull_and_save(inputs.engine, inputs.ui, inputs.cache, &reference)
-            .await
-            .map_err(|source| CniError::Image {
-                image: reference.clone(),
-                source: source.into(),
-            })?,
+        ImageSource::Registry => inputs.build.pulled(&reference).await?,
         ImageSource::Build => build_image(inputs, &reference).await?,
     };
     Ok(Install {
@@ -102,11 +96,14 @@ async fn build_image<E>(
         )],
         ldflags: format!("-s -w -X {MODULE}/pkg/version.Version={VERSION}"),
         tags: vec![],
-        arch: inputs.arch.to_string(),
+        arch: inputs.build.arch.to_string(),
         sibling_version: gomod::same_version,
     };
-    let bin = images::go_binaries(inputs, build, &what, &[]).await?;
-    let rt_tables = images::system_file(inputs, "usr/share/iproute2/rt_tables").await?;
+    let bin = inputs.build.go_binaries(build, &what, &[]).await?;
+    let rt_tables = inputs
+        .build
+        .system_file("usr/share/iproute2/rt_tables")
+        .await?;
     let files = [
         (
             "usr/local/bin/kube-router".to_string(),
@@ -116,14 +113,15 @@ async fn build_image<E>(
     ];
     // The manifest gives the main container only arguments, as upstream's
     // image runs kube-router.
-    images::image(
-        inputs,
-        reference,
-        &KUBE_ROUTER,
-        &files,
-        Some("/usr/local/bin/kube-router"),
-    )
-    .await
+    Ok(inputs
+        .build
+        .image(
+            reference,
+            Some(&KUBE_ROUTER),
+            &files,
+            Some("/usr/local/bin/kube-router"),
+        )
+        .await?)
 }
 
 #[cfg(test)]

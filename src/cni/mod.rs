@@ -19,10 +19,9 @@ use ipnet::Ipv4Net;
 
 pub use error::CniError;
 
-use crate::artifacts::cache::Cache;
 use crate::engine::Engine;
-use crate::settings::{CniPlugin, ImageSource, ImageSourceSetting};
-use crate::ui::Ui;
+use crate::images::BuildContext;
+use crate::settings::{CniPlugin, ImageSource};
 
 /// A node as the pod network sees it.
 #[derive(Debug, Clone)]
@@ -45,13 +44,7 @@ pub struct Install {
 
 /// What preparing a pod network needs.
 pub struct Inputs<'a, E> {
-    pub engine: &'a E,
-    pub ui: &'a Ui,
-    pub cache: &'a Cache,
-    /// Go architecture of the nodes (`amd64`).
-    pub arch: &'a str,
-    pub image_source: ImageSourceSetting,
-    pub debian_mirror: &'a str,
+    pub build: BuildContext<'a, E>,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
     /// The API server on the master, as the nodes reach it.
@@ -81,27 +74,31 @@ pub async fn prepare<E: Engine>(
 async fn image_source<E>(inputs: &Inputs<'_, E>, references: &[String]) -> ImageSource {
     match references.first() {
         Some(first) => {
-            crate::artifacts::auto::image_source(inputs.ui, inputs.image_source, first).await
+            crate::artifacts::auto::image_source(inputs.build.ui, inputs.build.image_source, first)
+                .await
         }
-        None => inputs.image_source.fixed().unwrap_or(ImageSource::Build),
+        None => inputs
+            .build
+            .image_source
+            .fixed()
+            .unwrap_or(ImageSource::Build),
     }
 }
 
 /// A module version's source directory and the text of its `file` (a
-/// plugin's manifest), for errors named `what`.
-async fn module_file(
-    ui: &Ui,
+/// plugin's manifest), for errors naming the plugin `what`.
+async fn module_file<E>(
+    inputs: &Inputs<'_, E>,
     module: &str,
     version: &str,
     file: &str,
     what: &str,
 ) -> Result<(PathBuf, String), CniError> {
-    crate::artifacts::gomod::module_file(ui, module, version, file)
-        .await
-        .map_err(|source| CniError::Source {
-            what: format!("{what} {version} ({module})"),
-            source: source.into(),
-        })
+    let what = format!("{what} {version} ({module})");
+    Ok(inputs
+        .build
+        .module_file(&what, module, version, file)
+        .await?)
 }
 
 /// The manifest with its one container `env:` list (the network daemon's)

@@ -8,6 +8,7 @@ use super::{manifest_images, CniError, Inputs, Install};
 use crate::artifacts::download;
 use crate::engine::Engine;
 use crate::images::components::pull_and_save;
+use crate::images::MakeError;
 use crate::settings::ImageSourceSetting;
 
 /// What such a plugin is.
@@ -38,19 +39,26 @@ pub async fn prepare<E: Engine>(
     network: &RegistryOnly,
     inputs: &Inputs<'_, E>,
 ) -> Result<Install, CniError> {
-    if inputs.image_source == ImageSourceSetting::Build {
+    if inputs.build.image_source == ImageSourceSetting::Build {
         return Err(network.not_buildable());
     }
     let manifest = download::fetch_text(network.manifest_url)
         .await
-        .map_err(|source| CniError::Source {
-            what: format!("the {} manifest", network.plugin),
-            source: source.into(),
-        })?;
+        .map_err(MakeError::getting(format!(
+            "the {} manifest",
+            network.plugin
+        )))?;
     let mut archives = Vec::new();
     let mut missing = Vec::new();
     for image in manifest_images(&manifest) {
-        match pull_and_save(inputs.engine, inputs.ui, inputs.cache, &image).await {
+        match pull_and_save(
+            inputs.build.engine,
+            inputs.build.ui,
+            inputs.build.cache,
+            &image,
+        )
+        .await
+        {
             Ok(archive) => archives.push(archive),
             Err(e) => missing.push(format!("{image} ({})", crate::error::chain(&e))),
         }
@@ -72,16 +80,19 @@ mod tests {
     use super::*;
     use crate::artifacts::cache::Cache;
     use crate::engine::fake::FakeEngine;
+    use crate::images::BuildContext;
     use crate::ui::Ui;
 
     fn inputs<'a>(engine: &'a FakeEngine, ui: &'a Ui, cache: &'a Cache) -> Inputs<'a, FakeEngine> {
         Inputs {
-            engine,
-            ui,
-            cache,
-            arch: "amd64",
-            image_source: ImageSourceSetting::Registry,
-            debian_mirror: "http://deb.invalid/debian",
+            build: BuildContext {
+                engine,
+                ui,
+                cache,
+                arch: "amd64",
+                image_source: ImageSourceSetting::Registry,
+                debian_mirror: "http://deb.invalid/debian",
+            },
             pod_subnet: "10.244.0.0/16".parse().unwrap(),
             service_subnet: "10.96.0.0/12".parse().unwrap(),
             api_server: "10.192.0.2:6443".parse().unwrap(),

@@ -18,7 +18,6 @@ pub mod report;
 pub mod run;
 pub mod select;
 
-use crate::labels::{LABEL_CLUSTER, LABEL_KUBERNETES_VERSION, LABEL_ROLE, ROLE_NODE};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -29,6 +28,8 @@ use crate::artifacts::Cache;
 use crate::cluster::steps::images as load;
 use crate::cluster::Ctx;
 use crate::engine::Engine;
+use crate::images::BuildContext;
+use crate::labels::{LABEL_CLUSTER, LABEL_KUBERNETES_VERSION, LABEL_ROLE, ROLE_NODE};
 use crate::registry;
 use crate::settings::{ImageSourceSetting, KubeVersion};
 use binaries::{TestBinaries, TestBinaryPlan};
@@ -219,13 +220,15 @@ async fn ensure_images<E: Engine>(
     step.done();
     let prepared = images::prepare(
         &images::Inputs {
-            engine: cx.engine,
-            ui,
-            cache: inputs.cache,
-            arch: &inputs.node_arch,
+            build: BuildContext {
+                engine: cx.engine,
+                ui,
+                cache: inputs.cache,
+                arch: &inputs.node_arch,
+                image_source: inputs.image_source,
+                debian_mirror: &inputs.debian_mirror,
+            },
             kubernetes_version: &inputs.binaries.images_version(),
-            image_source: inputs.image_source,
-            debian_mirror: &inputs.debian_mirror,
             node_images: &present,
         },
         &wanted,

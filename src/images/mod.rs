@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod components;
+pub mod context;
 pub mod debian;
 pub mod dpkg;
 mod error;
@@ -12,4 +13,5 @@ pub mod node;
 pub mod rootfs;
 pub mod workload;
 
+pub use context::{BuildContext, MakeError};
 pub use error::{ImageError, Result};

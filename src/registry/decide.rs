@@ -1,10 +1,10 @@
 //! What to do with the registry container, decided from what the engine
 //! holds: a pure function, unit-tested without an engine.
 
-use crate::labels::{LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET};
 use std::collections::HashMap;
 
 use super::DEFAULT_HOST_PORT;
+use crate::labels::{LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET};
 
 /// The registry container as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 //! images (one layer: the binary, its config file, the storage directory),
 //! with no registry involved.
 
-use crate::labels::{LABEL_ROLE, ROLE_REGISTRY_IMAGE};
 use std::path::Path;
 
 use futures_util::StreamExt;
@@ -16,6 +15,7 @@ use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::engine::{Engine, ImageConfig};
 use crate::images::archive::ImageSpec;
 use crate::images::layer::LayerBuilder;
+use crate::labels::{LABEL_ROLE, ROLE_REGISTRY_IMAGE};
 use crate::settings::{ImageSource, ImageSourceSetting};
 use crate::ui::Ui;
 

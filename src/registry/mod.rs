@@ -34,10 +34,6 @@ mod push;
 #[cfg(test)]
 mod tests;
 
-use crate::labels::{
-    LABEL_REGISTRY, LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET, LABEL_ROLE, ROLE_REGISTRY,
-    ROLE_REGISTRY_DATA,
-};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -54,6 +50,10 @@ use crate::cluster::steps::network;
 use crate::cluster::Ctx;
 use crate::engine::{
     ContainerSpec, ContainerState, ContainerSummary, Engine, NetworkAttachment, PublishedPort,
+};
+use crate::labels::{
+    LABEL_REGISTRY, LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET, LABEL_ROLE, ROLE_REGISTRY,
+    ROLE_REGISTRY_DATA,
 };
 
 /// Port the registry listens on inside its container.

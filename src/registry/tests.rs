@@ -1,9 +1,6 @@
 //! The registry against the fake engine: what is created, reused, remade
 //! and removed, and what the nodes get.
 
-use crate::labels::{
-    LABEL_CLUSTER, LABEL_REGISTRY, LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET, LABEL_ROLE,
-};
 use std::collections::BTreeMap;
 
 use super::*;
@@ -11,6 +8,9 @@ use crate::artifacts::cache::Cache;
 use crate::cluster::state::plan::ClusterPlan;
 use crate::engine::fake::{FakeEngine, FileTree};
 use crate::engine::Containers;
+use crate::labels::{
+    LABEL_CLUSTER, LABEL_REGISTRY, LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET, LABEL_ROLE,
+};
 use crate::settings::ImageSourceSetting;
 use crate::ui::Ui;
 

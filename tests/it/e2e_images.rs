@@ -122,13 +122,15 @@ async fn conformance_images_are_built_offline_and_work() {
     // skipped, pause is made the way the node image's is.
     let node_images = vec!["registry.k8s.io/etcd:3.7.0-0".to_string()];
     let inputs = Inputs {
-        engine: &engine,
-        ui: &ui,
-        cache: &cache,
-        arch: "amd64",
+        build: local_cluster::images::BuildContext {
+            engine: &engine,
+            ui: &ui,
+            cache: &cache,
+            arch: "amd64",
+            image_source: ImageSourceSetting::Build,
+            debian_mirror: "http://deb.debian.org/debian",
+        },
         kubernetes_version: &version,
-        image_source: ImageSourceSetting::Build,
-        debian_mirror: "http://deb.debian.org/debian",
         node_images: &node_images,
     };
     let wanted: Vec<String> = LIST.lines().map(String::from).collect();

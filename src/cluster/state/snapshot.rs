@@ -9,16 +9,16 @@
 //! and volume labels: nothing to go stale on disk. Whether a snapshot can be
 //! used is judged by [`judge`] from what the engine holds.
 
-use crate::labels::{
-    LABEL_API_PORT, LABEL_CLUSTER, LABEL_FIELDS, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_ROLE,
-    LABEL_RUN_MODE, ROLE_SNAPSHOT,
-};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::CacheKey;
 use crate::cluster::state::plan::{node_plans, ClusterPlan, RunMode};
+use crate::labels::{
+    LABEL_API_PORT, LABEL_CLUSTER, LABEL_FIELDS, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_ROLE,
+    LABEL_RUN_MODE, ROLE_SNAPSHOT,
+};
 
 pub fn image_reference(plan: &ClusterPlan, node: &str) -> String {
     format!("kubeadm-local-cluster/snapshot-{}:{node}", plan.name)

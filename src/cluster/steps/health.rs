@@ -1,13 +1,13 @@
 //! Asking the engine and the nodes what state the cluster is in, marking
 //! a finished `up`, starting a node's units again.
 
-use crate::labels::LABEL_CLUSTER;
 use futures_util::future::join_all;
 
 use crate::cluster::state::health::{parse_probe, probe_script, Health, NodeState, UNITS, UP_MARK};
 use crate::cluster::state::plan::NodePlan;
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
+use crate::labels::LABEL_CLUSTER;
 
 /// Look at every node of the cluster (in parallel). A node of the plan
 /// counts when it has a container or its /var volume: a plan with more

@@ -1,9 +1,5 @@
 //! Node containers: how they are created, in which run mode, and removed.
 
-use crate::labels::{
-    LABEL_CLUSTER, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE, LABEL_ROLE, ROLE_NODE,
-    ROLE_NODE_VAR, ROLE_PROBE,
-};
 use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
@@ -13,6 +9,10 @@ use crate::cluster::steps::kubeadm::API_PORT;
 use crate::cluster::{cluster_labels, ClusterError, Ctx, Result};
 use crate::engine::temporary::Temporary;
 use crate::engine::{ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort};
+use crate::labels::{
+    LABEL_CLUSTER, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_NODE_ROLE, LABEL_ROLE, ROLE_NODE,
+    ROLE_NODE_VAR, ROLE_PROBE,
+};
 use crate::settings::NodeRunMode;
 
 /// Decide how node containers run: privileged where the engine allows it,

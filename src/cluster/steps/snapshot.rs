@@ -1,7 +1,6 @@
 //! The snapshot in the engine: judged from its images' and volumes' labels
 //! ([`judge`]), taken by committing every node, removed with the cluster.
 
-use crate::labels::{LABEL_CLUSTER, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_ROLE, ROLE_SNAPSHOT};
 use futures_util::future::try_join_all;
 
 use crate::cluster::state::plan::{node_plans, RunMode};
@@ -10,6 +9,7 @@ use crate::cluster::state::snapshot::{
 };
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage};
+use crate::labels::{LABEL_CLUSTER, LABEL_FINGERPRINT, LABEL_NODE_NAME, LABEL_ROLE, ROLE_SNAPSHOT};
 
 /// Inspect the snapshot of the context's cluster.
 pub async fn state<E: Engine>(cx: Ctx<'_, E>) -> Result<SnapshotState> {

@@ -14,7 +14,6 @@
 //! and on top one small layer per image: users, name service configuration,
 //! CA bundle, `/etc/os-release`, the image's own files.
 
-use crate::labels::{LABEL_ASSEMBLED, LABEL_E2E_IMAGE};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -31,6 +30,7 @@ use crate::images::components::{self, ComponentInputs};
 use crate::images::debian::{self, Purpose, Recipe, NOT_NEEDED};
 use crate::images::layer::{LayerBlob, LayerBuilder};
 use crate::images::ImageError;
+use crate::labels::{LABEL_ASSEMBLED, LABEL_E2E_IMAGE};
 
 type Result<T, E = ImageError> = std::result::Result<T, E>;
 
@@ -149,12 +149,17 @@ pub(super) struct Maker<'a, E> {
 
 impl<'a, E: Engine> Maker<'a, E> {
     pub(super) async fn new(inputs: &'a Inputs<'a, E>) -> Result<Maker<'a, E>, E2eImageError> {
-        let system = debian::System::new(E2E_SYSTEM, inputs.arch, inputs.debian_mirror, &RECIPES);
-        let entry = debian::build(inputs.ui, &system, inputs.cache)
+        let system = debian::System::new(
+            E2E_SYSTEM,
+            inputs.build.arch,
+            inputs.build.debian_mirror,
+            &RECIPES,
+        );
+        let entry = debian::build(inputs.build.ui, &system, inputs.build.cache)
             .await
             .map_err(E2eImageError::System)?;
         let version = inputs.kubernetes_version.to_string();
-        let module = gomod::module_dir(inputs.ui, "k8s.io/kubernetes", &version)
+        let module = gomod::module_dir(inputs.build.ui, "k8s.io/kubernetes", &version)
             .await
             .map_err(|e| E2eImageError::Sources {
                 version: version.clone(),
@@ -303,14 +308,14 @@ impl<'a, E: Engine> Maker<'a, E> {
         let made = components::make_images(
             &wanted,
             &ComponentInputs {
-                arch: inputs.arch,
+                arch: inputs.build.arch,
                 // Holds the CA bundle components' shared layer takes.
                 base: &self.system,
                 binaries: &binaries,
                 image_source: crate::settings::ImageSource::Build,
-                cache: inputs.cache,
-                engine: inputs.engine,
-                ui: inputs.ui,
+                cache: inputs.build.cache,
+                engine: inputs.build.engine,
+                ui: inputs.build.ui,
             },
         )
         .await?;
@@ -349,11 +354,11 @@ impl<'a, E: Engine> Maker<'a, E> {
     async fn busybox_files(&self) -> Result<Vec<Content>> {
         let inputs = self.inputs;
         let built = super::busybox::build(
-            inputs.ui,
-            inputs.cache,
+            inputs.build.ui,
+            inputs.build.cache,
             &self.made_of.suite,
-            inputs.debian_mirror,
-            inputs.arch,
+            inputs.build.debian_mirror,
+            inputs.build.arch,
         )
         .await?;
         let list_path = built.path(super::busybox::APPLETS);
@@ -403,12 +408,12 @@ impl<'a, E: Engine> Maker<'a, E> {
             binaries: vec![(package.to_string(), name.to_string())],
             ldflags: ldflags.to_string(),
             tags: vec![],
-            arch: self.inputs.arch.to_string(),
+            arch: self.inputs.build.arch.to_string(),
             sibling_version: gomod::kubernetes_staging_version,
         }
         .build(
-            self.inputs.ui,
-            self.inputs.cache,
+            self.inputs.build.ui,
+            self.inputs.build.cache,
             &format!("{name} {version}"),
         )
         .await?;
@@ -422,7 +427,7 @@ impl<'a, E: Engine> Maker<'a, E> {
             return Ok(blob.clone());
         }
         let (cache, entry, system, owned) = (
-            self.inputs.cache.clone(),
+            self.inputs.build.cache.clone(),
             self.system.clone(),
             self.made_of.clone(),
             *recipe,
@@ -444,7 +449,7 @@ impl<'a, E: Engine> Maker<'a, E> {
         contents: Vec<Content>,
         mut config: ImageConfig,
     ) -> Result<PathBuf> {
-        let arch = self.inputs.arch;
+        let arch = self.inputs.build.arch;
         config
             .labels
             .insert(LABEL_E2E_IMAGE.to_string(), reference.to_string());
@@ -477,10 +482,11 @@ impl<'a, E: Engine> Maker<'a, E> {
         }
         let (repository, tag) = crate::engine::split_reference(reference);
         let short = repository.rsplit('/').next().unwrap_or(repository);
-        let entry = self
-            .inputs
-            .cache
-            .entry("images", &format!("e2e-{short}-{tag}-{arch}"), &key);
+        let entry =
+            self.inputs
+                .build
+                .cache
+                .entry("images", &format!("e2e-{short}-{tag}-{arch}"), &key);
         let archive = entry.path("image.tar");
         if entry.is_complete() {
             return Ok(archive);

@@ -36,31 +36,23 @@ mod error;
 mod make;
 mod plan;
 
-use crate::labels::LABEL_PRELOADED;
 use std::path::PathBuf;
 
 pub use error::E2eImageError;
 use plan::Decision;
 
 use crate::artifacts::auto;
-use crate::artifacts::cache::Cache;
 use crate::engine::{Engine, EngineError, Images};
-use crate::images::components;
-use crate::settings::{ImageSource, ImageSourceSetting, KubeVersion};
-use crate::ui::Ui;
+use crate::images::{components, BuildContext};
+use crate::labels::LABEL_PRELOADED;
+use crate::settings::{ImageSource, KubeVersion};
 
 /// What [`prepare`] works with.
 pub struct Inputs<'a, E> {
-    pub engine: &'a E,
-    pub ui: &'a Ui,
-    pub cache: &'a Cache,
-    /// Go architecture of the nodes (`amd64`).
-    pub arch: &'a str,
+    pub build: BuildContext<'a, E>,
     /// The cluster's version: agnhost, nonewprivs and sample-apiserver are
     /// built from its Go modules.
     pub kubernetes_version: &'a KubeVersion,
-    pub image_source: ImageSourceSetting,
-    pub debian_mirror: &'a str,
     /// References the node image already holds ([`node_image_preloads`]).
     pub node_images: &'a [String],
 }
@@ -98,15 +90,20 @@ pub async fn prepare<E: Engine>(
         return Ok(prepared);
     }
     let total = to_make.len();
-    let ui = inputs.ui;
-    let source = auto::image_source(ui, inputs.image_source, &to_make[0].1).await;
+    let ui = inputs.build.ui;
+    let source = auto::image_source(ui, inputs.build.image_source, &to_make[0].1).await;
     match source {
         ImageSource::Registry => {
             for (i, (_, reference, _)) in to_make.into_iter().enumerate() {
                 let step = ui.step(format!("Pulling test image {}/{total}: {reference}", i + 1));
-                let path = components::pull_and_save(inputs.engine, ui, inputs.cache, &reference)
-                    .await
-                    .map_err(E2eImageError::image(&reference))?;
+                let path = components::pull_and_save(
+                    inputs.build.engine,
+                    ui,
+                    inputs.build.cache,
+                    &reference,
+                )
+                .await
+                .map_err(E2eImageError::image(&reference))?;
                 step.done();
                 prepared.archives.push(Archive {
                     references: vec![reference],
@@ -160,8 +157,10 @@ pub async fn node_image_preloads<E: Images>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::artifacts::cache::Cache;
     use crate::engine::fake::FakeEngine;
-    use crate::ui::Event;
+    use crate::settings::ImageSourceSetting;
+    use crate::ui::{Event, Ui};
 
     const LIST: &str = include_str!("testdata/list-images-v1.37.2.txt");
 
@@ -201,13 +200,15 @@ mod tests {
             .unwrap();
         assert_eq!(node_images.len(), 3);
         let inputs = Inputs {
-            engine: &fake,
-            ui: &ui,
-            cache: &cache,
-            arch: "amd64",
+            build: BuildContext {
+                engine: &fake,
+                ui: &ui,
+                cache: &cache,
+                arch: "amd64",
+                image_source: ImageSourceSetting::Registry,
+                debian_mirror: "http://deb.debian.org/debian",
+            },
             kubernetes_version: &version,
-            image_source: ImageSourceSetting::Registry,
-            debian_mirror: "http://deb.debian.org/debian",
             node_images: &node_images,
         };
         let prepared = prepare(&inputs, &wanted()).await.unwrap();
@@ -262,13 +263,15 @@ mod tests {
         let ui = Ui::recording(1);
         let version: KubeVersion = "v1.37.2".parse().unwrap();
         let inputs = Inputs {
-            engine: &fake,
-            ui: &ui,
-            cache: &cache,
-            arch: "amd64",
+            build: BuildContext {
+                engine: &fake,
+                ui: &ui,
+                cache: &cache,
+                arch: "amd64",
+                image_source: ImageSourceSetting::Registry,
+                debian_mirror: "http://deb.debian.org/debian",
+            },
             kubernetes_version: &version,
-            image_source: ImageSourceSetting::Registry,
-            debian_mirror: "http://deb.debian.org/debian",
             node_images: &[],
         };
         let err = prepare(&inputs, &wanted()).await.unwrap_err();

@@ -3,10 +3,6 @@
 //! then committed as the node image. Each step is a function; the build
 //! container is removed whatever happens.
 
-use crate::labels::{
-    LABEL_BINARIES, LABEL_FORMAT, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED, LABEL_ROLE,
-    ROLE_IMAGE_BUILD,
-};
 use std::path::PathBuf;
 
 use super::super::components::{self, Component, ComponentInputs, WantedImage};
@@ -19,6 +15,10 @@ use crate::artifacts::{Binaries, NODE_BINARIES};
 use crate::engine::temporary::Temporary;
 use crate::engine::{ContainerSpec, Engine, ExecRequest};
 use crate::images::{foreign, ImageError, Result};
+use crate::labels::{
+    LABEL_BINARIES, LABEL_FORMAT, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED, LABEL_ROLE,
+    ROLE_IMAGE_BUILD,
+};
 use crate::settings::ImageSource;
 
 const CONTAINERD_CONFIG: &str = include_str!("../node_files/containerd.toml");

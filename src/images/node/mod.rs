@@ -11,10 +11,6 @@
 mod bare;
 mod kubernetes;
 
-use crate::labels::{
-    LABEL_BINARIES, LABEL_FORMAT, LABEL_INPUTS, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
-    LABEL_ROLE, ROLE_NODE_IMAGE,
-};
 use std::collections::BTreeMap;
 
 use super::rootfs::{self, BaseSystem};
@@ -22,6 +18,10 @@ use super::{ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey};
 use crate::artifacts::{self, auto, ArtifactError, Binaries, BinaryPlan};
 use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage};
+use crate::labels::{
+    LABEL_BINARIES, LABEL_FORMAT, LABEL_INPUTS, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
+    LABEL_ROLE, ROLE_NODE_IMAGE,
+};
 use crate::settings::{ImageSourceSetting, KubernetesSource, KubernetesSourceSetting};
 use crate::ui::Ui;
 
