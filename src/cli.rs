@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches, Subcommand};
 
-use crate::app::{self, NodeImageKind};
-use crate::e2e::{Selection, Suite};
+use crate::app;
+use crate::app::command::Command as AppCommand;
 use crate::output::{self, Stream, WriteError};
-use crate::settings::{self, Flags, Inputs, Kind, Settings, SETTINGS};
+use crate::settings::{self, Flags, Inputs, Kind, SETTINGS};
 use crate::ui::Ui;
 
 fn setting_arg(d: &'static settings::SettingDef) -> Arg {
@@ -43,7 +43,7 @@ fn setting_arg(d: &'static settings::SettingDef) -> Arg {
 
 /// The whole command tree.
 pub fn command() -> Command {
-    let mut cmd = Command::new("local-cluster")
+    let cmd = Command::new("local-cluster")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Multi-node Kubernetes clusters on one Docker engine, installed with kubeadm")
         .long_about(
@@ -57,172 +57,8 @@ pub fn command() -> Command {
                 .action(ArgAction::Count)
                 .global(true)
                 .help("More output: -v shows kubeadm and build output (like --v 2), -vv more"),
-        )
-        .subcommand(
-            Command::new("up")
-                .about("Bring the cluster up (from its snapshot when the settings match)"),
-        )
-        .subcommand(
-            Command::new("reup")
-                .about("Rebuild Kubernetes from the source tree and swap it into the running cluster")
-                .long_about(
-                    "Rebuild what --build-hyperkube (kubelet, control plane, kube-proxy), \
-                     --build-kubeadm and --build-kubectl select in the source tree (--k8s-dir) \
-                     and swap what changed into the running cluster without re-creating it: \
-                     binaries replaced in the nodes, kubelets restarted, the control plane and \
-                     kube-proxy run from images of the new binaries. A failed build changes \
-                     nothing. Not running: the snapshot is restored and the build swapped in \
-                     (or, without a snapshot, the cluster is brought up with the build).",
-                ),
-        )
-        .subcommand(Command::new("down").about("Remove the node containers, keeping the snapshot"))
-        .subcommand(
-            Command::new("clean")
-                .about("`down`, plus remove the snapshot, volumes and network")
-                .arg(
-                    Arg::new("all")
-                        .long("all")
-                        .action(ArgAction::SetTrue)
-                        .help("Also remove node images and the build cache"),
-                ),
-        )
-        .subcommand(e2e_command(
-            "e2e",
-            "Run the conformance tests not marked Serial, in parallel, against the running cluster",
-        ))
-        .subcommand(e2e_command(
-            "e2e-serial",
-            "Run the serial conformance tests, one at a time, against the running cluster",
-        ))
-        .subcommand(Command::new("status").about("Show the cluster's nodes, snapshot, node image and registry"))
-        .subcommand(
-            Command::new("dashboard")
-                .about("Open Headlamp (the dashboard addon): print its URL and a login token, forward a loopback port to it until Ctrl-C")
-                .arg(
-                    Arg::new("port")
-                        .long("port")
-                        .value_parser(clap::value_parser!(u16).range(1..))
-                        .default_value("4466")
-                        .help("Port on 127.0.0.1 to forward"),
-                ),
-        )
-        .subcommand(
-            Command::new("logs")
-                .about("Collect node, kubelet, containerd and pod logs")
-                .arg(
-                    Arg::new("dir")
-                        .long("dir")
-                        .value_name("DIR")
-                        .help("Where to write them"),
-                ),
-        )
-        .subcommand(
-            Command::new("load")
-                .about("Copy images from the Docker engine (for a remote engine, also the local one) or `docker save` archives into every node")
-                .arg(
-                    Arg::new("images")
-                        .required_unless_present("archive")
-                        .num_args(1..)
-                        .value_name("IMAGE"),
-                )
-                .arg(
-                    Arg::new("archive")
-                        .long("archive")
-                        .value_name("FILE")
-                        .action(ArgAction::Append)
-                        .help("Also load every image of this `docker save` archive (repeatable)"),
-                ),
-        )
-        .subcommand(
-            Command::new("registry")
-                .about("Start the cluster's local image registry (localhost:<port>) and configure the nodes for it")
-                .arg(
-                    Arg::new("mirror")
-                        .long("mirror")
-                        .value_name("HOST")
-                        .action(ArgAction::Append)
-                        .help("Also let nodes look in it first for images of this registry (e.g. registry.k8s.io)"),
-                ),
-        )
-        .subcommand(
-            Command::new("push")
-                .about("Push images from the Docker engine (or a `docker save` archive) into the cluster's registry")
-                .long_about(
-                    "Push images from the Docker engine into the cluster's registry, each under \
-                     its name without registry host: myapp:dev as localhost:<port>/myapp:dev, \
-                     registry.k8s.io/pause:3.10 as localhost:<port>/pause:3.10 (which a \
-                     `registry --mirror registry.k8s.io` serves). Prints the stored names.",
-                )
-                .arg(
-                    Arg::new("archive")
-                        .long("archive")
-                        .value_name("FILE")
-                        .help("Take the images from this `docker save` archive (IMAGE names select some; all without)"),
-                )
-                .arg(
-                    Arg::new("images")
-                        .required_unless_present("archive")
-                        .num_args(1..)
-                        .value_name("IMAGE"),
-                ),
-        )
-        .subcommand(
-            Command::new("build")
-                .about("Build images")
-                .subcommand_required(true)
-                .subcommand(
-                    Command::new("node-image")
-                        .about("Build the node image for the Kubernetes version (or the bare one)")
-                        .arg(
-                            Arg::new("bare")
-                                .long("bare")
-                                .action(ArgAction::SetTrue)
-                                .help("Without Kubernetes, for source builds"),
-                        )
-                        .arg(
-                            Arg::new("force")
-                                .long("force")
-                                .action(ArgAction::SetTrue)
-                                .help("Build it again even when an image made from the same inputs is there"),
-                        ),
-                ),
-        )
-        .subcommand(
-            Command::new("source")
-                .about("Put a Kubernetes source tree together from the Go module proxy (no git access needed)")
-                .long_about(
-                    "Put the source tree of the configured Kubernetes version together in DIR \
-                     from the Go module proxy: k8s.io/kubernetes with its staging modules, \
-                     build scripts made executable, the modules its binaries need downloaded. \
-                     With git installed it is committed and tagged with its version, so builds \
-                     from it say which version they are and whether it was changed.",
-                )
-                .arg(
-                    Arg::new("dir")
-                        .required(true)
-                        .value_name("DIR")
-                        .help("A new or empty directory"),
-                ),
-        )
-        .subcommand(
-            Command::new("config")
-                .about("Print the effective settings as YAML, with the source of each"),
-        )
-        .subcommand(
-            Command::new("completion")
-                .about("Print a shell completion script")
-                .arg(
-                    Arg::new("shell")
-                        .required(true)
-                        .value_parser(["bash", "zsh", "fish"]),
-                ),
-        )
-        .subcommand(
-            Command::new("docs")
-                .hide(true)
-                .subcommand_required(true)
-                .subcommand(Command::new("settings-table").about("The README's settings table")),
         );
+    let mut cmd = AppCommand::augment_subcommands(cmd);
     for d in SETTINGS {
         cmd = cmd.arg(setting_arg(d));
     }
@@ -260,6 +96,14 @@ pub(crate) fn flags(matches: &ArgMatches) -> Flags {
     }
 }
 
+/// The command the command line names; `up` when it names none.
+fn parse(matches: &ArgMatches) -> Result<AppCommand, clap::Error> {
+    match matches.subcommand() {
+        None => Ok(AppCommand::Up),
+        Some(_) => AppCommand::from_arg_matches(matches),
+    }
+}
+
 pub fn main() -> ExitCode {
     let matches = match command().try_get_matches() {
         Ok(m) => m,
@@ -279,12 +123,19 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    let invoked = match parse(&matches) {
+        Ok(invoked) => invoked,
+        Err(e) => {
+            output::note(format_args!("error: {e}"));
+            return ExitCode::from(2);
+        }
+    };
     // Commands that need no settings.
-    match matches.subcommand() {
-        Some(("completion", m)) => {
-            let shell = match m.get_one::<String>("shell").map(String::as_str) {
-                Some("zsh") => clap_complete::Shell::Zsh,
-                Some("fish") => clap_complete::Shell::Fish,
+    match &invoked {
+        AppCommand::Completion { shell } => {
+            let shell = match shell.as_str() {
+                "zsh" => clap_complete::Shell::Zsh,
+                "fish" => clap_complete::Shell::Fish,
                 _ => clap_complete::Shell::Bash,
             };
             // Into memory first: clap_complete panics when its writer fails.
@@ -292,7 +143,7 @@ pub fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command(), "local-cluster", &mut script);
             return finish(output::bytes(&script));
         }
-        Some(("docs", _)) => {
+        AppCommand::Docs { .. } => {
             return finish(output::text(settings::render::markdown_table()));
         }
         _ => {}
@@ -321,8 +172,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(app::interrupt::until_signal(dispatch(
-        &matches, &settings, &ui,
+    let what_was_left = |flag: &str| invoked.what_was_left(&settings.cluster_name, flag);
+    let outcome = runtime.block_on(app::interrupt::until_signal(app::command::run(
+        invoked.clone(),
+        &settings,
+        &ui,
     )));
     runtime.block_on(app::interrupt::remove_temporaries(&settings, &ui));
     // Blocking tasks of a stopped command (a tar being written) are not
@@ -338,12 +192,11 @@ pub fn main() -> ExitCode {
             }
         },
         Err(stopped) => {
-            let command = matches.subcommand_name().unwrap_or("up");
             let flag = crate::cluster::state::plan::cluster_flag(&settings.cluster_name);
             ui.warn(format!(
                 "stopped by {}: {}",
                 stopped.name(),
-                app::interrupt::what_was_left(command, &settings.cluster_name, &flag)
+                what_was_left(&flag)
             ));
             ExitCode::from(stopped.exit_code())
         }
@@ -367,104 +220,11 @@ fn output_failed(e: &WriteError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn e2e_command(name: &'static str, about: &'static str) -> Command {
-    Command::new(name)
-        .about(about)
-        .arg(Arg::new("substring").help(
-            "Instead of the conformance tests, the tests whose full name contains this text \
-             (not a regular expression)",
-        ))
-        .arg(
-            Arg::new("passthrough")
-                .last(true)
-                .num_args(0..)
-                .allow_hyphen_values(true)
-                .value_name("ARGS")
-                .help(
-                    "After --: arguments for the tests: --ginkgo.X=V goes to ginkgo as --X=V \
-                     (e.g. --ginkgo.procs=2, --ginkgo.skip=Slow), anything else to e2e.test",
-                ),
-        )
-        .after_help(
-            "Results (JUnit XML, ginkgo's JSON report, one log per failed test) go to a new \
-             folder under the cluster's directory, printed at the end. The exit status is 0 \
-             only when no test failed.",
-        )
-}
-
-fn selection(suite: Suite, m: &ArgMatches) -> Selection {
-    Selection {
-        suite,
-        substring: m.get_one::<String>("substring").cloned(),
-        passthrough: strings(m, "passthrough"),
-    }
-}
-
-/// Every value of a repeatable argument, in order.
-fn strings(m: &ArgMatches, id: &str) -> Vec<String> {
-    m.get_many::<String>(id)
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect()
-}
-
-async fn dispatch(matches: &ArgMatches, settings: &Settings, ui: &Ui) -> anyhow::Result<()> {
-    match matches.subcommand() {
-        None | Some(("up", _)) => app::up(settings, ui).await,
-        Some(("reup", _)) => app::reup(settings, ui).await,
-        Some(("source", m)) => {
-            let dir = m.get_one::<String>("dir").expect("required");
-            app::source_tree(settings, ui, std::path::Path::new(dir)).await
-        }
-        Some(("down", _)) => app::down(settings, ui).await,
-        Some(("clean", m)) => app::clean(settings, ui, m.get_flag("all")).await,
-        Some(("e2e", m)) => app::e2e(settings, ui, selection(Suite::Parallel, m)).await,
-        Some(("e2e-serial", m)) => app::e2e(settings, ui, selection(Suite::Serial, m)).await,
-        Some(("status", _)) => app::status(settings, ui).await,
-        Some(("dashboard", m)) => {
-            let port = *m.get_one::<u16>("port").expect("has a default");
-            app::dashboard(settings, ui, port).await
-        }
-        Some(("logs", m)) => {
-            app::export_logs(settings, ui, m.get_one::<String>("dir").map(Into::into)).await
-        }
-        Some(("load", m)) => {
-            let request = crate::ops::load::LoadRequest {
-                images: strings(m, "images"),
-                archives: strings(m, "archive").into_iter().map(Into::into).collect(),
-            };
-            app::load_images(settings, ui, request).await
-        }
-        Some(("registry", m)) => app::registry(settings, ui, strings(m, "mirror")).await,
-        Some(("push", m)) => {
-            let images = strings(m, "images");
-            let archive = m.get_one::<String>("archive").map(Into::into);
-            app::push(settings, ui, images, archive).await
-        }
-        Some(("build", m)) => {
-            let flag = |name| {
-                m.subcommand_matches("node-image")
-                    .is_some_and(|n| n.get_flag(name))
-            };
-            let kind = if flag("bare") {
-                NodeImageKind::Bare
-            } else {
-                NodeImageKind::Full
-            };
-            app::build_node_image(settings, ui, kind, flag("force")).await
-        }
-        Some(("config", _)) => {
-            output::text(settings::render::effective_yaml(settings))?;
-            Ok(())
-        }
-        Some((other, _)) => anyhow::bail!("unknown command {other}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::command::Build;
+    use crate::e2e::{Selection, Suite};
     use crate::settings::Key;
 
     #[test]
@@ -472,17 +232,62 @@ mod tests {
         command().debug_assert();
     }
 
-    fn e2e_selection(args: &[&str]) -> Selection {
+    fn parsed(args: &[&str]) -> AppCommand {
         let m = command()
             .try_get_matches_from(std::iter::once("local-cluster").chain(args.iter().copied()))
             .unwrap();
-        let (name, sub) = m.subcommand().unwrap();
-        let suite = if name == "e2e" {
-            Suite::Parallel
-        } else {
-            Suite::Serial
-        };
-        selection(suite, sub)
+        parse(&m).unwrap()
+    }
+
+    fn e2e_selection(args: &[&str]) -> Selection {
+        match parsed(args) {
+            AppCommand::E2e(a) => a.selection(Suite::Parallel),
+            AppCommand::E2eSerial(a) => a.selection(Suite::Serial),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_command_line_is_read_into_its_command() {
+        assert_eq!(parsed(&[]), AppCommand::Up);
+        assert_eq!(parsed(&["--num-nodes", "1"]), AppCommand::Up);
+        assert_eq!(parsed(&["clean", "--all"]), AppCommand::Clean { all: true });
+        assert_eq!(
+            parsed(&["build", "node-image", "--force"]),
+            AppCommand::Build {
+                what: Build::NodeImage {
+                    bare: false,
+                    force: true
+                }
+            }
+        );
+        assert_eq!(
+            parsed(&["load", "a:1", "b:2", "--archive", "x.tar"]),
+            AppCommand::Load {
+                images: vec!["a:1".into(), "b:2".into()],
+                archive: vec!["x.tar".into()]
+            }
+        );
+        assert_eq!(parsed(&["dashboard"]), AppCommand::Dashboard { port: 4466 });
+        assert_eq!(
+            parsed(&["push", "--archive", "i.tar"]),
+            AppCommand::Push {
+                archive: Some("i.tar".into()),
+                images: vec![]
+            }
+        );
+        assert_eq!(
+            parsed(&[
+                "registry",
+                "--mirror",
+                "registry.k8s.io",
+                "--mirror",
+                "ghcr.io"
+            ]),
+            AppCommand::Registry {
+                mirror: vec!["registry.k8s.io".into(), "ghcr.io".into()]
+            }
+        );
     }
 
     #[test]

@@ -92,34 +92,6 @@ pub async fn remove_temporaries(settings: &Settings, ui: &Ui) {
     }
 }
 
-/// What an interrupted command left, and what to run next.
-pub fn what_was_left(command: &str, cluster: &str, flag: &str) -> String {
-    match command {
-        "up" | "reup" => format!(
-            "cluster {cluster:?} may be half made or half restored; `local-cluster up{flag}` \
-             finishes it (from its snapshot when there is a complete one, else anew), \
-             `local-cluster clean{flag}` removes it"
-        ),
-        "down" => format!(
-            "some node containers of cluster {cluster:?} may be left; `local-cluster \
-             down{flag}` again removes them (the snapshot stays), `local-cluster up{flag}` \
-             starts the cluster"
-        ),
-        "clean" => format!(
-            "part of cluster {cluster:?} may be left; `local-cluster clean{flag}` again \
-             removes the rest"
-        ),
-        "build" => "nothing half built is kept: the next build starts the interrupted step \
-                    again and reuses the finished ones"
-            .to_string(),
-        "e2e" | "e2e-serial" => format!(
-            "the test run was stopped; its results so far are in its folder, and cluster \
-             {cluster:?} is as the tests left it"
-        ),
-        _ => "nothing needs repair".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,13 +118,5 @@ mod tests {
         assert_eq!(stopped, Err(Stopped::Terminate));
         assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
         assert_eq!(Stopped::Terminate.exit_code(), 143);
-    }
-
-    #[test]
-    fn the_message_names_the_command_that_goes_on() {
-        let text = what_was_left("up", "kube", " --cluster-name kube");
-        assert!(text.contains("`local-cluster up --cluster-name kube` finishes it"));
-        assert!(what_was_left("down", "kube", "").contains("`local-cluster down` again"));
-        assert!(what_was_left("clean", "kube", "").contains("`local-cluster clean` again"));
     }
 }

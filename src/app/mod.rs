@@ -23,6 +23,7 @@ use crate::settings::{ImageSourceSetting, KubeVersion, Settings};
 use crate::source::{self, TreeVersion};
 use crate::ui::{seconds, Ui};
 
+pub mod command;
 mod dashboard;
 mod e2e;
 pub mod interrupt;
