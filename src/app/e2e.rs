@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use super::{connect, node_arch, plan_without_version};
+use super::images::node_arch;
+use super::{connect, plan_without_version};
 use crate::artifacts::Cache;
 use crate::cluster::state::plan::ClusterPlan;
 use crate::cluster::Ctx;

@@ -6,10 +6,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use super::{
-    connect, keep_home_private, lock_cluster, node_arch, print_hints, refuse_unavailable,
-    refuse_unservable, versions,
-};
+use super::images::{node_arch, versions};
+use super::up::{keep_home_private, print_hints, refuse_unavailable, refuse_unservable};
+use super::{connect, lock_cluster};
 use crate::artifacts::{Binaries, Cache};
 use crate::cluster::state::plan::ClusterPlan;
 use crate::cluster::state::snapshot::{SnapshotFields, SnapshotState};
@@ -64,7 +63,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
              bringing it up with the build.",
             plan.name
         ));
-        return super::up_locked(settings, ui, &engine).await;
+        return super::up::up_locked(settings, ui, &engine).await;
     }
 
     // The build first: when it fails, nothing has been touched.
@@ -84,8 +83,9 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         Some(version) => {
             restored_plan = ClusterPlan::new(settings, version.kubernetes);
             let cx = Ctx::new(&engine, &restored_plan, ui);
-            let prepare =
-                async || super::prepare_extras(&engine, ui, settings, &arch, &restored_plan).await;
+            let prepare = async || {
+                super::up::prepare_extras(&engine, ui, settings, &arch, &restored_plan).await
+            };
             crate::ops::up::up(cx, &version.node_image, prepare)
                 .await
                 .with_context(|| format!("restoring cluster {:?} failed", plan.name))?;
@@ -275,7 +275,7 @@ async fn images_for<E: Engine>(
 /// `source DIR`: a Kubernetes source tree for the configured version, put
 /// together from the Go module proxy.
 pub async fn source_tree(settings: &Settings, ui: &Ui, dir: &Path) -> Result<()> {
-    let version = super::resolve_version(settings, ui).await?;
+    let version = super::images::resolve_version(settings, ui).await?;
     let start = Instant::now();
     let made = source::assemble::assemble(ui, &version, dir).await?;
     ui.info(format!(

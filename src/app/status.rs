@@ -3,7 +3,8 @@
 
 use anyhow::Result;
 
-use super::{connect, node_arch, plan_without_version};
+use super::images::node_arch;
+use super::{connect, plan_without_version};
 use crate::cluster::state::health::Condition;
 use crate::cluster::state::snapshot::SnapshotState;
 use crate::cluster::steps::snapshot;

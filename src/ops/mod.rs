@@ -8,5 +8,5 @@ pub mod lock;
 pub mod logs;
 pub mod reup;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod up;

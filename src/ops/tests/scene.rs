@@ -6,9 +6,12 @@ use crate::cluster::tests::{cluster_c_env, settings_at};
 use crate::cluster::{ClusterError, Ctx};
 use crate::engine::fake::{FakeEngine, FileTree};
 use crate::engine::ExecOutput;
-use crate::labels::LABEL_ROLE;
+use crate::labels::{
+    LABEL_FORMAT, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED, LABEL_ROLE, ROLE_NODE_IMAGE,
+};
 use crate::ops::lifecycle;
 use crate::ops::up::{NodeImageRef, UpOutcome};
+use crate::settings::Settings;
 use crate::ui::{Event, Ui};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -26,13 +29,17 @@ pub(crate) struct Scene {
     /// Nodes as they answer the health probe (see [`Nodes`]).
     pub(crate) nodes: Nodes,
     pub(crate) plan: ClusterPlan,
+    /// The settings the plan is made from.
+    pub(crate) settings: Settings,
     pub(crate) image: NodeImageRef,
     pub(crate) _home: tempfile::TempDir,
 }
 
 pub(crate) fn scene(env: &[(&str, &str)]) -> Scene {
     let home = tempfile::tempdir().unwrap();
-    let settings = settings_at(home.path(), &cluster_c_env(env));
+    let mut env = cluster_c_env(env);
+    env.insert(0, ("K8S_DIND_KUBERNETES_VERSION", "v1.37.2"));
+    let settings = settings_at(home.path(), &env);
     let plan = ClusterPlan::new(&settings, "v1.37.2".parse().unwrap());
     let fake = FakeEngine::new();
     let files = FileTree::from([
@@ -45,7 +52,15 @@ pub(crate) fn scene(env: &[(&str, &str)]) -> Scene {
         ),
         ("/usr/bin/kubectl".to_string(), (0o755, b"\x7fELF".to_vec())),
     ]);
-    let id = fake.add_image(&[NODE_IMAGE], &[(LABEL_ROLE, "node-image")], files);
+    // Labelled as a node image of this version that `up` may use.
+    let format = crate::images::node::FORMAT.to_string();
+    let labels = [
+        (LABEL_ROLE, ROLE_NODE_IMAGE),
+        (LABEL_KUBERNETES_VERSION, "v1.37.2"),
+        (LABEL_FORMAT, format.as_str()),
+        (LABEL_PRELOADED, "registry.k8s.io/kube-apiserver:v1.37.2"),
+    ];
+    let id = fake.add_image(&[NODE_IMAGE], &labels, files);
     answer_like_a_healthy_cluster(&fake, &plan);
     let nodes = Nodes::default();
     nodes.answer(&fake);
@@ -58,6 +73,7 @@ pub(crate) fn scene(env: &[(&str, &str)]) -> Scene {
             arch: "amd64".to_string(),
         },
         plan,
+        settings,
         _home: home,
     }
 }
