@@ -81,6 +81,10 @@ pub fn tail(output: &str, n: usize) -> String {
 /// Options for one command.
 #[derive(Default)]
 pub struct ExecRequest<'a> {
+    /// What the command is for, by name (a node operation): the fake
+    /// engine answers by it, so tests say what a node does, not what a
+    /// script says.
+    pub op: Option<&'static str>,
     pub stdin: Option<&'a [u8]>,
     pub env: Vec<String>,
     /// Called with each line of output as it arrives (for `--v 2`).

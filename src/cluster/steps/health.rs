@@ -5,6 +5,7 @@ use futures_util::future::join_all;
 
 use crate::cluster::state::health::{parse_probe, probe_script, Health, NodeState, UNITS, UP_MARK};
 use crate::cluster::state::plan::NodePlan;
+use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
 use crate::labels::LABEL_CLUSTER;
@@ -54,11 +55,7 @@ async fn ask<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan) -> NodeState {
     // A node whose init hangs may not answer an exec: do not wait forever.
     let asked = tokio::time::timeout(
         std::time::Duration::from_secs(20),
-        cx.engine.exec(
-            &node.container,
-            &["sh", "-c", &probe_script()],
-            Default::default(),
-        ),
+        NodeOp::HealthProbe.exec(cx.engine, &node.container, &["sh", "-c", &probe_script()]),
     )
     .await;
     match asked {
@@ -72,11 +69,12 @@ async fn ask<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan) -> NodeState {
 pub async fn mark_finished<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
     let dir = UP_MARK.rsplit_once('/').map(|(d, _)| d).unwrap_or("/run");
     let script = format!("mkdir -p {dir} && touch {UP_MARK}");
+    let argv = ["sh", "-c", script.as_str()];
     futures_util::future::try_join_all(
         cx.plan
             .nodes
             .iter()
-            .map(|node| cx.engine.sh(&node.container, &script)),
+            .map(|node| NodeOp::MarkFinished.run(cx.engine, &node.container, &argv)),
     )
     .await?;
     Ok(())
@@ -90,7 +88,7 @@ pub async fn restart_units<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan) -> bool {
         units = UNITS.join(" ")
     );
     matches!(
-        cx.engine.exec(&node.container, &["sh", "-c", &script], Default::default()).await,
+        NodeOp::RestartUnits.exec(cx.engine, &node.container, &["sh", "-c", &script]).await,
         Ok(out) if out.exit_code == 0
     )
 }

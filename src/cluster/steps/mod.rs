@@ -11,6 +11,7 @@ pub mod kubeconfig;
 pub mod kubectl;
 pub mod network;
 pub mod node;
+pub mod node_ops;
 pub mod pod_network;
 pub mod service_guard;
 pub mod snapshot;

@@ -6,6 +6,7 @@ use futures_util::future::try_join_all;
 
 use crate::cluster::state::plan::{ClusterPlan, NodePlan, Role, RunMode};
 use crate::cluster::steps::kubeadm::API_PORT;
+use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{cluster_labels, ClusterError, Ctx, Result};
 use crate::engine::temporary::Temporary;
 use crate::engine::{ContainerSpec, ContainerState, Engine, NetworkAttachment, PublishedPort};
@@ -262,9 +263,9 @@ pub async fn published_api_port<E: Engine>(cx: Ctx<'_, E>) -> Result<u16> {
 /// take instances, and once they run out kube-proxy and the kubelet fail
 /// with "too many open files". Warn when the limit is low for the cluster.
 pub async fn check_inotify_limit<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
-    let text = cx
-        .engine
+    let text = NodeOp::InotifyLimit
         .run(
+            cx.engine,
             &cx.plan.master().container,
             &["cat", "/proc/sys/fs/inotify/max_user_instances"],
         )

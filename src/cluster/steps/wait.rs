@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use futures_util::future::try_join_all;
 
 use crate::cluster::state::plan::NodePlan;
+use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
@@ -105,9 +106,9 @@ pub async fn kube_proxy<E: Engine>(
 ) -> Result<()> {
     let start = Instant::now();
     loop {
-        let out = cx
-            .engine
+        let out = NodeOp::KubeProxyHealth
             .exec(
+                cx.engine,
                 &node.container,
                 &[
                     "curl",
@@ -116,7 +117,6 @@ pub async fn kube_proxy<E: Engine>(
                     "2",
                     "http://127.0.0.1:10256/healthz",
                 ],
-                Default::default(),
             )
             .await;
         // A node that is still booting may refuse the exec itself.

@@ -282,7 +282,7 @@ impl Exec for FakeEngine {
     ) -> Result<ExecOutput> {
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
         self.record(format!("exec {container}: {}", argv.join(" ")));
-        let replies = {
+        let (replies, by_op) = {
             let s = self.state();
             match s.containers.get(container) {
                 Some(c) if c.running => {}
@@ -293,13 +293,23 @@ impl Exec for FakeEngine {
                     ))
                 }
             }
-            s.replies.clone()
+            let by_op = request.op.and_then(|op| {
+                s.op_replies
+                    .iter()
+                    .rev()
+                    .find(|(name, _)| *name == op)
+                    .map(|(_, reply)| reply.clone())
+            });
+            (s.replies.clone(), by_op)
         };
-        let out = replies
-            .iter()
-            .rev()
-            .find_map(|reply| reply(container, &argv))
-            .unwrap_or_default();
+        let out = match by_op {
+            Some(reply) => reply(container),
+            None => replies
+                .iter()
+                .rev()
+                .find_map(|reply| reply(container, &argv))
+                .unwrap_or_default(),
+        };
         if let Some(cb) = request.on_line {
             let mut lines = exec::Lines::default();
             lines.feed(&out.stdout, &mut *cb);

@@ -15,6 +15,8 @@ use super::*;
 pub type FileTree = BTreeMap<String, (u32, Vec<u8>)>;
 
 type Reply = Arc<dyn Fn(&str, &[String]) -> Option<ExecOutput> + Send + Sync>;
+/// The answer to a named operation in a container.
+type OpReply = Arc<dyn Fn(&str) -> ExecOutput + Send + Sync>;
 
 #[derive(Debug, Clone)]
 pub struct FakeContainer {
@@ -56,6 +58,7 @@ struct State {
     refusals: Vec<(Op, String, ApiErrorKind, usize)>,
     refuse_privileged: bool,
     replies: Vec<Reply>,
+    op_replies: Vec<(&'static str, OpReply)>,
     calls: Vec<String>,
 }
 
@@ -203,6 +206,16 @@ impl FakeEngine {
         reply: impl Fn(&str, &[String]) -> Option<ExecOutput> + Send + Sync + 'static,
     ) {
         self.state().replies.push(Arc::new(reply));
+    }
+
+    /// Answer the operation named `op` ([`ExecRequest::op`]): `reply(container)`.
+    /// Later answers take precedence over earlier ones and over [`on_exec`](Self::on_exec).
+    pub fn on_op(
+        &self,
+        op: &'static str,
+        reply: impl Fn(&str) -> ExecOutput + Send + Sync + 'static,
+    ) {
+        self.state().op_replies.push((op, Arc::new(reply)));
     }
 
     /// Stop a container as an engine restart or a crash would.

@@ -16,7 +16,7 @@ use crate::ui::{Event, Ui};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use crate::cluster::state::health;
+use crate::cluster::steps::node_ops::NodeOp;
 
 pub(crate) const NODE_IMAGE: &str = "kubeadm-local-cluster/node:v1.37.2-amd64";
 /// Later than any restore: node heartbeats and pod starts all count.
@@ -92,37 +92,35 @@ pub(crate) struct Nodes {
 impl Nodes {
     pub(crate) fn answer(&self, fake: &FakeEngine) {
         let nodes = self.clone();
-        fake.on_exec(move |container, argv| {
-            let script = argv.last().map(String::as_str).unwrap_or_default();
-            if script.contains(health::UP_MARK) && script.starts_with("mkdir") {
-                nodes.marked.lock().unwrap().insert(container.to_string());
-                return Some(ExecOutput::ok(""));
+        fake.on_op(NodeOp::MarkFinished.name(), move |container| {
+            nodes.marked.lock().unwrap().insert(container.to_string());
+            ExecOutput::ok("")
+        });
+        let nodes = self.clone();
+        fake.on_op(NodeOp::RestartUnits.name(), move |container| {
+            if nodes.units_broken.lock().unwrap().contains(container) {
+                return ExecOutput::failed(3, "kubelet failed");
             }
-            if script.contains("systemctl restart") {
-                if nodes.units_broken.lock().unwrap().contains(container) {
-                    return Some(ExecOutput::failed(3, "kubelet failed"));
+            nodes.stopped_unit.lock().unwrap().remove(container);
+            ExecOutput::ok("active\nactive\n")
+        });
+        let nodes = self.clone();
+        fake.on_op(NodeOp::HealthProbe.name(), move |container| {
+            let marked = nodes.marked.lock().unwrap().contains(container);
+            let stopped = nodes.stopped_unit.lock().unwrap().get(container).cloned();
+            let state = |unit: &str| {
+                if stopped.as_deref() == Some(unit) {
+                    "inactive"
+                } else {
+                    "active"
                 }
-                nodes.stopped_unit.lock().unwrap().remove(container);
-                return Some(ExecOutput::ok("active\nactive\n"));
-            }
-            if script.contains(health::UP_MARK) {
-                let marked = nodes.marked.lock().unwrap().contains(container);
-                let stopped = nodes.stopped_unit.lock().unwrap().get(container).cloned();
-                let state = |unit: &str| {
-                    if stopped.as_deref() == Some(unit) {
-                        "inactive"
-                    } else {
-                        "active"
-                    }
-                };
-                return Some(ExecOutput::ok(format!(
-                    "{}\ncontainerd {}\nkubelet {}\n",
-                    if marked { "marked" } else { "unmarked" },
-                    state("containerd"),
-                    state("kubelet")
-                )));
-            }
-            None
+            };
+            ExecOutput::ok(format!(
+                "{}\ncontainerd {}\nkubelet {}\n",
+                if marked { "marked" } else { "unmarked" },
+                state("containerd"),
+                state("kubelet")
+            ))
         });
     }
 
@@ -178,15 +176,15 @@ pub(crate) fn answer_like_a_healthy_cluster(fake: &FakeEngine, plan: &ClusterPla
                 })
                 .collect();
             format!(r#"{{"items":[{}]}}"#, items.join(","))
-        } else if has("http://127.0.0.1:10256/healthz") {
-            r#"{"lastUpdated": "now"}"#.to_string()
-        } else if has("/proc/sys/fs/inotify/max_user_instances") {
-            "1000000\n".to_string()
         } else {
             return None;
         };
         Some(ExecOutput::ok(reply))
     });
+    fake.on_op(NodeOp::KubeProxyHealth.name(), |_| {
+        ExecOutput::ok(r#"{"lastUpdated": "now"}"#)
+    });
+    fake.on_op(NodeOp::InotifyLimit.name(), |_| ExecOutput::ok("1000000\n"));
 }
 
 impl Scene {

@@ -1,0 +1,80 @@
+//! The operations the tool runs in node containers to look after them, by
+//! name. The name travels with the command ([`ExecRequest::op`]), so the
+//! fake engine answers an operation, not a script's text: rewording a
+//! script changes no test that is about what a node does.
+
+use crate::engine::{Engine, EngineError, ExecOutput, ExecRequest};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeOp {
+    /// Did an `up` finish with the node, and which of its units are not
+    /// active? (Prints `marked` or `unmarked`, then `UNIT STATE` lines.)
+    HealthProbe,
+    /// Mark the node as finished by an `up`.
+    MarkFinished,
+    /// Start containerd and the kubelet again (prints their states).
+    RestartUnits,
+    /// The host's inotify instance limit, as a node sees it.
+    InotifyLimit,
+    /// kube-proxy's health endpoint on the node (JSON with `lastUpdated`).
+    KubeProxyHealth,
+}
+
+impl NodeOp {
+    pub const ALL: [NodeOp; 5] = [
+        NodeOp::HealthProbe,
+        NodeOp::MarkFinished,
+        NodeOp::RestartUnits,
+        NodeOp::InotifyLimit,
+        NodeOp::KubeProxyHealth,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            NodeOp::HealthProbe => "health-probe",
+            NodeOp::MarkFinished => "mark-finished",
+            NodeOp::RestartUnits => "restart-units",
+            NodeOp::InotifyLimit => "inotify-limit",
+            NodeOp::KubeProxyHealth => "kube-proxy-health",
+        }
+    }
+
+    fn request(self) -> ExecRequest<'static> {
+        ExecRequest {
+            op: Some(self.name()),
+            ..Default::default()
+        }
+    }
+
+    /// Run it as `argv` in `container`; its output, whatever its exit status.
+    pub async fn exec<E: Engine>(
+        self,
+        engine: &E,
+        container: &str,
+        argv: &[&str],
+    ) -> Result<ExecOutput, EngineError> {
+        engine.exec(container, argv, self.request()).await
+    }
+
+    /// Run it as `argv` in `container`; a non-zero exit is an error.
+    pub async fn run<E: Engine>(
+        self,
+        engine: &E,
+        container: &str,
+        argv: &[&str],
+    ) -> Result<ExecOutput, EngineError> {
+        engine.run_with(container, argv, self.request()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_its_own_name() {
+        let names: std::collections::BTreeSet<&str> =
+            NodeOp::ALL.iter().map(|o| o.name()).collect();
+        assert_eq!(names.len(), NodeOp::ALL.len());
+    }
+}
