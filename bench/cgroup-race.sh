@@ -63,7 +63,7 @@ for i in $(seq "$runs"); do
   names=()
   for j in 1 2 3; do
     n=cgroup-race-$j
-    # The node containers' settings in capability mode (src/cluster/node.rs).
+    # The node containers' settings in capability mode (src/cluster/steps/node.rs).
     docker create -t --name "$n" --hostname "$n" --label local-cluster-bench=cgroup-race \
       --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
       --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
