@@ -4,8 +4,9 @@
 use futures_util::future::LocalBoxFuture;
 
 use super::{Extras, NodeImageRef, PrepareError};
-use crate::cluster::state::plan::RunMode;
-use crate::cluster::state::snapshot::SnapshotFields;
+use crate::cluster::state::decide::UpPath;
+use crate::cluster::state::plan::{ClusterPlan, RunMode};
+use crate::cluster::state::snapshot::{image_reference, SnapshotFields};
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
 
@@ -73,6 +74,39 @@ impl<'a> Job<'a> {
         }
     }
 
+    /// A repair of what `path` ([`UpPath::Repair`]) says is broken, from the
+    /// snapshot's images.
+    pub fn for_repair(&mut self, plan: &ClusterPlan, path: &UpPath) {
+        if let UpPath::Repair {
+            restart,
+            replace,
+            from_snapshot,
+            api_port,
+            run_mode,
+        } = path
+        {
+            self.node_images = snapshot_images(plan);
+            self.api_port = *api_port;
+            self.known_mode = *run_mode;
+            self.restart = restart.clone();
+            self.replace = replace.clone();
+            self.from_snapshot = *from_snapshot;
+        }
+    }
+
+    /// A restore ([`UpPath::Restore`]) from the snapshot's images.
+    pub fn for_restore(&mut self, plan: &ClusterPlan, path: &UpPath) {
+        if let UpPath::Restore { api_port, run_mode } = path {
+            self.node_images = snapshot_images(plan);
+            // Keep the port admin.conf already names, unless the settings
+            // say otherwise; only a snapshot's port gives way when taken.
+            self.api_port = plan.apiserver_port.or(*api_port);
+            self.api_port_may_change = plan.apiserver_port.is_none();
+            self.known_mode = *run_mode;
+            self.wait_boot = false;
+        }
+    }
+
     pub fn fingerprint(&self) -> String {
         self.fields.fingerprint()
     }
@@ -82,6 +116,14 @@ impl<'a> Job<'a> {
         self.mode
             .expect("the run mode is decided before nodes are started")
     }
+}
+
+/// Each node's snapshot image, in plan order.
+fn snapshot_images(plan: &ClusterPlan) -> Vec<String> {
+    plan.nodes
+        .iter()
+        .map(|n| image_reference(plan, &n.name))
+        .collect()
 }
 
 /// Run `steps` in order; the first failure ends the path.

@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::cluster::state::decide::{self, CreateReason, UpPath};
 use crate::cluster::state::health::Condition;
-use crate::cluster::state::snapshot::{image_reference, SnapshotFields};
+use crate::cluster::state::snapshot::SnapshotFields;
 use crate::cluster::steps::{health, node, snapshot};
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
@@ -77,40 +77,10 @@ async fn up_with<'a, E: Engine>(
         say_running(cx);
         return Ok(UpOutcome::AlreadyRunning);
     }
-    match &condition {
-        Condition::Unfinished => cx.ui.warn(format!(
-            "cluster {:?} was not finished by an `up` (interrupted, or its nodes were \
-             restarted under it); starting it again",
-            plan.name
-        )),
-        Condition::Broken { .. } => cx.ui.warn(format!(
-            "cluster {:?} has broken nodes: {}",
-            plan.name,
-            found.problems().join("; ")
-        )),
-        Condition::Absent | Condition::Healthy => {}
-    }
-    // From the snapshot's images: nodes replaced or restored.
-    let snapshot_images: Vec<String> = plan
-        .nodes
-        .iter()
-        .map(|n| image_reference(plan, &n.name))
-        .collect();
-    if let UpPath::Repair {
-        restart,
-        replace,
-        from_snapshot,
-        api_port,
-        run_mode,
-    } = &decision.path
-    {
+    say_condition(cx, &condition, &found.problems());
+    if let UpPath::Repair { .. } = &decision.path {
         let mut job = Job::new(plan.nodes.len(), image, fields.clone());
-        job.node_images = snapshot_images;
-        job.api_port = *api_port;
-        job.known_mode = *run_mode;
-        job.restart = restart.clone();
-        job.replace = replace.clone();
-        job.from_snapshot = *from_snapshot;
+        job.for_repair(plan, &decision.path);
         match job::run(cx, &paths::repair(), &mut job).await {
             Ok(()) => return Ok(UpOutcome::Repaired),
             Err(e) => {
@@ -136,16 +106,10 @@ async fn up_with<'a, E: Engine>(
         cx.ui.note("removing the node containers first");
         node::remove_all(cx).await?;
     }
-    match decision.path {
-        UpPath::Restore { api_port, run_mode } => {
+    match &decision.path {
+        UpPath::Restore { .. } => {
             let mut job = Job::new(plan.nodes.len(), image, fields.clone());
-            job.node_images = snapshot_images;
-            // Keep the port admin.conf already names, unless the settings
-            // say otherwise; only a snapshot's port gives way when taken.
-            job.api_port = plan.apiserver_port.or(api_port);
-            job.api_port_may_change = plan.apiserver_port.is_none();
-            job.known_mode = run_mode;
-            job.wait_boot = false;
+            job.for_restore(plan, &decision.path);
             match job::run(cx, &paths::restore(), &mut job).await {
                 Ok(()) => return Ok(UpOutcome::Restored),
                 Err(e) => cx.ui.warn(format!(
@@ -155,21 +119,44 @@ async fn up_with<'a, E: Engine>(
                 )),
             }
         }
-        UpPath::Create(CreateReason::Stale(difference)) => cx.ui.info(format!(
-            "The snapshot of cluster {:?} was made for other settings ({difference}); making a new one.",
-            plan.name
-        )),
-        UpPath::Create(CreateReason::Damaged(why)) => cx.ui.warn(format!(
-            "the snapshot of cluster {:?} is damaged ({why}); making a new cluster",
-            plan.name
-        )),
-        UpPath::Create(CreateReason::NoSnapshot)
-        | UpPath::AlreadyRunning
-        | UpPath::Repair { .. } => {}
+        UpPath::Create(reason) => say_why_new(cx, reason),
+        UpPath::AlreadyRunning | UpPath::Repair { .. } => {}
     }
     let mut job = Job::new(plan.nodes.len(), image, fields);
     job.api_port = plan.apiserver_port;
     job.prepare = Some(prepare);
     job::run(cx, &paths::create(), &mut job).await?;
     Ok(UpOutcome::Created)
+}
+
+/// Warn about a cluster that is there but not well.
+fn say_condition<E>(cx: Ctx<'_, E>, condition: &Condition, problems: &[String]) {
+    match condition {
+        Condition::Unfinished => cx.ui.warn(format!(
+            "cluster {:?} was not finished by an `up` (interrupted, or its nodes were \
+             restarted under it); starting it again",
+            cx.plan.name
+        )),
+        Condition::Broken { .. } => cx.ui.warn(format!(
+            "cluster {:?} has broken nodes: {}",
+            cx.plan.name,
+            problems.join("; ")
+        )),
+        Condition::Absent | Condition::Healthy => {}
+    }
+}
+
+/// Say why a new cluster is made when there was a snapshot.
+fn say_why_new<E>(cx: Ctx<'_, E>, reason: &CreateReason) {
+    match reason {
+        CreateReason::Stale(difference) => cx.ui.info(format!(
+            "The snapshot of cluster {:?} was made for other settings ({difference}); making a new one.",
+            cx.plan.name
+        )),
+        CreateReason::Damaged(why) => cx.ui.warn(format!(
+            "the snapshot of cluster {:?} is damaged ({why}); making a new cluster",
+            cx.plan.name
+        )),
+        CreateReason::NoSnapshot => {}
+    }
 }
