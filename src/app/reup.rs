@@ -17,6 +17,7 @@ use crate::cluster::Ctx;
 use crate::engine::Engine;
 use crate::images::components::{self, Component, ComponentInputs, WantedImage};
 use crate::images::rootfs::{self, BaseSystem};
+use crate::images::BuildContext;
 use crate::ops::lifecycle;
 use crate::ops::reup::{self, Binary, Image, Swap};
 use crate::ops::up::NodeImageRef;
@@ -237,21 +238,26 @@ async fn images_for<E: Engine>(
         // Only container images of these binaries are made: no pause.
         source_tree: None,
     };
+    let image_source = crate::artifacts::auto::image_source(
+        ui,
+        settings.image_source,
+        &format!("{}/pause", settings.image_repository),
+    )
+    .await;
     let archives = components::make_images(
         &wanted,
         &ComponentInputs {
-            arch,
+            build: BuildContext {
+                engine: cx.engine,
+                ui,
+                cache: &cache,
+                arch,
+                image_source: image_source.into(),
+                debian_mirror: &settings.debian_mirror,
+            },
             base: &base,
             binaries: &binaries,
-            image_source: crate::artifacts::auto::image_source(
-                ui,
-                settings.image_source,
-                &format!("{}/pause", settings.image_repository),
-            )
-            .await,
-            cache: &cache,
-            engine: cx.engine,
-            ui,
+            image_source,
         },
     )
     .await?;

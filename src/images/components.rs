@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::archive::ImageSpec;
+use super::context::BuildContext;
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
 use super::{foreign, rootfs, ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
@@ -74,13 +75,12 @@ pub fn parse_image_list(text: &str) -> Result<Vec<WantedImage>> {
 
 /// Inputs shared by every component image.
 pub struct ComponentInputs<'a, E> {
-    pub arch: &'a str,
+    pub build: BuildContext<'a, E>,
     pub base: &'a Entry,
     pub binaries: &'a Binaries,
+    /// Where the images come from, decided (`build.image_source` is the
+    /// setting, which may leave it to the tool).
     pub image_source: ImageSource,
-    pub cache: &'a Cache,
-    pub engine: &'a E,
-    pub ui: &'a Ui,
 }
 
 /// Make every wanted image as a `docker save` archive; returns their paths,
@@ -124,7 +124,13 @@ async fn make_image<E: Engine>(
             .await?
         }
         (_, ImageSource::Registry) => {
-            pull_and_save(inputs.engine, inputs.ui, inputs.cache, &image.reference).await?
+            pull_and_save(
+                inputs.build.engine,
+                inputs.build.ui,
+                inputs.build.cache,
+                &image.reference,
+            )
+            .await?
         }
         (Component::Etcd, ImageSource::Build) => {
             // kubeadm's etcd tags are `<etcd version>-<image revision>`.
@@ -135,10 +141,14 @@ async fn make_image<E: Engine>(
                 binaries: vec![("go.etcd.io/etcd/server/v3".to_string(), "etcd".to_string())],
                 ldflags: "-s -w".to_string(),
                 tags: vec![],
-                arch: inputs.arch.to_string(),
+                arch: inputs.build.arch.to_string(),
                 sibling_version: gomod::same_version,
             }
-            .build(inputs.ui, inputs.cache, &format!("etcd {version}"))
+            .build(
+                inputs.build.ui,
+                inputs.build.cache,
+                &format!("etcd {version}"),
+            )
             .await?;
             assemble(
                 inputs,
@@ -167,10 +177,14 @@ async fn make_image<E: Engine>(
                 )],
                 ldflags: "-s -w".to_string(),
                 tags: vec![],
-                arch: inputs.arch.to_string(),
+                arch: inputs.build.arch.to_string(),
                 sibling_version: gomod::same_version,
             }
-            .build(inputs.ui, inputs.cache, &format!("CoreDNS {version}"))
+            .build(
+                inputs.build.ui,
+                inputs.build.cache,
+                &format!("CoreDNS {version}"),
+            )
             .await?;
             assemble(
                 inputs,
@@ -229,7 +243,7 @@ fn common_layer<E>(inputs: &ComponentInputs<'_, E>) -> Result<LayerBlob> {
         "ca",
         hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&ca)),
     );
-    let entry = inputs.cache.entry("layers", "common", &key);
+    let entry = inputs.build.cache.entry("layers", "common", &key);
     if !entry.is_complete() {
         let staging = entry
             .stage()
@@ -276,8 +290,8 @@ async fn assemble<E>(
     config: ImageConfig,
 ) -> Result<PathBuf> {
     assemble_archive(
-        inputs.cache,
-        inputs.arch,
+        inputs.build.cache,
+        inputs.build.arch,
         &image.reference,
         layers,
         files,
@@ -417,8 +431,8 @@ pub async fn pull_and_save<E: Engine>(
 /// statically, as its own Makefile does.
 async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<PathBuf> {
     let version = inputs.binaries.version.to_string();
-    let (compiler, needs) = foreign::c_compiler(inputs.arch)
-        .ok_or_else(|| ImageError::NoCrossCompiler(inputs.arch.to_string()))?;
+    let (compiler, needs) = foreign::c_compiler(inputs.build.arch)
+        .ok_or_else(|| ImageError::NoCrossCompiler(inputs.build.arch.to_string()))?;
     const SOURCE: &str = "build/pause/linux/pause.c";
     // A tree's file may differ from the release's: key on the file.
     let tree_source = inputs.binaries.source_tree.as_ref().map(|t| t.join(SOURCE));
@@ -429,15 +443,17 @@ async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<Pa
     let key = CacheKey::new()
         .with("tag", tag)
         .with("source", &origin)
-        .with("arch", inputs.arch)
+        .with("arch", inputs.build.arch)
         .with("compiler", &compiler);
-    let entry = inputs
-        .cache
-        .entry("pause", &format!("pause-{tag}-{}", inputs.arch), &key);
+    let entry =
+        inputs
+            .build
+            .cache
+            .entry("pause", &format!("pause-{tag}-{}", inputs.build.arch), &key);
     if !entry.is_complete() {
         let source = match tree_source {
             Some(path) => path,
-            None => gomod::module_dir(inputs.ui, "k8s.io/kubernetes", &version)
+            None => gomod::module_dir(inputs.build.ui, "k8s.io/kubernetes", &version)
                 .await?
                 .join(SOURCE),
         };
@@ -451,11 +467,11 @@ async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<Pa
             .arg(staging.path("pause"))
             .arg(&source);
         process::run(
-            inputs.ui,
+            inputs.build.ui,
             cmd,
             &format!(
                 "Building the pause image for {} needs {needs}, or use --image-source registry.",
-                inputs.arch
+                inputs.build.arch
             ),
             |_| {},
         )

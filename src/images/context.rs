@@ -1,12 +1,12 @@
 //! What everything that builds or fetches images and binaries for a cluster
-//! works with (pod networks, addons, the e2e test images): one
+//! works with (pod networks, addons, component and e2e test images): one
 //! [`BuildContext`], and one error, [`MakeError`], for "could not get its
-//! source, build it, or make its image", naming the component.
+//! source, build it, or make its image", naming the component. The helpers
+//! that make images from it are in [`super::workload`], above the component
+//! images they assemble with.
 
 use std::path::PathBuf;
 
-use super::components::pull_and_save;
-use super::workload::Workload;
 use super::ImageError;
 use crate::artifacts::cache::Cache;
 use crate::artifacts::gomod::GoModuleBuild;
@@ -84,26 +84,9 @@ impl<'a, E: crate::engine::Engine> BuildContext<'a, E> {
     pub async fn source_of(&self, reference: &str) -> ImageSource {
         auto::image_source(self.ui, self.image_source, reference).await
     }
-
-    /// `reference` pulled by the engine and saved as an archive.
-    pub async fn pulled(&self, reference: &str) -> Result<PathBuf, MakeError> {
-        pull_and_save(self.engine, self.ui, self.cache, reference)
-            .await
-            .map_err(MakeError::making(reference))
-    }
 }
 
-impl<'a, E> BuildContext<'a, E> {
-    /// Images cut from the Debian system made for pod networks and addons.
-    pub fn workload(&self) -> Workload<'a> {
-        Workload {
-            ui: self.ui,
-            cache: self.cache,
-            arch: self.arch,
-            debian_mirror: self.debian_mirror,
-        }
-    }
-
+impl<E> BuildContext<'_, E> {
     /// A module version's source directory and the text of its `file` (a
     /// manifest), for errors named `what`.
     pub async fn module_file(
@@ -133,30 +116,5 @@ impl<'a, E> BuildContext<'a, E> {
                 source: Box::new(source),
             })?;
         Ok(built.path("bin"))
-    }
-}
-
-impl<E> BuildContext<'_, E> {
-    /// The archive of image `reference`, cut from the workload system:
-    /// `recipe`'s layer (none: just the files) and `files` on top.
-    pub async fn image(
-        &self,
-        reference: &str,
-        recipe: Option<&super::debian::Recipe>,
-        files: &[(String, PathBuf)],
-        entrypoint: Option<&str>,
-    ) -> Result<PathBuf, MakeError> {
-        self.workload()
-            .image(reference, recipe, files, entrypoint)
-            .await
-            .map_err(MakeError::making(reference))
-    }
-
-    /// A file of the workload system (installed on first use).
-    pub async fn system_file(&self, path: &str) -> Result<PathBuf, MakeError> {
-        self.workload()
-            .system_file(path)
-            .await
-            .map_err(MakeError::making(format!("the file {path}")))
     }
 }

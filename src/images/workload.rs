@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::components::{assemble_archive, base_config};
+use super::components::{assemble_archive, base_config, pull_and_save};
+use super::context::{BuildContext, MakeError};
 use super::debian::{self, Purpose, Recipe, NOT_NEEDED};
 use super::layer::LayerBlob;
 use super::ImageError;
@@ -99,5 +100,51 @@ impl Workload<'_> {
             ..base_config()
         };
         assemble_archive(self.cache, self.arch, reference, layers, files, config).await
+    }
+}
+
+/// [`BuildContext`]'s helpers that make images: here, above the component
+/// images they assemble with.
+impl<'a, E> BuildContext<'a, E> {
+    /// Images cut from the Debian system made for pod networks and addons.
+    pub fn workload(&self) -> Workload<'a> {
+        Workload {
+            ui: self.ui,
+            cache: self.cache,
+            arch: self.arch,
+            debian_mirror: self.debian_mirror,
+        }
+    }
+
+    /// The archive of image `reference`, cut from the workload system:
+    /// `recipe`'s layer (none: just the files) and `files` on top.
+    pub async fn image(
+        &self,
+        reference: &str,
+        recipe: Option<&super::debian::Recipe>,
+        files: &[(String, PathBuf)],
+        entrypoint: Option<&str>,
+    ) -> Result<PathBuf, MakeError> {
+        self.workload()
+            .image(reference, recipe, files, entrypoint)
+            .await
+            .map_err(MakeError::making(reference))
+    }
+
+    /// A file of the workload system (installed on first use).
+    pub async fn system_file(&self, path: &str) -> Result<PathBuf, MakeError> {
+        self.workload()
+            .system_file(path)
+            .await
+            .map_err(MakeError::making(format!("the file {path}")))
+    }
+}
+
+impl<E: crate::engine::Engine> BuildContext<'_, E> {
+    /// `reference` pulled by the engine and saved as an archive.
+    pub async fn pulled(&self, reference: &str) -> Result<PathBuf, MakeError> {
+        pull_and_save(self.engine, self.ui, self.cache, reference)
+            .await
+            .map_err(MakeError::making(reference))
     }
 }

@@ -29,8 +29,9 @@ use crate::images::archive::ImageSpec;
 use crate::images::components::{self, ComponentInputs};
 use crate::images::debian::{self, Purpose, Recipe, NOT_NEEDED};
 use crate::images::layer::{LayerBlob, LayerBuilder};
-use crate::images::ImageError;
+use crate::images::{BuildContext, ImageError};
 use crate::labels::{LABEL_ASSEMBLED, LABEL_E2E_IMAGE};
+use crate::settings::ImageSourceSetting;
 
 type Result<T, E = ImageError> = std::result::Result<T, E>;
 
@@ -308,14 +309,14 @@ impl<'a, E: Engine> Maker<'a, E> {
         let made = components::make_images(
             &wanted,
             &ComponentInputs {
-                arch: inputs.build.arch,
+                build: BuildContext {
+                    image_source: ImageSourceSetting::Build,
+                    ..inputs.build
+                },
                 // Holds the CA bundle components' shared layer takes.
                 base: &self.system,
                 binaries: &binaries,
                 image_source: crate::settings::ImageSource::Build,
-                cache: inputs.build.cache,
-                engine: inputs.build.engine,
-                ui: inputs.build.ui,
             },
         )
         .await?;

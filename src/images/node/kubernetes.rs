@@ -14,7 +14,7 @@ use crate::artifacts::cache::{CacheKey, Entry};
 use crate::artifacts::{Binaries, NODE_BINARIES};
 use crate::engine::temporary::Temporary;
 use crate::engine::{ContainerSpec, Engine, ExecRequest};
-use crate::images::{foreign, ImageError, Result};
+use crate::images::{foreign, BuildContext, ImageError, Result};
 use crate::labels::{
     LABEL_BINARIES, LABEL_FORMAT, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED, LABEL_ROLE,
     ROLE_IMAGE_BUILD,
@@ -236,13 +236,17 @@ async fn make_images<E: Engine>(
     let archives = components::make_images(
         wanted,
         &ComponentInputs {
-            arch: &build.plan.arch,
+            build: BuildContext {
+                engine: build.engine,
+                ui: build.ui,
+                cache: build.cache,
+                arch: &build.plan.arch,
+                image_source: image_source.into(),
+                debian_mirror: &build.plan.debian_mirror,
+            },
             base,
             binaries,
             image_source,
-            cache: build.cache,
-            engine: build.engine,
-            ui: build.ui,
         },
     )
     .await?;
