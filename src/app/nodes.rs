@@ -7,7 +7,7 @@ use super::{connect, lock_cluster, plan_without_version};
 use crate::artifacts::Cache;
 use crate::cluster::Ctx;
 use crate::engine::{Docker, Engine, Images, RemoveImage};
-use crate::images::node::{self as node_image};
+use crate::images::node as node_image;
 use crate::labels::{LABEL_ROLE, ROLE_NODE_IMAGE, ROLE_REGISTRY_IMAGE};
 use crate::ops::lifecycle;
 use crate::output;

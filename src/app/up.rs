@@ -13,7 +13,7 @@ use crate::artifacts::Cache;
 use crate::cluster::state::plan::ClusterPlan;
 use crate::cluster::Ctx;
 use crate::engine::{Engine, EngineInfo};
-use crate::images::node::{self as node_image};
+use crate::images::node as node_image;
 use crate::images::BuildContext;
 use crate::ops::lifecycle;
 use crate::ops::up::{NodeImageRef, UpOutcome};

@@ -73,10 +73,7 @@ pub async fn prepare<E: Engine>(
 /// as their (first one's) registry answers.
 async fn image_source<E>(inputs: &Inputs<'_, E>, references: &[String]) -> ImageSource {
     match references.first() {
-        Some(first) => {
-            crate::artifacts::auto::image_source(inputs.build.ui, inputs.build.image_source, first)
-                .await
-        }
+        Some(first) => inputs.build.source_of(first).await,
         None => inputs
             .build
             .image_source

@@ -78,15 +78,13 @@ impl MakeError {
     }
 }
 
-impl<'a, E: crate::engine::Engine> BuildContext<'a, E> {
+impl<E> BuildContext<'_, E> {
     /// Where `reference` comes from: the setting, or for `auto` whether
     /// its registry answers.
     pub async fn source_of(&self, reference: &str) -> ImageSource {
         auto::image_source(self.ui, self.image_source, reference).await
     }
-}
 
-impl<E> BuildContext<'_, E> {
     /// A module version's source directory and the text of its `file` (a
     /// manifest), for errors named `what`.
     pub async fn module_file(

@@ -24,6 +24,14 @@ pub fn image_reference(plan: &ClusterPlan, node: &str) -> String {
     format!("kubeadm-local-cluster/snapshot-{}:{node}", plan.name)
 }
 
+/// Each node's snapshot image, in plan order.
+pub fn node_images(plan: &ClusterPlan) -> Vec<String> {
+    plan.nodes
+        .iter()
+        .map(|n| image_reference(plan, &n.name))
+        .collect()
+}
+
 /// Everything a snapshot depends on. Stored as JSON with every value a
 /// string (numbers and booleans too), the form snapshots have always used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

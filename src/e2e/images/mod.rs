@@ -41,7 +41,6 @@ use std::path::PathBuf;
 pub use error::E2eImageError;
 use plan::Decision;
 
-use crate::artifacts::auto;
 use crate::engine::{Engine, EngineError, Images};
 use crate::images::{components, BuildContext};
 use crate::labels::LABEL_PRELOADED;
@@ -91,7 +90,7 @@ pub async fn prepare<E: Engine>(
     }
     let total = to_make.len();
     let ui = inputs.build.ui;
-    let source = auto::image_source(ui, inputs.build.image_source, &to_make[0].1).await;
+    let source = inputs.build.source_of(&to_make[0].1).await;
     match source {
         ImageSource::Registry => {
             for (i, (_, reference, _)) in to_make.into_iter().enumerate() {

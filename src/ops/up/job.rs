@@ -6,7 +6,7 @@ use futures_util::future::LocalBoxFuture;
 use super::{Extras, NodeImageRef, PrepareError};
 use crate::cluster::state::decide::UpPath;
 use crate::cluster::state::plan::{ClusterPlan, RunMode};
-use crate::cluster::state::snapshot::{image_reference, SnapshotFields};
+use crate::cluster::state::snapshot::{self, SnapshotFields};
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
 
@@ -85,7 +85,7 @@ impl<'a> Job<'a> {
             run_mode,
         } = path
         {
-            self.node_images = snapshot_images(plan);
+            self.node_images = snapshot::node_images(plan);
             self.api_port = *api_port;
             self.known_mode = *run_mode;
             self.restart = restart.clone();
@@ -97,7 +97,7 @@ impl<'a> Job<'a> {
     /// A restore ([`UpPath::Restore`]) from the snapshot's images.
     pub fn for_restore(&mut self, plan: &ClusterPlan, path: &UpPath) {
         if let UpPath::Restore { api_port, run_mode } = path {
-            self.node_images = snapshot_images(plan);
+            self.node_images = snapshot::node_images(plan);
             // Keep the port admin.conf already names, unless the settings
             // say otherwise; only a snapshot's port gives way when taken.
             self.api_port = plan.apiserver_port.or(*api_port);
@@ -116,14 +116,6 @@ impl<'a> Job<'a> {
         self.mode
             .expect("the run mode is decided before nodes are started")
     }
-}
-
-/// Each node's snapshot image, in plan order.
-fn snapshot_images(plan: &ClusterPlan) -> Vec<String> {
-    plan.nodes
-        .iter()
-        .map(|n| image_reference(plan, &n.name))
-        .collect()
 }
 
 /// Run `steps` in order; the first failure ends the path.

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::cluster::state::plan::RunMode;
-use crate::cluster::state::snapshot::{image_reference, SnapshotFields};
+use crate::cluster::state::snapshot::{node_images, SnapshotFields};
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::fake::FakeEngine;
 use crate::ops::tests::scene::{scene, Scene, NODES, NODE_IMAGE};
@@ -287,12 +287,7 @@ async fn save_snapshot_commits_every_node() {
     result.unwrap();
     let mut images = s.snapshot_images();
     images.sort();
-    let wanted: Vec<String> = s
-        .plan
-        .nodes
-        .iter()
-        .map(|n| image_reference(&s.plan, &n.name))
-        .collect();
+    let wanted = node_images(&s.plan);
     assert_eq!(images, wanted);
     assert!(
         done(&events, "Saving a snapshot for fast restarts"),
@@ -359,12 +354,7 @@ async fn replace_nodes_starts_only_the_named_nodes_from_their_snapshot() {
     s.up(&Ui::recording(1)).await.unwrap();
     s.fake.stop("c-kube-node-2");
     let mut j = job(&s);
-    j.node_images = s
-        .plan
-        .nodes
-        .iter()
-        .map(|n| image_reference(&s.plan, &n.name))
-        .collect();
+    j.node_images = node_images(&s.plan);
     j.known_mode = Some(RunMode::Privileged);
     run(&s, &ReplaceNodes, &mut j).await.0.unwrap();
     assert_eq!(
