@@ -20,11 +20,21 @@ use crate::ui::{seconds, Ui};
 /// tests the selection names) against the running cluster.
 pub async fn e2e(settings: &Settings, ui: &Ui, selection: e2e::Selection) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    e2e_on(settings, ui, &engine, selection).await
+}
+
+/// `e2e` against the cluster on `engine`.
+async fn e2e_on<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    selection: e2e::Selection,
+) -> Result<()> {
     // The cluster decides the version; the settings only name the cluster.
     let version =
-        e2e::running_version(Ctx::new(&engine, &plan_without_version(settings), ui)).await?;
+        e2e::running_version(Ctx::new(engine, &plan_without_version(settings), ui)).await?;
     let plan = ClusterPlan::new(settings, version.clone());
-    let cx = Ctx::new(&engine, &plan, ui);
+    let cx = Ctx::new(engine, &plan, ui);
     let cache = Cache::new(&settings.cache_dir);
     let tree = test_tree(
         ui,

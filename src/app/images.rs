@@ -205,6 +205,17 @@ pub async fn build_node_image(
     force: bool,
 ) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    build_node_image_on(settings, ui, &engine, kind, force).await
+}
+
+/// `build node-image` on `engine`.
+pub(super) async fn build_node_image_on<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    kind: NodeImageKind,
+    force: bool,
+) -> Result<()> {
     let arch = node_arch(settings, engine.info());
     let versions = match kind {
         NodeImageKind::Full => Some(versions(settings, ui).await?),
@@ -217,7 +228,7 @@ pub async fn build_node_image(
     } else {
         node_image::Reuse::SameInputs
     };
-    let image = ensure_node_image(&engine, ui, settings, &plan, reuse).await?;
+    let image = ensure_node_image(engine, ui, settings, &plan, reuse).await?;
     ui.info(format!(
         "Node image {} is ready ({}).",
         image,

@@ -19,6 +19,8 @@ mod nodes;
 mod registry;
 mod reup;
 mod status;
+#[cfg(test)]
+mod tests;
 mod up;
 pub use dashboard::dashboard;
 pub use e2e::e2e;

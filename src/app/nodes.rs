@@ -6,7 +6,7 @@ use super::{connect, lock_cluster, plan_without_version};
 
 use crate::artifacts::Cache;
 use crate::cluster::Ctx;
-use crate::engine::{Docker, Engine, Images, RemoveImage};
+use crate::engine::{Docker, Engine, RemoveImage};
 use crate::images::node as node_image;
 use crate::labels::{LABEL_ROLE, ROLE_NODE_IMAGE, ROLE_REGISTRY_IMAGE};
 use crate::ops::lifecycle;
@@ -17,8 +17,13 @@ use crate::ui::Ui;
 pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
     let _lock = lock_cluster(settings, ui, &engine, "down").await?;
+    down_locked(settings, ui, &engine).await
+}
+
+/// `down` for a caller that holds the cluster's lock.
+pub(super) async fn down_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Result<()> {
     let plan = plan_without_version(settings);
-    lifecycle::down(Ctx::new(&engine, &plan, ui)).await?;
+    lifecycle::down(Ctx::new(engine, &plan, ui)).await?;
     Ok(())
 }
 
@@ -32,14 +37,24 @@ pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
         if all { "clean --all" } else { "clean" },
     )
     .await?;
+    clean_locked(settings, ui, &engine, all).await
+}
+
+/// `clean` for a caller that holds the cluster's lock.
+pub(super) async fn clean_locked<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    all: bool,
+) -> Result<()> {
     let plan = plan_without_version(settings);
     let step = ui.step(format!(
         "Removing cluster {:?}: containers, snapshot, volumes, network",
         plan.name
     ));
-    lifecycle::clean(Ctx::new(&engine, &plan, ui)).await?;
+    lifecycle::clean(Ctx::new(engine, &plan, ui)).await?;
     // Node images replaced by newer builds while this cluster used them.
-    node_image::remove_superseded(&engine).await?;
+    node_image::remove_superseded(engine).await?;
     step.done();
     if all {
         let step = ui.step("Removing node images and the build cache");
@@ -76,6 +91,16 @@ pub async fn export_logs(
     dir: Option<std::path::PathBuf>,
 ) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    export_logs_from(settings, ui, &engine, dir).await
+}
+
+/// `logs` from `engine`.
+pub(super) async fn export_logs_from<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    dir: Option<std::path::PathBuf>,
+) -> Result<()> {
     let plan = plan_without_version(settings);
     let dir = match dir {
         Some(d) => d,
@@ -85,7 +110,7 @@ pub async fn export_logs(
             .keep(),
     };
     let step = ui.step(format!("Collecting logs into {}", dir.display()));
-    let files = crate::ops::logs::export(Ctx::new(&engine, &plan, ui), &dir).await?;
+    let files = crate::ops::logs::export(Ctx::new(engine, &plan, ui), &dir).await?;
     step.done();
     if files == 0 {
         ui.warn(format!(
@@ -105,7 +130,6 @@ pub async fn load_images(
     request: crate::ops::load::LoadRequest,
 ) -> Result<()> {
     let engine = connect(settings, ui).await?;
-    let plan = plan_without_version(settings);
     // An image built on this machine is in the local engine, not the remote
     // one; without a local engine only the remote's images can be loaded.
     let local = if engine.endpoint().is_remote() {
@@ -113,10 +137,23 @@ pub async fn load_images(
     } else {
         None
     };
+    load_into(settings, ui, &engine, &request, local.as_ref()).await
+}
+
+/// `load` into the nodes `engine` runs, taking images from `local` where
+/// given (the engine on this machine, when `engine` is remote).
+pub(super) async fn load_into<E: Engine, L: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    request: &crate::ops::load::LoadRequest,
+    local: Option<&L>,
+) -> Result<()> {
+    let plan = plan_without_version(settings);
     let mut what = request.images.clone();
     what.extend(request.archives.iter().map(|a| a.display().to_string()));
     let step = ui.step(format!("Loading {} into the nodes", what.join(", ")));
-    crate::ops::load::load_images(Ctx::new(&engine, &plan, ui), &request, local.as_ref()).await?;
+    crate::ops::load::load_images(Ctx::new(engine, &plan, ui), request, local).await?;
     step.done();
     Ok(())
 }

@@ -6,6 +6,7 @@ use super::{connect, plan_without_version};
 
 use crate::artifacts::Cache;
 use crate::cluster::Ctx;
+use crate::engine::Engine;
 use crate::output;
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -14,8 +15,18 @@ use crate::ui::Ui;
 /// mirror of `mirrors`, configure the nodes, and say how to use it.
 pub async fn registry(settings: &Settings, ui: &Ui, mirrors: Vec<String>) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    registry_on(settings, ui, &engine, &mirrors).await
+}
+
+/// `registry` on `engine`.
+pub(super) async fn registry_on<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    mirrors: &[String],
+) -> Result<()> {
     let plan = plan_without_version(settings);
-    let cx = Ctx::new(&engine, &plan, ui);
+    let cx = Ctx::new(engine, &plan, ui);
     let cache = Cache::new(&settings.cache_dir);
     let image = crate::registry::ImagePlan {
         source: settings.image_source,
@@ -23,7 +34,7 @@ pub async fn registry(settings: &Settings, ui: &Ui, mirrors: Vec<String>) -> Res
     };
     let step = ui.step(format!("Starting the registry of cluster {:?}", plan.name));
     let reg = crate::registry::ensure(cx, settings.registry_port, &image).await?;
-    for upstream in &mirrors {
+    for upstream in mirrors {
         crate::registry::mirror(cx, upstream).await?;
     }
     step.done();
@@ -56,12 +67,23 @@ pub async fn push(
     archive: Option<std::path::PathBuf>,
 ) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    push_on(settings, ui, &engine, &images, archive.as_deref()).await
+}
+
+/// `push` on `engine`.
+pub(super) async fn push_on<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    images: &[String],
+    archive: Option<&std::path::Path>,
+) -> Result<()> {
     let plan = plan_without_version(settings);
-    let cx = Ctx::new(&engine, &plan, ui);
+    let cx = Ctx::new(engine, &plan, ui);
     let pushed = match archive {
         None => {
             let step = ui.step(format!("Pushing {} to the registry", images.join(", ")));
-            let pushed = crate::registry::push(cx, &images).await?;
+            let pushed = crate::registry::push(cx, images).await?;
             step.done();
             pushed
         }
@@ -71,7 +93,7 @@ pub async fn push(
                 archive.display()
             ));
             let registry = crate::registry::running(cx).await?;
-            let pushed = crate::registry::push_archive(cx, &registry, &archive, &images).await?;
+            let pushed = crate::registry::push_archive(cx, &registry, archive, images).await?;
             step.done();
             pushed
         }

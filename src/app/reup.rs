@@ -42,6 +42,11 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
     refuse_unservable(settings, engine.info())?;
     let _lock = lock_cluster(settings, ui, &engine, "reup").await?;
+    reup_locked(settings, ui, &engine).await
+}
+
+/// `reup` for a caller that holds the cluster's lock.
+async fn reup_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Result<()> {
     let arch = node_arch(settings, engine.info());
     let versions = versions(settings, ui).await?;
     let tree = versions
@@ -50,7 +55,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         .expect("build settings come with a tree");
     let plan = ClusterPlan::new(settings, versions.cluster());
     keep_home_private(settings, &plan, ui);
-    let cx = Ctx::new(&engine, &plan, ui);
+    let cx = Ctx::new(engine, &plan, ui);
 
     let running = lifecycle::is_running(cx).await?;
     let restorable = if running {
@@ -64,7 +69,7 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
              bringing it up with the build.",
             plan.name
         ));
-        return super::up::up_locked(settings, ui, &engine).await;
+        return super::up::up_locked(settings, ui, engine).await;
     }
 
     // The build first: when it fails, nothing has been touched.
@@ -83,9 +88,9 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         None => cx,
         Some(version) => {
             restored_plan = ClusterPlan::new(settings, version.kubernetes);
-            let cx = Ctx::new(&engine, &restored_plan, ui);
+            let cx = Ctx::new(engine, &restored_plan, ui);
             let prepare = async || {
-                super::up::prepare_extras(&engine, ui, settings, &arch, &restored_plan).await
+                super::up::prepare_extras(engine, ui, settings, &arch, &restored_plan).await
             };
             crate::ops::up::up(cx, &version.node_image, prepare)
                 .await

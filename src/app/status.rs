@@ -18,21 +18,35 @@ use crate::ui::Ui;
 
 pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
     let engine = connect(settings, ui).await?;
+    for line in report(settings, ui, &engine).await? {
+        output::line(line)?;
+    }
+    Ok(())
+}
+
+/// What `status` prints, line by line.
+pub(super) async fn report<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let mut say = |line: String| lines.push(line);
     let plan = plan_without_version(settings);
-    let cx = Ctx::new(&engine, &plan, ui);
+    let cx = Ctx::new(engine, &plan, ui);
     let health = crate::cluster::steps::health::inspect(cx).await?;
     let condition = health.condition();
     let snapshot = snapshot::state(cx).await?;
     let flag = plan.cluster_flag();
     match &condition {
-        Condition::Absent => output::line(format_args!("cluster {}: not running", plan.name))?,
-        Condition::Healthy => output::line(format_args!("cluster {}: running", plan.name))?,
-        Condition::Unfinished => output::line(format_args!(
+        Condition::Absent => say(format!("cluster {}: not running", plan.name)),
+        Condition::Healthy => say(format!("cluster {}: running", plan.name)),
+        Condition::Unfinished => say(format!(
             "cluster {}: not finished (an `up` was interrupted, or the nodes restarted under it); \
              `local-cluster up{flag}` starts it again",
             plan.name,
-        ))?,
-        Condition::Broken { .. } => output::line(format_args!(
+        )),
+        Condition::Broken { .. } => say(format!(
             "cluster {}: broken nodes; `local-cluster up{flag}` repairs them{}",
             plan.name,
             if matches!(snapshot, SnapshotState::Complete { .. }) {
@@ -40,19 +54,19 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             } else {
                 ""
             }
-        ))?,
+        )),
     }
     if condition != Condition::Absent {
         for (node, state) in &health.nodes {
-            output::line(format_args!("  {}: {}", node.name, state.describe()))?;
+            say(format!("  {}: {}", node.name, state.describe()));
         }
         if matches!(condition, Condition::Healthy | Condition::Broken { .. }) {
             for line in crate::cluster::steps::kubectl::node_readiness(cx).await {
-                output::line(format_args!("  {line}"))?;
+                say(format!("  {line}"));
             }
         }
     }
-    output::line(format_args!(
+    say(format!(
         "snapshot: {}",
         match &snapshot {
             SnapshotState::None => "none".to_string(),
@@ -62,7 +76,7 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
             ),
             SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
-    ))?;
+    ));
     // The snapshot's version, else the configured one when it is exact.
     let version = match (&snapshot, &settings.kubernetes_version) {
         (SnapshotState::Complete { fields, .. }, _) => Some(fields.kubernetes_version.clone()),
@@ -72,30 +86,30 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
     if let Some(version) = version {
         let reference =
             node_image::node_image_reference(&version, &node_arch(settings, engine.info()));
-        match node_image::facts(&engine, &reference).await? {
-            Some(facts) => output::line(format_args!(
+        match node_image::facts(engine, &reference).await? {
+            Some(facts) => say(format!(
                 "node image: {reference} (Kubernetes {}; {})",
                 facts.kubernetes_version.as_deref().unwrap_or("?"),
                 facts
                     .binaries
                     .as_deref()
                     .unwrap_or("made by an older local-cluster: origin not recorded")
-            ))?,
+            )),
             None => match lifecycle::orphaned_node_image(cx, &reference, &version, &node_arch(settings, engine.info())).await? {
-                Some(id) => output::line(format_args!(
+                Some(id) => say(format!(
                     "node image: {reference} (missing; the snapshot's node image {id} is still in the engine: `up` tags it again and restores)"
-                ))?,
-                None if matches!(snapshot, SnapshotState::Complete { .. }) => output::line(format_args!(
+                )),
+                None if matches!(snapshot, SnapshotState::Complete { .. }) => say(format!(
                     "node image: {reference} (missing: `up` builds it again, and the snapshot, made from the old one, is then replaced by a new cluster)"
-                ))?,
-                None => output::line(format_args!("node image: {reference} (not built yet)"))?,
+                )),
+                None => say(format!("node image: {reference} (not built yet)")),
             },
         }
     }
     let registry = crate::registry::describe(cx).await?;
-    output::line(format_args!("registry: {registry}"))?;
+    say(format!("registry: {registry}"));
     let (endpoint, info) = (engine.endpoint(), engine.info());
-    output::line(format_args!(
+    say(format!(
         "engine: Docker {} ({}/{}) at {} ({}){}",
         info.server_version,
         info.os_type,
@@ -107,6 +121,6 @@ pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
         } else {
             String::new()
         }
-    ))?;
-    Ok(())
+    ));
+    Ok(lines)
 }

@@ -42,6 +42,7 @@ pub enum Op {
     CreateContainer,
     StartContainer,
     Commit,
+    RemoveImage,
 }
 
 #[derive(Default)]

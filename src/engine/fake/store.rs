@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
-use super::{not_found, refused, FakeEngine};
+use super::{not_found, refused, FakeEngine, Op};
 use crate::engine::*;
 
 impl Networks for FakeEngine {
@@ -155,6 +155,9 @@ impl Images for FakeEngine {
         let Some(id) = Self::image_id(&s, reference) else {
             return Ok(());
         };
+        if let Some(kind) = Self::take_refusal(&mut s, Op::RemoveImage, reference) {
+            return Err(refused(format!("remove image {reference}"), kind));
+        }
         let in_use = s.containers.values().any(|c| c.image_id == id);
         if in_use && how == RemoveImage::IfUnused {
             return Err(refused(
