@@ -115,12 +115,7 @@ pub(super) async fn ensure_node_image<E: Engine>(
     reuse: node_image::Reuse,
 ) -> Result<String> {
     let cache = Cache::new(&settings.cache_dir);
-    let build = node_image::Build {
-        engine,
-        ui,
-        cache: &cache,
-        plan,
-    };
+    let build = node_image::Build::new(engine, ui, &cache, plan);
     node_image::ensure(&build, reuse)
         .await
         .map_err(|e| explain_no_space(e.into(), settings, engine, "building the node image"))

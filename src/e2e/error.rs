@@ -37,7 +37,7 @@ pub enum E2eError {
     #[error("`e2e.test --list-images` failed")]
     ListImages(#[source] ProcessError),
     #[error("making the test images failed")]
-    Images(#[source] Box<super::images::E2eImageError>),
+    Images(#[source] Box<crate::images::MakeError>),
     #[error("the cluster's registry, which serves the test images pulled with PullPolicy Always")]
     Registry(#[source] Box<crate::registry::RegistryError>),
     #[error(transparent)]
@@ -83,8 +83,8 @@ pub enum E2eError {
     },
 }
 
-impl From<super::images::E2eImageError> for E2eError {
-    fn from(e: super::images::E2eImageError) -> Self {
+impl From<crate::images::MakeError> for E2eError {
+    fn from(e: crate::images::MakeError) -> Self {
         E2eError::Images(Box::new(e))
     }
 }

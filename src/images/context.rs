@@ -1,5 +1,6 @@
 //! What everything that builds or fetches images and binaries for a cluster
-//! works with (pod networks, addons, component and e2e test images): one
+//! works with (node images, pod networks, addons, component and e2e test
+//! images): one
 //! [`BuildContext`], and one error, [`MakeError`], for "could not get its
 //! source, build it, or make its image", naming the component. The helpers
 //! that make images from it are in [`super::workload`], above the component

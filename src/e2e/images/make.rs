@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::plan::Kind;
-use super::{E2eImageError, Inputs};
+use super::Inputs;
 use crate::artifacts::cache::{self, CacheKey, Entry};
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::Binaries;
@@ -29,6 +29,7 @@ use crate::images::archive::ImageSpec;
 use crate::images::components::{self, ComponentInputs};
 use crate::images::debian::{self, Purpose, Recipe, NOT_NEEDED};
 use crate::images::layer::{LayerBlob, LayerBuilder};
+use crate::images::MakeError;
 use crate::images::{BuildContext, ImageError};
 use crate::labels::{LABEL_ASSEMBLED, LABEL_E2E_IMAGE};
 use crate::settings::ImageSourceSetting;
@@ -149,7 +150,7 @@ pub(super) struct Maker<'a, E> {
 }
 
 impl<'a, E: Engine> Maker<'a, E> {
-    pub(super) async fn new(inputs: &'a Inputs<'a, E>) -> Result<Maker<'a, E>, E2eImageError> {
+    pub(super) async fn new(inputs: &'a Inputs<'a, E>) -> Result<Maker<'a, E>, MakeError> {
         let system = debian::System::new(
             E2E_SYSTEM,
             inputs.build.arch,
@@ -158,14 +159,15 @@ impl<'a, E: Engine> Maker<'a, E> {
         );
         let entry = debian::build(inputs.build.ui, &system, inputs.build.cache)
             .await
-            .map_err(E2eImageError::System)?;
+            .map_err(MakeError::making(
+                "the Debian system of the e2e test images",
+            ))?;
         let version = inputs.kubernetes_version.to_string();
         let module = gomod::module_dir(inputs.build.ui, "k8s.io/kubernetes", &version)
             .await
-            .map_err(|e| E2eImageError::Sources {
-                version: version.clone(),
-                source: e.into(),
-            })?;
+            .map_err(MakeError::getting(format!(
+                "k8s.io/kubernetes@{version} (the e2e test images' files)"
+            )))?;
         Ok(Maker {
             inputs,
             system: entry,

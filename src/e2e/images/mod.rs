@@ -32,17 +32,15 @@
 //! ImageVolume Conformance test looks for.
 
 mod busybox;
-mod error;
 mod make;
 mod plan;
 
 use std::path::PathBuf;
 
-pub use error::E2eImageError;
 use plan::Decision;
 
 use crate::engine::{Engine, EngineError, Images};
-use crate::images::{components, BuildContext};
+use crate::images::{components, BuildContext, MakeError};
 use crate::labels::LABEL_PRELOADED;
 use crate::settings::{ImageSource, KubeVersion};
 
@@ -75,7 +73,7 @@ pub struct Prepared {
 pub async fn prepare<E: Engine>(
     inputs: &Inputs<'_, E>,
     wanted: &[String],
-) -> Result<Prepared, E2eImageError> {
+) -> Result<Prepared, MakeError> {
     let planned = plan::plan(wanted, inputs.node_images);
     let mut prepared = Prepared::default();
     let mut to_make = Vec::new();
@@ -102,7 +100,7 @@ pub async fn prepare<E: Engine>(
                     &reference,
                 )
                 .await
-                .map_err(E2eImageError::image(&reference))?;
+                .map_err(MakeError::making(&reference))?;
                 step.done();
                 prepared.archives.push(Archive {
                     references: vec![reference],
@@ -122,7 +120,7 @@ pub async fn prepare<E: Engine>(
                 let path = maker
                     .make(kind, &reference, &tag)
                     .await
-                    .map_err(E2eImageError::image(&reference))?;
+                    .map_err(MakeError::making(&reference))?;
                 prepared.archives.push(Archive {
                     references: vec![reference],
                     path,
@@ -276,7 +274,7 @@ mod tests {
         let err = prepare(&inputs, &wanted()).await.unwrap_err();
         let text = crate::error::chain(&err);
         assert!(
-            text.starts_with(&format!("making the e2e image {missing}")),
+            text.starts_with(&format!("making image {missing}")),
             "{text}"
         );
         assert!(

@@ -89,6 +89,7 @@ pub(super) async fn ensure<E: Engine>(
         return Ok((made, false));
     }
     let step = build
+        .context
         .ui
         .step(format!("Loading the bare node image {}", made.reference));
     let config_layer = config_layer(build)?;
@@ -111,7 +112,7 @@ pub(super) async fn ensure<E: Engine>(
         config: node_image_config(node_image_labels(&made.inputs, &[])),
         layers,
     };
-    load_archive(build.engine, spec, &made.reference).await?;
+    load_archive(build.context.engine, spec, &made.reference).await?;
     step.done();
     Ok((made, true))
 }
@@ -119,7 +120,7 @@ pub(super) async fn ensure<E: Engine>(
 /// The layer of node configuration files (cached); returns its path.
 fn config_layer<E>(build: &Build<'_, E>) -> Result<std::path::PathBuf> {
     let key = node_config_key();
-    let entry = build.cache.entry("layers", "node-config", &key);
+    let entry = build.context.cache.entry("layers", "node-config", &key);
     if !entry.is_complete() {
         let staging = entry
             .stage()

@@ -72,7 +72,7 @@ pub(super) async fn build<E: Engine>(
     .await;
     // Not removed here when the build is stopped at an await point: the
     // command removes what is still listed as it ends.
-    let _ = container.remove(build.engine).await;
+    let _ = container.remove(build.context.engine).await;
     result
 }
 
@@ -82,7 +82,7 @@ async fn start_builder<E: Engine>(
     bare_reference: &str,
     reference: &str,
 ) -> Result<Temporary> {
-    let step = build.ui.step("Starting the image build container");
+    let step = build.context.ui.step("Starting the image build container");
     let container = start_idle(build, bare_reference, "build", reference).await?;
     step.done();
     Ok(container)
@@ -96,15 +96,15 @@ pub(super) async fn check_engine_runs_arch<E: Engine>(
     build: &Build<'_, E>,
     bare_reference: &str,
 ) -> Result<()> {
-    let (arch, engine_arch) = (&build.plan.arch, &build.engine.info().arch);
+    let (arch, engine_arch) = (&build.context.arch, &build.context.engine.info().arch);
     if arch == engine_arch {
         return Ok(());
     }
-    let step = build.ui.step(format!(
+    let step = build.context.ui.step(format!(
         "Checking that the {engine_arch} engine runs {arch} programs (emulated)"
     ));
     let container = start_idle(build, bare_reference, "probe", bare_reference).await?;
-    let _ = container.remove(build.engine).await;
+    let _ = container.remove(build.context.engine).await;
     step.done();
     Ok(())
 }
@@ -134,8 +134,8 @@ async fn start_idle<E: Engine>(
         labels: [(LABEL_ROLE.to_string(), ROLE_IMAGE_BUILD.to_string())].into(),
         ..Default::default()
     };
-    let engine = build.engine;
-    let (arch, engine_arch) = (&build.plan.arch, &engine.info().arch);
+    let engine = build.context.engine;
+    let (arch, engine_arch) = (&build.context.arch, &engine.info().arch);
     let started = async {
         engine.remove_container(&name).await?;
         engine.create_container(&spec).await?;
@@ -175,12 +175,16 @@ async fn copy_binaries<E: Engine>(
     builder: &str,
     binaries: &Binaries,
 ) -> Result<()> {
-    let step = build.ui.step("Copying Kubernetes binaries into the image");
+    let step = build
+        .context
+        .ui
+        .step("Copying Kubernetes binaries into the image");
     let files: Vec<(String, PathBuf)> = NODE_BINARIES
         .iter()
         .map(|n| (n.to_string(), binaries.path(n).to_path_buf()))
         .collect();
     build
+        .context
         .engine
         .upload_files(builder, "/usr/bin", &files)
         .await
@@ -198,6 +202,7 @@ async fn list_images<E: Engine>(
 ) -> Result<Vec<WantedImage>> {
     let version = binaries.version.to_string();
     let list = build
+        .context
         .engine
         .run(
             builder,
@@ -225,7 +230,7 @@ async fn make_images<E: Engine>(
     image_source: ImageSource,
     base: &Entry,
 ) -> Result<Vec<PathBuf>> {
-    let step = build.ui.step(format!(
+    let step = build.context.ui.step(format!(
         "Making {} images ({})",
         wanted.len(),
         match image_source {
@@ -237,12 +242,8 @@ async fn make_images<E: Engine>(
         wanted,
         &ComponentInputs {
             build: BuildContext {
-                engine: build.engine,
-                ui: build.ui,
-                cache: build.cache,
-                arch: &build.plan.arch,
                 image_source: image_source.into(),
-                debian_mirror: &build.plan.debian_mirror,
+                ..build.context
             },
             base,
             binaries,
@@ -263,9 +264,10 @@ async fn preload<E: Engine>(
     archives: &[PathBuf],
 ) -> Result<()> {
     let step = build
+        .context
         .ui
         .step("Preloading the images into the node's containerd");
-    let engine = build.engine;
+    let engine = build.context.engine;
     let pause = wanted
         .iter()
         .find(|w| w.component == Component::Pause)
@@ -329,6 +331,7 @@ async fn save<E: Engine>(
     wanted: &[WantedImage],
 ) -> Result<()> {
     let step = build
+        .context
         .ui
         .step(format!("Saving the node image {}", image.reference));
     let labels = node_image_labels(
@@ -347,7 +350,7 @@ async fn save<E: Engine>(
             ),
         ],
     );
-    let engine = build.engine;
+    let engine = build.context.engine;
     async {
         engine.stop_container(builder, 2).await?;
         engine

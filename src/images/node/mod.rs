@@ -2,7 +2,7 @@
 //! configuration) and, on top of it, the image for one Kubernetes version with
 //! its binaries and every image kubeadm runs already in the node's containerd.
 //!
-//! A build is a [`Build`] (engine, output, cache, plan) and a few named
+//! A build is a [`Build`] (the plan and its [`BuildContext`]) and a few named
 //! steps: the base system ([`super::rootfs`]), the bare image ([`bare`]), the
 //! Kubernetes binaries, and the Kubernetes image ([`kubernetes`]).
 //! Images carry a label with the hash of everything they were made from; an
@@ -13,6 +13,7 @@ mod kubernetes;
 
 use std::collections::BTreeMap;
 
+use super::context::BuildContext;
 use super::rootfs::{self, BaseSystem};
 use super::{ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey};
@@ -94,12 +95,31 @@ fn node_image_labels(inputs: &str, extra: &[(&str, String)]) -> BTreeMap<String,
     labels
 }
 
-/// A node image build: what every step needs.
+/// A node image build: what every step needs, the build context made from
+/// the plan's architecture, mirror and image source.
 pub struct Build<'a, E> {
-    pub engine: &'a E,
-    pub ui: &'a Ui,
-    pub cache: &'a Cache,
-    pub plan: &'a NodeImagePlan,
+    context: BuildContext<'a, E>,
+    plan: &'a NodeImagePlan,
+}
+
+impl<'a, E> Build<'a, E> {
+    pub fn new(engine: &'a E, ui: &'a Ui, cache: &'a Cache, plan: &'a NodeImagePlan) -> Self {
+        let image_source = plan
+            .kubernetes
+            .as_ref()
+            .map_or(ImageSourceSetting::Auto, |k8s| k8s.image_source);
+        Build {
+            context: BuildContext {
+                engine,
+                ui,
+                cache,
+                arch: &plan.arch,
+                image_source,
+                debian_mirror: &plan.debian_mirror,
+            },
+            plan,
+        }
+    }
 }
 
 /// An image in the engine, and the hash of what it is made from.
@@ -118,10 +138,10 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
         }
     }
     let force = reuse == Reuse::Never;
-    let base = BaseSystem::new(&plan.arch, &plan.debian_mirror);
+    let base = BaseSystem::new(build.context.arch, build.context.debian_mirror);
     let force_bare = force && plan.kubernetes.is_none();
     let bare_image = async {
-        let base_entry = rootfs::build(build.ui, &base, build.cache).await?;
+        let base_entry = rootfs::build(build.context.ui, &base, build.context.cache).await?;
         let (bare, rebuilt) = bare::ensure(build, &base, &base_entry, force_bare).await?;
         Ok::<_, ImageError>((base_entry, bare, rebuilt))
     };
@@ -133,7 +153,7 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
         return Ok(bare.reference);
     };
     let ((base_entry, bare, bare_rebuilt), binaries) =
-        if overlap_base_with_binaries(&plan.arch, &build.engine.info().arch) {
+        if overlap_base_with_binaries(build.context.arch, &build.context.engine.info().arch) {
             // debootstrap mostly waits for the mirror and the disk while a
             // Go build keeps both cores busy: side by side, the base system
             // costs little of its own time.
@@ -145,8 +165,8 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
         };
     // The repository's own images (etcd, CoreDNS, pause) decide.
     let pause = format!("{}/pause", k8s.image_repository);
-    let image_source = auto::image_source(build.ui, k8s.image_source, &pause).await;
-    let image = kubernetes::describe(&bare, &binaries, k8s, image_source, &plan.arch)?;
+    let image_source = build.context.source_of(&pause).await;
+    let image = kubernetes::describe(&bare, &binaries, k8s, image_source, build.context.arch)?;
     if !force && !bare_rebuilt && build.up_to_date(&image).await? {
         return Ok(image.reference);
     }
@@ -209,8 +229,9 @@ impl<E: Engine> Build<'_, E> {
             return Ok(None);
         }
         let version = binaries.version.to_string();
-        let reference = node_image_reference(&version, &self.plan.arch);
+        let reference = node_image_reference(&version, self.context.arch);
         let Some(details) = self
+            .context
             .engine
             .inspect_image(&reference)
             .await
@@ -225,7 +246,7 @@ impl<E: Engine> Build<'_, E> {
             && label(LABEL_FORMAT) == Some(FORMAT.to_string().as_str())
             && label(LABEL_PRELOADED).is_some_and(|images| images.contains(&apiserver));
         if usable {
-            self.ui.note(format!(
+            self.context.ui.note(format!(
                 "using node image {reference} ({})",
                 label(LABEL_BINARIES).unwrap_or("binaries of unknown origin")
             ));
@@ -238,6 +259,7 @@ impl<E: Engine> Build<'_, E> {
     /// Does the engine hold the image, made from those inputs?
     async fn up_to_date(&self, image: &Made) -> Result<bool> {
         let details = self
+            .context
             .engine
             .inspect_image(&image.reference)
             .await
@@ -266,22 +288,26 @@ impl<E: Engine> Build<'_, E> {
             });
             plan.source = choice.source.into();
         }
-        let step = self.ui.step(title);
-        let binaries =
-            artifacts::kubernetes_binaries(&plan, self.cache, self.ui, &crate::source::Trees)
-                .await
-                .map_err(|e| match e {
-                    // Offline machines (like CI without internet) can build instead.
-                    e @ (ArtifactError::Http { .. } | ArtifactError::HttpStatus { .. })
-                        if plan.source == KubernetesSourceSetting::Release =>
-                    {
-                        ImageError::ReleaseSite(e)
-                    }
-                    other => other.into(),
-                })?;
+        let step = self.context.ui.step(title);
+        let binaries = artifacts::kubernetes_binaries(
+            &plan,
+            self.context.cache,
+            self.context.ui,
+            &crate::source::Trees,
+        )
+        .await
+        .map_err(|e| match e {
+            // Offline machines (like CI without internet) can build instead.
+            e @ (ArtifactError::Http { .. } | ArtifactError::HttpStatus { .. })
+                if plan.source == KubernetesSourceSetting::Release =>
+            {
+                ImageError::ReleaseSite(e)
+            }
+            other => other.into(),
+        })?;
         step.done();
         for (name, origin) in &binaries.origins {
-            self.ui.note(format!("{name}: {origin}"));
+            self.context.ui.note(format!("{name}: {origin}"));
         }
         Ok(binaries)
     }
@@ -289,12 +315,13 @@ impl<E: Engine> Build<'_, E> {
     /// After a build: drop the images it replaced, saying so; a failure here
     /// must not fail the build.
     async fn forget_superseded(&self) {
-        match remove_superseded(self.engine).await {
+        match remove_superseded(self.context.engine).await {
             Ok(0) => {}
             Ok(n) => self
+                .context
                 .ui
                 .note(format!("removed {n} superseded node image(s)")),
-            Err(e) => self.ui.warn(format!(
+            Err(e) => self.context.ui.warn(format!(
                 "could not remove superseded node images: {}",
                 crate::error::chain(&e)
             )),
@@ -373,12 +400,7 @@ mod tests {
     async fn reused(engine: &FakeEngine, plan: &NodeImagePlan) -> Option<String> {
         let dir = tempfile::tempdir().unwrap();
         let (ui, cache) = (Ui::recording(1), Cache::new(dir.path()));
-        let build = Build {
-            engine,
-            ui: &ui,
-            cache: &cache,
-            plan,
-        };
+        let build = Build::new(engine, &ui, &cache, plan);
         build.reusable().await.unwrap()
     }
 
@@ -432,12 +454,7 @@ mod tests {
         arm64.arch = "arm64".into();
         let dir = tempfile::tempdir().unwrap();
         let (ui, cache) = (Ui::recording(1), Cache::new(dir.path()));
-        let build = Build {
-            engine: &engine,
-            ui: &ui,
-            cache: &cache,
-            plan: &arm64,
-        };
+        let build = Build::new(&engine, &ui, &cache, &arm64);
         // A runnable arm64 image: checked, and the probe container is gone.
         kubernetes::check_engine_runs_arch(&build, "bare:arm64")
             .await
@@ -460,10 +477,7 @@ mod tests {
         assert!(engine.container_names().is_empty());
         // The engine's own architecture needs no check.
         let amd64 = plan("registry.k8s.io", false);
-        let build = Build {
-            plan: &amd64,
-            ..build
-        };
+        let build = Build::new(&engine, &ui, &cache, &amd64);
         kubernetes::check_engine_runs_arch(&build, "no-such-image")
             .await
             .unwrap();
