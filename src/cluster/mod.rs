@@ -4,7 +4,7 @@
 //! labels, so there is no state file to go stale.
 //!
 //! Every step gets a [`Ctx`]: the engine, the resolved plan and the output.
-//! What to do is decided by pure functions in [`decide`] and [`snapshot`]
+//! What to do is decided by pure functions in [`state::decide`] and [`state::snapshot`]
 //! from what the engine holds; the steps only carry it out.
 
 mod error;

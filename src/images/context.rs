@@ -1,8 +1,8 @@
 //! What everything that builds or fetches images and binaries for a cluster
 //! works with (node images, pod networks, addons, component and e2e test
-//! images): one
-//! [`BuildContext`], and one error, [`MakeError`], for "could not get its
-//! source, build it, or make its image", naming the component. The helpers
+//! images): one [`BuildContext`], and one error, [`MakeError`], for "could
+//! not get its source, build it, or make its image", naming the component.
+//! The helpers
 //! that make images from it are in [`super::workload`], above the component
 //! images they assemble with.
 

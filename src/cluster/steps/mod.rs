@@ -1,4 +1,4 @@
-//! Steps that act on the engine for one cluster, each over a [`Ctx`]:
+//! Steps that act on the engine for one cluster, each over a [`Ctx`](super::Ctx):
 //! its network, node containers, kubeadm, the pod network, addons, waits,
 //! kubeconfig, snapshot, health marks. What to do is decided in
 //! [`state`](super::state); commands ([`crate::ops`]) compose the steps.

@@ -19,7 +19,7 @@
 //! Every other image of the list is skipped with the reason.
 //!
 //! With `imageSource: build` the Debian files come from one debootstrap
-//! (cached, see [`debian`]) and the binaries from Go module builds (cached);
+//! (cached, see [`debian`](crate::images::debian)) and the binaries from Go module builds (cached);
 //! each archive is cached by everything it is made of, so a second `prepare`
 //! only checks the cache. With `imageSource: registry` each image is pulled
 //! through the engine and saved.
