@@ -26,6 +26,7 @@ pub use select::{Selection, Suite};
 
 use crate::artifacts::Cache;
 use crate::cluster::steps::images as load;
+use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::Ctx;
 use crate::engine::Engine;
 use crate::images::BuildContext;
@@ -84,7 +85,7 @@ pub async fn running_version<E: Engine>(cx: Ctx<'_, E>) -> Result<KubeVersion, E
     // the label (the version the nodes were made with) does not know.
     let serving = cx
         .kubectl()
-        .json::<KubectlVersion>(&["version"])
+        .json_of::<KubectlVersion>(NodeOp::ServerVersion, &["version"])
         .await
         .ok()
         .and_then(|v| v.server_version)
@@ -433,13 +434,11 @@ mod tests {
         }
         assert_eq!(running_version(cx).await.unwrap().to_string(), "v1.36.3");
         // After reup the API server runs a tree's build: its word counts.
-        engine.on_exec(|_, argv| {
-            (argv.iter().any(|a| a == "version")).then(|| ExecOutput {
-                stdout: br#"{"clientVersion": {"gitVersion": "v1.36.3"},
-                    "serverVersion": {"gitVersion": "v1.36.3-dirty", "gitTreeState": "dirty"}}"#
-                    .to_vec(),
-                ..Default::default()
-            })
+        engine.on_op(NodeOp::ServerVersion.name(), |_| ExecOutput {
+            stdout: br#"{"clientVersion": {"gitVersion": "v1.36.3"},
+                "serverVersion": {"gitVersion": "v1.36.3-dirty", "gitTreeState": "dirty"}}"#
+                .to_vec(),
+            ..Default::default()
         });
         assert_eq!(
             running_version(cx).await.unwrap().to_string(),

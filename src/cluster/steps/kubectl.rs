@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use serde::Deserialize;
 
+use super::node_ops::NodeOp;
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::{Engine, ExecRequest};
 use crate::ui::Step;
@@ -50,9 +51,26 @@ impl<'a, E: Engine> Kubectl<'a, E> {
     }
 
     pub async fn json<T: for<'de> Deserialize<'de>>(&self, args: &[&str]) -> Result<T> {
+        self.json_with(args, ExecRequest::default()).await
+    }
+
+    /// [`json`](Self::json) for a named operation (what tests answer).
+    pub async fn json_of<T: for<'de> Deserialize<'de>>(
+        &self,
+        op: NodeOp,
+        args: &[&str],
+    ) -> Result<T> {
+        self.json_with(args, op.request()).await
+    }
+
+    async fn json_with<T: for<'de> Deserialize<'de>>(
+        &self,
+        args: &[&str],
+        request: ExecRequest<'_>,
+    ) -> Result<T> {
         let mut all = args.to_vec();
         all.extend_from_slice(&["-o", "json"]);
-        let out = self.run(&all).await?;
+        let out = self.run_with(&all, request).await?;
         serde_json::from_str(&out).map_err(|source| ClusterError::KubectlOutput {
             args: args.join(" "),
             source,
@@ -72,7 +90,7 @@ impl<'a, E: Engine> Kubectl<'a, E> {
     }
 
     pub async fn nodes(&self) -> Result<Vec<NodeStatus>> {
-        let list: List<Node> = self.json(&["get", "nodes"]).await?;
+        let list: List<Node> = self.json_of(NodeOp::NodeList, &["get", "nodes"]).await?;
         Ok(list.items.into_iter().map(Node::into_status).collect())
     }
 
@@ -94,7 +112,10 @@ impl<'a, E: Engine> Kubectl<'a, E> {
             // One kubectl call per round: each costs an exec and a process
             // start, which is most of a round on a busy 2-core machine.
             let objects = self
-                .json::<List<Object>>(&["-n", "kube-system", "get", "nodes,pods,deployments"])
+                .json_of::<List<Object>>(
+                    NodeOp::ClusterObjects,
+                    &["-n", "kube-system", "get", "nodes,pods,deployments"],
+                )
                 .await;
             match objects {
                 Ok(list) => {

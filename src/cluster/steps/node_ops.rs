@@ -18,15 +18,29 @@ pub enum NodeOp {
     InotifyLimit,
     /// kube-proxy's health endpoint on the node (JSON with `lastUpdated`).
     KubeProxyHealth,
+    /// Has systemd finished booting and does containerd answer? (Exit 0,
+    /// or a line saying what is not ready.)
+    BootCheck,
+    /// kubectl: the Node objects (JSON list).
+    NodeList,
+    /// kubectl: the Nodes, and kube-system's Pods and Deployments, in one
+    /// JSON list (what readiness is judged from).
+    ClusterObjects,
+    /// kubectl: client and server versions (JSON).
+    ServerVersion,
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 5] = [
+    pub const ALL: [NodeOp; 9] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
         NodeOp::InotifyLimit,
         NodeOp::KubeProxyHealth,
+        NodeOp::BootCheck,
+        NodeOp::NodeList,
+        NodeOp::ClusterObjects,
+        NodeOp::ServerVersion,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -36,10 +50,14 @@ impl NodeOp {
             NodeOp::RestartUnits => "restart-units",
             NodeOp::InotifyLimit => "inotify-limit",
             NodeOp::KubeProxyHealth => "kube-proxy-health",
+            NodeOp::BootCheck => "boot-check",
+            NodeOp::NodeList => "node-list",
+            NodeOp::ClusterObjects => "cluster-objects",
+            NodeOp::ServerVersion => "server-version",
         }
     }
 
-    fn request(self) -> ExecRequest<'static> {
+    pub(crate) fn request(self) -> ExecRequest<'static> {
         ExecRequest {
             op: Some(self.name()),
             ..Default::default()

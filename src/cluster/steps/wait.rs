@@ -27,9 +27,8 @@ async fn node_booted<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan, timeout: Durati
                   ctr --namespace k8s.io version >/dev/null 2>&1 || { echo 'containerd: not answering'; exit 1; }";
     let mut last = String::new();
     while start.elapsed() < timeout {
-        match cx
-            .engine
-            .exec(&node.container, &["sh", "-c", script], Default::default())
+        match NodeOp::BootCheck
+            .exec(cx.engine, &node.container, &["sh", "-c", script])
             .await
         {
             Ok(out) if out.exit_code == 0 => return Ok(()),

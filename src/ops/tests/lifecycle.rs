@@ -3,6 +3,7 @@
 
 use super::scene::*;
 use crate::cluster::state::plan::ClusterPlan;
+use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::tests::cluster_c;
 use crate::cluster::{ClusterError, Ctx};
 use crate::engine::fake::{FileTree, Op};
@@ -339,10 +340,8 @@ async fn an_overlapping_subnet_is_refused_before_anything_is_made() {
 async fn a_node_that_stops_while_booting_fails_up_at_once_with_its_log() {
     let s = scene(&[]);
     // The boot check never succeeds; the node's container exits meanwhile.
-    s.fake.on_exec(|_, argv| {
-        argv.iter()
-            .any(|a| a.contains("is-system-running"))
-            .then(|| ExecOutput::failed(1, "systemd: starting"))
+    s.fake.on_op(NodeOp::BootCheck.name(), |_| {
+        ExecOutput::failed(1, "systemd: starting")
     });
     let stopper = async {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;

@@ -144,42 +144,38 @@ impl Nodes {
 
 pub(crate) fn answer_like_a_healthy_cluster(fake: &FakeEngine, plan: &ClusterPlan) {
     let names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
-    fake.on_exec(move |_, argv| {
-        let has = |word: &str| argv.iter().any(|a| a == word);
-        let reply = if has("nodes,pods,deployments") {
-            let mut items: Vec<String> = Vec::new();
-            for name in &names {
-                items.push(format!(
-                    r#"{{"kind":"Node","metadata":{{"name":"{name}"}},"status":{{"conditions":[{{"type":"Ready","status":"True","lastHeartbeatTime":"{FRESH}"}}]}}}}"#
-                ));
-            }
-            let pod = |app: &str| {
-                format!(
-                    r#"{{"kind":"Pod","metadata":{{"name":"{app}","labels":{{"k8s-app":"{app}"}}}},"status":{{"conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"state":{{"running":{{"startedAt":"{FRESH}"}}}}}}]}}}}"#
-                )
-            };
-            items.extend(names.iter().map(|_| pod("kube-proxy")));
-            items.extend([pod("kube-dns"), pod("kube-dns")]);
-            items.push(
-                r#"{"kind":"Deployment","metadata":{"name":"coredns"},"spec":{"replicas":2}}"#
-                    .to_string(),
-            );
-            format!(r#"{{"items":[{}]}}"#, items.join(","))
-        } else if argv.first().is_some_and(|a| a == "kubectl") && has("nodes") {
-            let items: Vec<String> = names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    format!(
-                        r#"{{"metadata":{{"name":"{name}"}},"spec":{{"podCIDR":"10.244.{i}.0/24"}}}}"#
-                    )
-                })
-                .collect();
-            format!(r#"{{"items":[{}]}}"#, items.join(","))
-        } else {
-            return None;
+    let nodes = names.clone();
+    fake.on_op(NodeOp::ClusterObjects.name(), move |_| {
+        let mut items: Vec<String> = Vec::new();
+        for name in &nodes {
+            items.push(format!(
+                r#"{{"kind":"Node","metadata":{{"name":"{name}"}},"status":{{"conditions":[{{"type":"Ready","status":"True","lastHeartbeatTime":"{FRESH}"}}]}}}}"#
+            ));
+        }
+        let pod = |app: &str| {
+            format!(
+                r#"{{"kind":"Pod","metadata":{{"name":"{app}","labels":{{"k8s-app":"{app}"}}}},"status":{{"conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"state":{{"running":{{"startedAt":"{FRESH}"}}}}}}]}}}}"#
+            )
         };
-        Some(ExecOutput::ok(reply))
+        items.extend(nodes.iter().map(|_| pod("kube-proxy")));
+        items.extend([pod("kube-dns"), pod("kube-dns")]);
+        items.push(
+            r#"{"kind":"Deployment","metadata":{"name":"coredns"},"spec":{"replicas":2}}"#
+                .to_string(),
+        );
+        ExecOutput::ok(format!(r#"{{"items":[{}]}}"#, items.join(",")))
+    });
+    fake.on_op(NodeOp::NodeList.name(), move |_| {
+        let items: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                format!(
+                    r#"{{"metadata":{{"name":"{name}"}},"spec":{{"podCIDR":"10.244.{i}.0/24"}}}}"#
+                )
+            })
+            .collect();
+        ExecOutput::ok(format!(r#"{{"items":[{}]}}"#, items.join(",")))
     });
     fake.on_op(NodeOp::KubeProxyHealth.name(), |_| {
         ExecOutput::ok(r#"{"lastUpdated": "now"}"#)
