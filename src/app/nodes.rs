@@ -15,9 +15,13 @@ use crate::settings::Settings;
 use crate::ui::Ui;
 
 pub async fn down(settings: &Settings, ui: &Ui) -> Result<()> {
-    let engine = connect(settings, ui).await?;
-    let _lock = lock_cluster(settings, ui, &engine, "down").await?;
-    down_locked(settings, ui, &engine).await
+    down_on(settings, ui, &connect(settings, ui).await?).await
+}
+
+/// `down` on `engine`, under the cluster's lock (which it takes).
+pub(super) async fn down_on<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Result<()> {
+    let _lock = lock_cluster(settings, ui, engine, "down").await?;
+    down_locked(settings, ui, engine).await
 }
 
 /// `down` for a caller that holds the cluster's lock.
@@ -29,15 +33,19 @@ pub(super) async fn down_locked<E: Engine>(settings: &Settings, ui: &Ui, engine:
 
 /// `clean`; `all` also removes node images and the build cache.
 pub async fn clean(settings: &Settings, ui: &Ui, all: bool) -> Result<()> {
-    let engine = connect(settings, ui).await?;
-    let _lock = lock_cluster(
-        settings,
-        ui,
-        &engine,
-        if all { "clean --all" } else { "clean" },
-    )
-    .await?;
-    clean_locked(settings, ui, &engine, all).await
+    clean_on(settings, ui, &connect(settings, ui).await?, all).await
+}
+
+/// `clean` on `engine`, under the cluster's lock (which it takes).
+pub(super) async fn clean_on<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    all: bool,
+) -> Result<()> {
+    let command = if all { "clean --all" } else { "clean" };
+    let _lock = lock_cluster(settings, ui, engine, command).await?;
+    clean_locked(settings, ui, engine, all).await
 }
 
 /// `clean` for a caller that holds the cluster's lock.

@@ -39,10 +39,14 @@ pub async fn reup(settings: &Settings, ui: &Ui) -> Result<()> {
         );
     }
     refuse_unavailable(settings)?;
-    let engine = connect(settings, ui).await?;
+    reup_on(settings, ui, &connect(settings, ui).await?).await
+}
+
+/// `reup` on `engine`, under the cluster's lock (which it takes).
+pub(super) async fn reup_on<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Result<()> {
     refuse_unservable(settings, engine.info())?;
-    let _lock = lock_cluster(settings, ui, &engine, "reup").await?;
-    reup_locked(settings, ui, &engine).await
+    let _lock = lock_cluster(settings, ui, engine, "reup").await?;
+    reup_locked(settings, ui, engine).await
 }
 
 /// `reup` for a caller that holds the cluster's lock.

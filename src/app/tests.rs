@@ -1,9 +1,10 @@
 //! The commands on the fake engine: what `status`, `down`, `clean` and
 //! `logs` decide and say, beside `up`'s own tests in `up.rs`.
 
-use super::nodes::{clean_locked, down_locked, export_logs_from};
+use super::nodes::{clean_locked, clean_on, down_locked, down_on, export_logs_from};
+use super::reup::reup_on;
 use super::status::report;
-use super::up::up_locked;
+use super::up::{up_locked, up_on};
 use crate::engine::fake::{FakeEngine, Op};
 use crate::engine::ApiErrorKind;
 use crate::ops::tests::scene::{scene, Scene, NODES, NODE_IMAGE};
@@ -118,6 +119,83 @@ async fn logs_of_a_cluster_without_running_nodes_collect_nothing_and_say_so() {
     let events = format!("{:?}", ui.events());
     assert!(
         events.contains("cluster \\\"c\\\" has no running nodes; nothing collected"),
+        "{events}"
+    );
+}
+
+/// Settings of another cluster, `d`, in the scene's home (so under the same
+/// lock directory), with `env` on top.
+fn cluster_d(s: &Scene, env: &[(&str, &str)]) -> crate::settings::Settings {
+    let mut all = vec![
+        ("K8S_DIND_CLUSTER_NAME", "d"),
+        ("K8S_DIND_DIND_SUBNET", "10.251.0.0/24"),
+        ("K8S_DIND_ADDONS", ""),
+    ];
+    all.extend_from_slice(env);
+    crate::cluster::tests::settings_at(s._home.path(), &all)
+}
+
+#[tokio::test]
+async fn every_changing_command_is_refused_on_a_held_lock_and_other_clusters_go_on() {
+    let s = scene(&[("K8S_DIND_NO_WAIT", "true")]);
+    let ui = Ui::recording(1);
+    let held = super::lock_cluster(&s.settings, &ui, &s.fake, "up")
+        .await
+        .unwrap();
+    let busy = |result: anyhow::Result<()>| {
+        let text = format!("{:#}", result.expect_err("the lock is held"));
+        assert!(
+            text.contains("cluster \"c\" is busy: `local-cluster up` (pid ")
+                && text.contains("not waiting for it (noWait from env K8S_DIND_NO_WAIT)"),
+            "{text}"
+        );
+    };
+    busy(up_on(&s.settings, &ui, &s.fake).await);
+    busy(down_on(&s.settings, &ui, &s.fake).await);
+    busy(clean_on(&s.settings, &ui, &s.fake, false).await);
+    let tree = s._home.path().join("kubernetes");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("go.mod"), "module k8s.io/kubernetes\n").unwrap();
+    let reup = crate::cluster::tests::settings_at(
+        s._home.path(),
+        &crate::cluster::tests::cluster_c_env(&[
+            ("K8S_DIND_NO_WAIT", "true"),
+            ("K8S_DIND_BUILD_KUBEADM", "true"),
+            ("K8S_DIND_K8S_DIR", tree.to_str().unwrap()),
+        ]),
+    );
+    busy(reup_on(&reup, &ui, &s.fake).await);
+    // Nothing was done under someone else's lock.
+    assert!(s.fake.calls().iter().all(|c| !c.starts_with("create")));
+
+    // Another cluster's commands do not wait for this one's.
+    let d = cluster_d(&s, &[("K8S_DIND_NO_WAIT", "true")]);
+    down_on(&d, &ui, &s.fake).await.unwrap();
+    clean_on(&d, &ui, &s.fake, false).await.unwrap();
+    drop(held);
+    down_on(&s.settings, &ui, &s.fake).await.unwrap();
+}
+
+#[tokio::test]
+async fn clean_waits_for_a_held_lock_and_goes_on_once_it_is_let_go() {
+    let s = scene(&[]);
+    up(&s).await;
+    let ui = Ui::recording(1);
+    let held = super::lock_cluster(&s.settings, &ui, &s.fake, "reup")
+        .await
+        .unwrap();
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        // Still there while the lock is held.
+        assert_eq!(s.fake.container_names(), NODES);
+        drop(held);
+    };
+    let (cleaned, ()) = tokio::join!(clean_on(&s.settings, &ui, &s.fake, false), release);
+    cleaned.unwrap();
+    assert!(s.fake.container_names().is_empty());
+    let events = format!("{:?}", ui.events());
+    assert!(
+        events.contains("is busy: `local-cluster reup`") && events.contains("waiting for it"),
         "{events}"
     );
 }

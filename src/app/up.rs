@@ -86,10 +86,14 @@ pub(super) fn refuse_unservable(settings: &Settings, info: &EngineInfo) -> Resul
 
 pub async fn up(settings: &Settings, ui: &Ui) -> Result<()> {
     refuse_unavailable(settings)?;
-    let engine = connect(settings, ui).await?;
+    up_on(settings, ui, &connect(settings, ui).await?).await
+}
+
+/// `up` on `engine`, under the cluster's lock (which it takes).
+pub(super) async fn up_on<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Result<()> {
     refuse_unservable(settings, engine.info())?;
-    let _lock = lock_cluster(settings, ui, &engine, "up").await?;
-    up_locked(settings, ui, &engine).await
+    let _lock = lock_cluster(settings, ui, engine, "up").await?;
+    up_locked(settings, ui, engine).await
 }
 
 /// `up` for a caller that holds the cluster's lock (taking it again would
