@@ -289,6 +289,12 @@ fn boot_with_the_cpu_cgroup_held(image: &str) -> String {
 #[test]
 #[ignore = "builds Kubernetes and the node image (minutes on a cold cache); run by .ci/test"]
 fn the_entrypoint_replaces_a_cgroup_hierarchy_a_go_program_holds_open() {
+    if common::host_cgroup_v2() {
+        // One unified hierarchy, mounted by the engine as the container's
+        // own: no per-controller hierarchy to replace, so no race.
+        eprintln!("skipped: the host has cgroup v2; the race is with v1's cpu hierarchy");
+        return;
+    }
     let (ok, _, _) = local_cluster(&[], &["build", "node-image"]);
     assert!(ok);
     let log = boot_with_the_cpu_cgroup_held(IMAGE);

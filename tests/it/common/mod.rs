@@ -270,6 +270,12 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Does this machine mount cgroup v2 alone (the unified hierarchy at
+/// /sys/fs/cgroup), as most hosts do today? (This one has v1.)
+pub fn host_cgroup_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
 /// Each kubelet manages only its own node's cgroup: the pods' slice is under
 /// the node container's cgroup on the host (container `id`, of any engine
 /// on this machine), never at the host's root.
