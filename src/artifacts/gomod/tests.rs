@@ -1,5 +1,8 @@
 //! Unit tests of [`super`] (the wrapper module, flags and names).
 
+use super::build::{builds_in_one_go, is_major_suffix};
+use super::module::ModFile;
+use super::toolchain::go_satisfies;
 use super::*;
 
 #[test]
