@@ -4,7 +4,7 @@
 //! removed under its snapshot. `status` says what is damaged or missing and
 //! `up` makes a new cluster or tags the node image again and restores.
 //! A changed file in the build cache is covered by unit tests
-//! (src/artifacts/cache.rs): a real `up` with a node image reads no cache
+//! (src/artifacts/cache/tests.rs): a real `up` with a node image reads no cache
 //! entry that would not mean rebuilding the node image other tests share.
 //! Ignored by default (root, dockerd, minutes); .ci/test runs it.
 
