@@ -2,12 +2,15 @@
 //! and removed, and what the nodes get.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
+use super::mirrors::MIRRORS_FILE;
 use super::*;
 use crate::artifacts::cache::Cache;
 use crate::cluster::state::plan::ClusterPlan;
+use crate::cluster::Ctx;
 use crate::engine::fake::{FakeEngine, FileTree};
-use crate::engine::Containers;
+use crate::engine::{ContainerSpec, Containers, PublishedPort};
 use crate::labels::{
     LABEL_CLUSTER, LABEL_REGISTRY, LABEL_REGISTRY_PORT, LABEL_REGISTRY_SUBNET, LABEL_ROLE,
 };
