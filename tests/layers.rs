@@ -72,13 +72,49 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A file's text without its test modules: a `#[cfg(test)] mod NAME;`
+/// declaration goes alone (what follows it is still the file's code), an
+/// inline `#[cfg(test)] mod NAME { ... }` up to its closing brace.
+fn without_tests(text: &str) -> String {
+    const MARK: &str = "#[cfg(test)]\nmod ";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(MARK) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + MARK.len()..];
+        let Some(end) = after.find([';', '{']) else {
+            return out;
+        };
+        if after.as_bytes()[end] == b';' {
+            rest = &after[end + 1..];
+            continue;
+        }
+        // Braces in strings or chars of test code could miscount; a
+        // module that ends early only hides test code, never the file's.
+        let mut depth = 0;
+        let mut close = after.len();
+        for (j, c) in after[end..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = end + j + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The code of a file without its test modules, comments and strings.
 fn code(file: &Path) -> String {
-    let text = std::fs::read_to_string(file).unwrap();
-    let text = match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
+    let text = without_tests(&std::fs::read_to_string(file).unwrap());
     let mut out = String::new();
     for line in text.lines() {
         let line = line.trim_start();
@@ -375,4 +411,16 @@ fn the_layer_graph() {
             );
         }
     }
+}
+
+#[test]
+fn test_modules_are_left_out_but_not_what_follows_them() {
+    let text = "use crate::a;\n#[cfg(test)]\nmod tests;\npub use crate::b;\n\
+                #[cfg(test)]\nmod more {\n    fn f() { let _ = crate::c; }\n}\nuse crate::d;\n";
+    let code = without_tests(text);
+    assert!(code.contains("crate::a") && code.contains("crate::b") && code.contains("crate::d"));
+    assert!(
+        !code.contains("crate::c") && !code.contains("mod tests"),
+        "{code}"
+    );
 }
