@@ -1,0 +1,100 @@
+use super::*;
+
+#[test]
+fn a_mirror_pod_runs_the_build_once_a_ready_container_of_its_tag_shows() {
+    let pod = |json: &str| serde_json::from_str::<Pod>(json).unwrap();
+    let new = "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd";
+    let old = r#"{"metadata": {"name": "m"}, "status": {"containerStatuses": [
+        {"image": "registry.k8s.io/kube-apiserver:v1.37.2", "ready": true}]}}"#;
+    assert!(!pod(old).runs(new));
+    let starting = r#"{"metadata": {"name": "m"}, "status": {"containerStatuses": [
+        {"image": "registry.k8s.io/kube-apiserver:v1.37.2-dirty-0123abcd", "ready": false}]}}"#;
+    assert!(!pod(starting).runs(new));
+    let running = r#"{"metadata": {"name": "m"}, "status": {"containerStatuses": [
+        {"image": "kube-apiserver:v1.37.2-dirty-0123abcd", "ready": true}]}}"#;
+    assert!(pod(running).runs(new));
+    assert!(!pod(r#"{"metadata": {"name": "m"}}"#).runs(new));
+}
+
+const BEFORE: &str = "2026-01-01T10:00:00Z";
+const SINCE: &str = "2026-01-01T10:05:00Z";
+const AFTER: &str = "2026-01-01T10:05:03Z";
+
+fn node(name: &str, ready: bool, heartbeat: &str) -> String {
+    format!(
+        r#"{{"kind":"Node","metadata":{{"name":"{name}"}},"status":{{"conditions":[
+            {{"type":"Ready","status":"{}","lastHeartbeatTime":"{heartbeat}"}}]}}}}"#,
+        if ready { "True" } else { "False" }
+    )
+}
+
+fn pod(app: &str, ready: bool, started: &str) -> String {
+    format!(
+        r#"{{"kind":"Pod","metadata":{{"name":"{app}-x","labels":{{"k8s-app":"{app}"}}}},
+            "status":{{"conditions":[{{"type":"Ready","status":"{}"}}],
+            "containerStatuses":[{{"state":{{"running":{{"startedAt":"{started}"}}}}}}]}}}}"#,
+        if ready { "True" } else { "False" }
+    )
+}
+
+const COREDNS: &str =
+    r#"{"kind":"Deployment","metadata":{"name":"coredns"},"spec":{"replicas":2}}"#;
+
+fn awaited(items: &[String]) -> Option<String> {
+    let json = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
+    let list: List<Object> = serde_json::from_str(&json).unwrap();
+    still_awaited(&list.items, 2, true, SINCE)
+}
+
+#[test]
+fn ready_needs_fresh_nodes_proxies_and_every_dns_replica() {
+    let mut items = vec![
+        node("kube-master", true, AFTER),
+        node("kube-node-1", true, AFTER),
+        pod("kube-proxy", true, AFTER),
+        pod("kube-proxy", true, AFTER),
+        pod("kube-dns", true, AFTER),
+        pod("kube-dns", true, AFTER),
+        COREDNS.to_string(),
+    ];
+    assert_eq!(awaited(&items), None);
+    items[5] = pod("kube-dns", false, AFTER);
+    assert_eq!(awaited(&items).as_deref(), Some("CoreDNS 1/2 ready"));
+    items[3] = pod("kube-proxy", true, BEFORE);
+    assert_eq!(
+        awaited(&items).as_deref(),
+        Some("kube-proxy ready on 1/2 nodes")
+    );
+}
+
+#[test]
+fn state_from_before_a_restore_does_not_count() {
+    let items = [
+        node("kube-master", true, AFTER),
+        node("kube-node-1", true, BEFORE),
+        COREDNS.to_string(),
+    ];
+    assert_eq!(
+        awaited(&items).as_deref(),
+        Some("1/2 nodes Ready (waiting for kube-node-1)")
+    );
+    let items = [node("kube-master", true, AFTER), COREDNS.to_string()];
+    assert_eq!(awaited(&items).as_deref(), Some("1/2 nodes Ready"));
+}
+
+#[test]
+fn without_a_pod_network_registered_nodes_are_enough() {
+    let json = format!(
+        r#"{{"kind":"List","items":[{},{},{}]}}"#,
+        node("kube-master", false, AFTER),
+        node("kube-node-1", false, BEFORE),
+        COREDNS
+    );
+    let list: List<Object> = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        still_awaited(&list.items, 2, false, SINCE).as_deref(),
+        Some("1/2 nodes registered (NotReady until a pod network is installed)")
+    );
+    assert_eq!(still_awaited(&list.items, 2, false, BEFORE), None);
+    assert_eq!(still_awaited(&list.items, 1, false, SINCE), None);
+}
