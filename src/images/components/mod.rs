@@ -11,15 +11,15 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+mod built;
+
 use super::archive::ImageSpec;
 use super::context::BuildContext;
 use super::layer::{describe_gzip_layer, LayerBlob, LayerBuilder};
-use super::{foreign, rootfs, ImageError, Result};
+use super::{rootfs, ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey, Entry};
-use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::Binaries;
 use crate::engine::{Engine, ImageConfig};
-use crate::process;
 use crate::settings::ImageSource;
 use crate::ui::Ui;
 
@@ -133,73 +133,13 @@ async fn make_image<E: Engine>(
             .await?
         }
         (Component::Etcd, ImageSource::Build) => {
-            // kubeadm's etcd tags are `<etcd version>-<image revision>`.
-            let version = format!("v{}", image.tag.split('-').next().unwrap_or(&image.tag));
-            let built = GoModuleBuild {
-                module: "go.etcd.io/etcd/server/v3".to_string(),
-                version: version.clone(),
-                binaries: vec![("go.etcd.io/etcd/server/v3".to_string(), "etcd".to_string())],
-                ldflags: "-s -w".to_string(),
-                tags: vec![],
-                arch: inputs.build.arch.to_string(),
-                sibling_version: gomod::same_version,
-            }
-            .build(
-                inputs.build.ui,
-                inputs.build.cache,
-                &format!("etcd {version}"),
-            )
-            .await?;
-            assemble(
-                inputs,
-                image,
-                vec![common.clone()],
-                &[(
-                    "usr/local/bin/etcd".to_string(),
-                    built.path("bin").join("etcd"),
-                )],
-                base_config(),
-            )
-            .await?
+            built::go_component(inputs, image, common, &built::ETCD).await?
         }
         (Component::CoreDns, ImageSource::Build) => {
-            let version = if image.tag.starts_with('v') {
-                image.tag.clone()
-            } else {
-                format!("v{}", image.tag)
-            };
-            let built = GoModuleBuild {
-                module: "github.com/coredns/coredns".to_string(),
-                version: version.clone(),
-                binaries: vec![(
-                    "github.com/coredns/coredns".to_string(),
-                    "coredns".to_string(),
-                )],
-                ldflags: "-s -w".to_string(),
-                tags: vec![],
-                arch: inputs.build.arch.to_string(),
-                sibling_version: gomod::same_version,
-            }
-            .build(
-                inputs.build.ui,
-                inputs.build.cache,
-                &format!("CoreDNS {version}"),
-            )
-            .await?;
-            assemble(
-                inputs,
-                image,
-                vec![common.clone()],
-                &[("coredns".to_string(), built.path("bin").join("coredns"))],
-                ImageConfig {
-                    entrypoint: Some(vec!["/coredns".to_string()]),
-                    ..base_config()
-                },
-            )
-            .await?
+            built::go_component(inputs, image, common, &built::COREDNS).await?
         }
         (Component::Pause, ImageSource::Build) => {
-            let pause = build_pause(inputs, &image.tag).await?;
+            let pause = built::pause(inputs, &image.tag).await?;
             assemble(
                 inputs,
                 image,
@@ -426,87 +366,5 @@ pub async fn pull_and_save<E: Engine>(
     Ok(entry.path("image.tar"))
 }
 
-/// Compile Kubernetes' pause (build/pause/linux/pause.c of the source tree
-/// the binaries were built from, or else of the Go module of their version)
-/// statically, as its own Makefile does.
-async fn build_pause<E>(inputs: &ComponentInputs<'_, E>, tag: &str) -> Result<PathBuf> {
-    let version = inputs.binaries.version.to_string();
-    let (compiler, needs) = foreign::c_compiler(inputs.build.arch)
-        .ok_or_else(|| ImageError::NoCrossCompiler(inputs.build.arch.to_string()))?;
-    const SOURCE: &str = "build/pause/linux/pause.c";
-    // A tree's file may differ from the release's: key on the file.
-    let tree_source = inputs.binaries.source_tree.as_ref().map(|t| t.join(SOURCE));
-    let origin = match &tree_source {
-        Some(path) => cache::file_identity(path).map_err(ImageError::io("reading", path))?,
-        None => version.clone(),
-    };
-    let key = CacheKey::new()
-        .with("tag", tag)
-        .with("source", &origin)
-        .with("arch", inputs.build.arch)
-        .with("compiler", &compiler);
-    let entry =
-        inputs
-            .build
-            .cache
-            .entry("pause", &format!("pause-{tag}-{}", inputs.build.arch), &key);
-    if !entry.is_complete() {
-        let source = match tree_source {
-            Some(path) => path,
-            None => gomod::module_dir(inputs.build.ui, "k8s.io/kubernetes", &version)
-                .await?
-                .join(SOURCE),
-        };
-        let staging = entry
-            .stage()
-            .map_err(ImageError::io("creating", entry.dir()))?;
-        let mut cmd = tokio::process::Command::new(&compiler);
-        cmd.args(["-Os", "-Wall", "-Werror", "-static"])
-            .arg(format!("-DVERSION=v{tag}"))
-            .arg("-o")
-            .arg(staging.path("pause"))
-            .arg(&source);
-        process::run(
-            inputs.build.ui,
-            cmd,
-            &format!(
-                "Building the pause image for {} needs {needs}, or use --image-source registry.",
-                inputs.build.arch
-            ),
-            |_| {},
-        )
-        .await?;
-        staging
-            .commit(&key)
-            .map_err(ImageError::io("creating", entry.dir()))?;
-    }
-    Ok(entry.path("pause"))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_kubeadm_image_list() {
-        let list = "registry.k8s.io/kube-apiserver:v1.37.2\nregistry.k8s.io/kube-proxy:v1.37.2\n\
-                    registry.k8s.io/coredns/coredns:v1.14.6\nregistry.k8s.io/pause:3.10.2\n\
-                    registry.k8s.io/etcd:3.7.0-0\n";
-        let images = parse_image_list(list).unwrap();
-        assert_eq!(images.len(), 5);
-        assert_eq!(
-            images[0].component,
-            Component::Kubernetes("kube-apiserver".into())
-        );
-        assert_eq!(images[2].component, Component::CoreDns);
-        assert_eq!(images[2].tag, "v1.14.6");
-        assert_eq!(images[4].component, Component::Etcd);
-        assert_eq!(images[4].tag, "3.7.0-0");
-    }
-
-    #[test]
-    fn unknown_images_are_named_in_the_error() {
-        let err = parse_image_list("registry.k8s.io/something-new:v1\n").unwrap_err();
-        assert!(err.to_string().contains("something-new"));
-    }
-}
+mod tests;
