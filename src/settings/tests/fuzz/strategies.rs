@@ -1,95 +1,15 @@
-//! Property tests over bad input from every source: random config files
-//! (broken YAML, deep nesting, alias bombs, wrong types, keys near valid
-//! ones), random values for every setting's variable and flag, and random
-//! command lines through the real clap command.
-//!
-//! Properties: nothing panics, every case finishes within [`LIMIT`], and
-//! every rejection is a non-empty message that names where the bad value
-//! came from. `cargo test` runs a few cases of each; `bench/fuzz-settings.sh`
-//! runs many (PROPTEST_CASES) for a given time.
-
-use std::sync::mpsc;
-use std::time::Duration;
+//! The generators of the fuzz tests: values near every kind of setting,
+//! YAML documents and hostile files, and command lines.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
 use super::*;
-
-/// The longest a resolution may take. Parsing is microseconds; this only
-/// catches hangs and runaway expansion (with slack for a busy machine).
-const LIMIT: Duration = Duration::from_secs(10);
-
-/// Cases per property: PROPTEST_CASES when set (the bench), else few, so
-/// that CI spends seconds here.
-fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48);
-    Config {
-        cases,
-        // Shrunk reproducers become regular unit tests instead of files
-        // next to the sources.
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-/// Run `f` on its own thread: a panic becomes a test failure with its
-/// message, and so does taking longer than [`LIMIT`].
-fn bounded<T: Send + 'static>(
-    what: String,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, TestCaseError> {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::Builder::new()
-        .name("fuzz-case".into())
-        // Deep nesting must be refused, not recursed into until the
-        // stack runs out: a small stack makes such a bug show here.
-        .stack_size(1 << 20)
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| TestCaseError::fail(format!("cannot start a thread: {e}")))?;
-    match rx.recv_timeout(LIMIT) {
-        Ok(v) => {
-            let _ = handle.join();
-            Ok(v)
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(TestCaseError::fail(format!(
-            "{what}: took longer than {LIMIT:?}"
-        ))),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let why = match handle.join() {
-                Err(p) => p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "a panic".to_string()),
-                Ok(()) => "no result".to_string(),
-            };
-            Err(TestCaseError::fail(format!("{what}: panicked: {why}")))
-        }
-    }
-}
-
-/// A rejection must say something and name one of `sources`.
-fn check_rejection(err: &SettingsError, sources: &[String]) -> Result<(), TestCaseError> {
-    let text = err.to_string();
-    prop_assert!(!text.trim().is_empty(), "empty error: {err:?}");
-    prop_assert!(
-        sources.iter().any(|s| text.contains(s.as_str())),
-        "the error does not name where the value came from ({sources:?}): {text}"
-    );
-    Ok(())
-}
 
 // ---- values -------------------------------------------------------------
 
 /// Text that is no valid value of anything in particular: control
 /// characters, unicode, long runs, whitespace.
-fn junk() -> BoxedStrategy<String> {
+pub(super) fn junk() -> BoxedStrategy<String> {
     prop_oneof![
         Just(String::new()),
         Just(" ".to_string()),
@@ -104,7 +24,7 @@ fn junk() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn number() -> BoxedStrategy<String> {
+pub(super) fn number() -> BoxedStrategy<String> {
     prop_oneof![
         any::<u64>().prop_map(|n| n.to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
@@ -123,7 +43,7 @@ fn number() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn cidr() -> BoxedStrategy<String> {
+pub(super) fn cidr() -> BoxedStrategy<String> {
     prop_oneof![
         (0u32..300, 0u32..300, 0u32..300, 0u32..300, 0u32..40)
             .prop_map(|(a, b, c, d, p)| format!("{a}.{b}.{c}.{d}/{p}")),
@@ -140,7 +60,7 @@ fn cidr() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn version() -> BoxedStrategy<String> {
+pub(super) fn version() -> BoxedStrategy<String> {
     prop_oneof![
         (0u32..3, 0u32..45, 0u32..40).prop_map(|(a, b, c)| format!("v{a}.{b}.{c}")),
         (0u32..3, 0u32..45).prop_map(|(a, b)| format!("{a}.{b}")),
@@ -163,7 +83,7 @@ fn version() -> BoxedStrategy<String> {
 
 /// Words near `words`: each word, changed in case, with a letter dropped
 /// or added.
-fn near_words(words: &'static [&'static str]) -> BoxedStrategy<String> {
+pub(super) fn near_words(words: &'static [&'static str]) -> BoxedStrategy<String> {
     let pick = proptest::sample::select(words);
     prop_oneof![
         pick.clone().prop_map(str::to_string),
@@ -180,7 +100,7 @@ fn near_words(words: &'static [&'static str]) -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn url() -> BoxedStrategy<String> {
+pub(super) fn url() -> BoxedStrategy<String> {
     prop_oneof![
         "https?://[a-z0-9.:-]{0,20}(/[a-z0-9._-]{0,10}){0,3}",
         Just("https://".to_string()),
@@ -194,7 +114,7 @@ fn url() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn path(fx_dir: &str) -> BoxedStrategy<String> {
+pub(super) fn path(fx_dir: &str) -> BoxedStrategy<String> {
     let dir = fx_dir.to_string();
     prop_oneof![
         Just("~".to_string()),
@@ -213,7 +133,7 @@ fn path(fx_dir: &str) -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn checksum() -> BoxedStrategy<String> {
+pub(super) fn checksum() -> BoxedStrategy<String> {
     prop_oneof![
         "[0-9a-f]{40}",
         "[0-9a-f]{64}",
@@ -225,7 +145,7 @@ fn checksum() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn addons(fx_dir: &str) -> BoxedStrategy<String> {
+pub(super) fn addons(fx_dir: &str) -> BoxedStrategy<String> {
     let item = prop_oneof![
         near_words(NAMED_ADDONS),
         path(fx_dir),
@@ -239,7 +159,7 @@ fn addons(fx_dir: &str) -> BoxedStrategy<String> {
         .boxed()
 }
 
-fn ssh_options() -> BoxedStrategy<String> {
+pub(super) fn ssh_options() -> BoxedStrategy<String> {
     let word = prop_oneof![
         "-[a-zA-Z46]",
         Just("-o".to_string()),
@@ -254,7 +174,7 @@ fn ssh_options() -> BoxedStrategy<String> {
 }
 
 /// Values for `d`, valid and near-valid for its kind, and junk.
-fn value_for(d: &'static SettingDef, fx_dir: &str) -> BoxedStrategy<String> {
+pub(super) fn value_for(d: &'static SettingDef, fx_dir: &str) -> BoxedStrategy<String> {
     let typed = match d.kind {
         Kind::Cidr => cidr(),
         Kind::Int { .. } | Kind::Port => number(),
@@ -285,7 +205,7 @@ fn value_for(d: &'static SettingDef, fx_dir: &str) -> BoxedStrategy<String> {
 }
 
 /// One setting and a value for it.
-fn setting_value(fx_dir: &str) -> BoxedStrategy<(Key, String)> {
+pub(super) fn setting_value(fx_dir: &str) -> BoxedStrategy<(Key, String)> {
     let dir = fx_dir.to_string();
     proptest::sample::select(Key::ALL)
         .prop_flat_map(move |key| (Just(key), value_for(key.def(), &dir)))
@@ -295,7 +215,7 @@ fn setting_value(fx_dir: &str) -> BoxedStrategy<(Key, String)> {
 // ---- YAML documents -----------------------------------------------------
 
 /// A key: a setting's, a section's, one near them, or anything.
-fn yaml_key() -> BoxedStrategy<String> {
+pub(super) fn yaml_key() -> BoxedStrategy<String> {
     let names: Vec<&'static str> = SETTINGS
         .iter()
         .flat_map(|d| {
@@ -315,7 +235,7 @@ fn yaml_key() -> BoxedStrategy<String> {
 }
 
 /// A scalar as YAML writes it: plain, quoted, tagged, null and the like.
-fn yaml_scalar() -> BoxedStrategy<String> {
+pub(super) fn yaml_scalar() -> BoxedStrategy<String> {
     let plain = prop_oneof![
         number(),
         version(),
@@ -341,7 +261,7 @@ fn yaml_scalar() -> BoxedStrategy<String> {
 }
 
 /// A flow-style YAML value: scalars, lists and mappings nested a few deep.
-fn yaml_value() -> BoxedStrategy<String> {
+pub(super) fn yaml_value() -> BoxedStrategy<String> {
     yaml_scalar()
         .prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
@@ -358,7 +278,7 @@ fn yaml_value() -> BoxedStrategy<String> {
 }
 
 /// A block-style document: sections holding keys, keys holding values.
-fn yaml_document() -> BoxedStrategy<String> {
+pub(super) fn yaml_document() -> BoxedStrategy<String> {
     let entry = (yaml_key(), yaml_value()).prop_map(|(k, v)| format!("  {k}: {v}\n"));
     let section = (yaml_key(), proptest::collection::vec(entry, 0..5))
         .prop_map(|(s, entries)| format!("{s}:\n{}", entries.concat()));
@@ -370,7 +290,7 @@ fn yaml_document() -> BoxedStrategy<String> {
 
 /// The table's keys with valid or near-valid values: deep enough to reach
 /// the value checks rather than stop at the first unknown key.
-fn yaml_settings(fx_dir: &str) -> BoxedStrategy<String> {
+pub(super) fn yaml_settings(fx_dir: &str) -> BoxedStrategy<String> {
     proptest::collection::vec(setting_value(fx_dir), 1..4)
         .prop_map(|values| {
             let mut text = String::new();
@@ -390,7 +310,7 @@ fn yaml_settings(fx_dir: &str) -> BoxedStrategy<String> {
 
 /// A billion-laughs document: each level an anchored list of aliases of
 /// the one before, `fanout` wide and `levels` deep, used by a real key.
-fn alias_bomb() -> BoxedStrategy<String> {
+pub(super) fn alias_bomb() -> BoxedStrategy<String> {
     (2usize..12, 2usize..14, any::<bool>())
         .prop_map(|(fanout, levels, flow)| {
             let mut text = String::from("x0: &a0 [\"lol\"]\n");
@@ -409,7 +329,7 @@ fn alias_bomb() -> BoxedStrategy<String> {
 }
 
 /// Nesting thousands deep, in flow and block style.
-fn deep_nesting() -> BoxedStrategy<String> {
+pub(super) fn deep_nesting() -> BoxedStrategy<String> {
     (1usize..20000, 0usize..3)
         .prop_map(|(depth, style)| match style {
             0 => format!("cluster: {}{}", "[".repeat(depth), "]".repeat(depth)),
@@ -428,7 +348,7 @@ fn deep_nesting() -> BoxedStrategy<String> {
 }
 
 /// Every kind of config file, as bytes.
-fn config_file(fx_dir: &str) -> BoxedStrategy<Vec<u8>> {
+pub(super) fn config_file(fx_dir: &str) -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
         3 => yaml_document().prop_map(String::into_bytes),
         3 => yaml_settings(fx_dir).prop_map(String::into_bytes),
@@ -445,7 +365,7 @@ fn config_file(fx_dir: &str) -> BoxedStrategy<Vec<u8>> {
 
 /// Argument vectors: subcommands, settings flags with values (separate,
 /// `=`-joined or missing), `-v`s, unknown flags and stray words.
-fn argv(fx_dir: &str) -> BoxedStrategy<Vec<String>> {
+pub(super) fn argv(fx_dir: &str) -> BoxedStrategy<Vec<String>> {
     let flag_and_value = setting_value(fx_dir).prop_flat_map(|(key, value)| {
         let flag = format!("--{}", key.def().flag);
         prop_oneof![
@@ -485,202 +405,4 @@ fn argv(fx_dir: &str) -> BoxedStrategy<Vec<String>> {
                 .collect()
         })
         .boxed()
-}
-
-// ---- the properties -----------------------------------------------------
-
-/// Resolve with `conf` (a file's bytes, through LOCAL_CLUSTER_CONF), `env`
-/// and `flags`, on a bounded thread.
-fn run(
-    fx: &Fixture,
-    conf: Option<&[u8]>,
-    env: Vec<(String, String)>,
-    flags: Flags,
-    what: String,
-) -> Result<Result<Resolved, SettingsError>, TestCaseError> {
-    let mut inputs = fx.inputs(&[]);
-    inputs.env = env.into_iter().collect();
-    if let Some(bytes) = conf {
-        let p = fx.dir.path().join("conf.yaml");
-        std::fs::write(&p, bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        inputs
-            .env
-            .insert(CONF_VAR.to_string(), p.display().to_string());
-    }
-    bounded(what, move || resolve(&inputs, &flags))
-}
-
-fn fixture_dir(fx: &Fixture) -> String {
-    fx.dir.path().display().to_string()
-}
-
-#[test]
-fn random_config_files_are_read_or_refused_naming_the_file() {
-    let fx = Fixture::new();
-    let conf_path = fx.dir.path().join("conf.yaml").display().to_string();
-    let mut runner = TestRunner::new(config());
-    runner
-        .run(&config_file(&fixture_dir(&fx)), |bytes| {
-            let what = format!("file {:?}", String::from_utf8_lossy(&bytes));
-            if let Err(e) = run(&fx, Some(&bytes), vec![], Flags::default(), what)? {
-                check_rejection(&e, std::slice::from_ref(&conf_path))?;
-            }
-            Ok(())
-        })
-        .unwrap();
-}
-
-#[test]
-fn random_values_of_every_variable_are_taken_or_refused_naming_the_variable() {
-    let fx = Fixture::new();
-    let mut runner = TestRunner::new(config());
-    let strategy = (
-        setting_value(&fixture_dir(&fx)),
-        proptest::collection::vec(("K8S_DIND_[A-Z_]{0,20}", junk()), 0..3),
-    );
-    runner
-        .run(&strategy, |((key, value), noise)| {
-            let var = key.def().env();
-            // Unknown variables only warn, so they may come along.
-            let mut env: Vec<(String, String)> = noise
-                .into_iter()
-                .filter(|(n, _)| SETTINGS.iter().all(|d| d.env() != *n))
-                .collect();
-            env.push((var.clone(), value.clone()));
-            let what = format!("{var}={value:?}");
-            if let Err(e) = run(&fx, None, env, Flags::default(), what)? {
-                check_rejection(&e, &[var])?;
-            }
-            Ok(())
-        })
-        .unwrap();
-}
-
-#[test]
-fn any_conf_variable_is_read_or_refused_naming_the_file() {
-    let fx = Fixture::new();
-    let mut runner = TestRunner::new(config());
-    let strategy = prop_oneof![
-        path(&fixture_dir(&fx)),
-        Just("/dev/zero".to_string()),
-        Just("/dev/stdin".to_string()),
-        Just("/proc/self/mem".to_string()),
-        Just("/proc/self/status".to_string()),
-        Just("/etc/passwd".to_string()),
-    ];
-    runner
-        .run(&strategy, |value| {
-            let expanded = reader::expand_path(&value, fx.dir.path(), &fx.inputs(&[]).home);
-            let env = vec![(CONF_VAR.to_string(), value.clone())];
-            let what = format!("{CONF_VAR}={value:?}");
-            if let Err(e) = run(&fx, None, env, Flags::default(), what)? {
-                check_rejection(&e, &[expanded.display().to_string(), CONF_VAR.to_string()])?;
-            }
-            Ok(())
-        })
-        .unwrap();
-}
-
-#[test]
-fn random_values_of_every_flag_are_taken_or_refused_naming_the_flag() {
-    let fx = Fixture::new();
-    let mut runner = TestRunner::new(config());
-    runner
-        .run(&setting_value(&fixture_dir(&fx)), |(key, value)| {
-            let flag = format!("--{}", key.def().flag);
-            let flags = Flags {
-                values: [(key, value.clone())].into(),
-                verbose_count: 0,
-            };
-            let what = format!("{flag} {value:?}");
-            if let Err(e) = run(&fx, None, vec![], flags, what)? {
-                check_rejection(&e, &[flag])?;
-            }
-            Ok(())
-        })
-        .unwrap();
-}
-
-#[test]
-fn several_bad_values_from_every_source_name_one_of_theirs() {
-    let fx = Fixture::new();
-    let conf_path = fx.dir.path().join("conf.yaml").display().to_string();
-    let dir = fixture_dir(&fx);
-    let mut runner = TestRunner::new(config());
-    let strategy = (
-        proptest::option::of(yaml_settings(&dir)),
-        proptest::collection::vec(setting_value(&dir), 0..4),
-        proptest::collection::vec(setting_value(&dir), 0..4),
-        0u8..5,
-    );
-    runner
-        .run(&strategy, |(file, env, flags, verbose_count)| {
-            let mut sources: Vec<String> = env.iter().map(|(k, _)| k.def().env()).collect();
-            sources.extend(flags.iter().map(|(k, _)| format!("--{}", k.def().flag)));
-            if file.is_some() {
-                sources.push(conf_path.clone());
-            }
-            let env: Vec<(String, String)> =
-                env.into_iter().map(|(k, v)| (k.def().env(), v)).collect();
-            let flags = Flags {
-                values: flags.into_iter().collect(),
-                verbose_count,
-            };
-            let what = format!("file {file:?}, env {env:?}, flags {flags:?}");
-            match run(&fx, file.as_deref().map(str::as_bytes), env, flags, what)? {
-                Err(e) => check_rejection(&e, &sources)?,
-                Ok(r) => prop_assert!(r.settings.verbose <= 9),
-            }
-            Ok(())
-        })
-        .unwrap();
-}
-
-#[test]
-fn random_command_lines_parse_or_are_refused_and_then_resolve_or_name_a_flag() {
-    let fx = Fixture::new();
-    let mut runner = TestRunner::new(config());
-    runner
-        .run(&argv(&fixture_dir(&fx)), |args| {
-            let what = format!("argv {args:?}");
-            let parsed = bounded(what.clone(), {
-                let args = args.clone();
-                move || {
-                    crate::cli::command()
-                        .try_get_matches_from(args)
-                        .map(|m| crate::cli::flags(&m))
-                        .map_err(|e| e.render().to_string())
-                }
-            })?;
-            let flags = match parsed {
-                // clap's own refusal (or --help/--version): it must say something.
-                Err(text) => {
-                    prop_assert!(!text.trim().is_empty(), "{what}: empty clap error");
-                    return Ok(());
-                }
-                Ok(flags) => flags,
-            };
-            let given: Vec<String> = flags
-                .values
-                .keys()
-                .map(|k| format!("--{}", k.def().flag))
-                .collect();
-            if let Err(e) = run(&fx, None, vec![], flags, what)? {
-                check_rejection(&e, &given)?;
-            }
-            Ok(())
-        })
-        .unwrap();
-}
-
-/// The fuzzers' own checks can fail: a panic is caught, and an error
-/// without its source is refused.
-#[test]
-fn the_harness_catches_panics_and_sourceless_errors() {
-    let panic = bounded("p".into(), || -> u8 { panic!("boom") }).unwrap_err();
-    assert!(panic.to_string().contains("boom"), "{panic}");
-    let err = SettingsError::Conflict("something is wrong".into());
-    assert!(check_rejection(&err, &["K8S_DIND_NUM_NODES".into()]).is_err());
-    let err = SettingsError::Conflict("from env K8S_DIND_NUM_NODES".into());
-    assert!(check_rejection(&err, &["K8S_DIND_NUM_NODES".into()]).is_ok());
 }
