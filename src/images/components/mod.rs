@@ -240,6 +240,29 @@ async fn assemble<E>(
     .await
 }
 
+/// The start of the cache key of an assembled image archive: its name,
+/// architecture, configuration and shared layers (the caller adds what its
+/// own top layer holds).
+pub fn archive_key(
+    reference: &str,
+    arch: &str,
+    config: &ImageConfig,
+    layers: &[LayerBlob],
+) -> CacheKey {
+    let mut key = CacheKey::new()
+        .with("format", 1)
+        .with("reference", reference)
+        .with("arch", arch)
+        .with(
+            "config",
+            serde_json::to_string(config).expect("serializable"),
+        );
+    for layer in layers {
+        key = key.with("layer", &layer.digest);
+    }
+    key
+}
+
 /// The `docker save` archive of image `reference`: `layers` plus one layer
 /// of `files` (path in image, file on host), cached by the layers' digests
 /// and the files' identity.
@@ -251,17 +274,7 @@ pub async fn assemble_archive(
     files: &[(String, PathBuf)],
     config: ImageConfig,
 ) -> Result<PathBuf> {
-    let mut key = CacheKey::new()
-        .with("format", 1)
-        .with("reference", reference)
-        .with("arch", arch)
-        .with(
-            "config",
-            serde_json::to_string(&config).expect("serializable"),
-        );
-    for layer in &layers {
-        key = key.with("layer", &layer.digest);
-    }
+    let mut key = archive_key(reference, arch, &config, &layers);
     for (path, source) in files {
         key = key.with(
             "file",

@@ -21,7 +21,7 @@ mod files;
 
 use super::plan::Kind;
 use super::Inputs;
-use crate::artifacts::cache::{CacheKey, Entry};
+use crate::artifacts::cache::Entry;
 use crate::artifacts::gomod::{self, GoModuleBuild};
 use crate::artifacts::Binaries;
 use crate::engine::{Engine, ImageConfig};
@@ -368,17 +368,7 @@ impl<'a, E: Engine> Maker<'a, E> {
             };
             seen.insert(path.clone())
         });
-        let mut key = CacheKey::new()
-            .with("format", 1)
-            .with("reference", reference)
-            .with("arch", arch)
-            .with(
-                "config",
-                serde_json::to_string(&config).expect("serializable"),
-            );
-        for layer in &layers {
-            key = key.with("layer", &layer.digest);
-        }
+        let mut key = components::archive_key(reference, arch, &config, &layers);
         for content in &all {
             key = key.with("content", content.identity()?);
         }
