@@ -126,13 +126,12 @@ async fn logs_of_a_cluster_without_running_nodes_collect_nothing_and_say_so() {
 /// Settings of another cluster, `d`, in the scene's home (so under the same
 /// lock directory), with `env` on top.
 fn cluster_d(s: &Scene, env: &[(&str, &str)]) -> crate::settings::Settings {
-    let mut all = vec![
+    let mut d = vec![
         ("K8S_DIND_CLUSTER_NAME", "d"),
         ("K8S_DIND_DIND_SUBNET", "10.251.0.0/24"),
-        ("K8S_DIND_ADDONS", ""),
     ];
-    all.extend_from_slice(env);
-    crate::cluster::tests::settings_at(s._home.path(), &all)
+    d.extend_from_slice(env);
+    crate::cluster::tests::settings_at(s._home.path(), &crate::cluster::tests::cluster_c_env(&d))
 }
 
 #[tokio::test]

@@ -8,10 +8,8 @@ use super::*;
 use common::{cache_sharing, shared_cache};
 
 /// Every entry of a tool cache (`KIND/NAME-HASH` directories) is complete,
-/// and no staging directory (`.NAME.XXXXXX`) is left; returns how many
-/// entries there are.
-fn complete_entries_only(cache: &Path) -> usize {
-    let mut entries = 0;
+/// and no staging directory (`.NAME.XXXXXX`) is left.
+fn assert_complete_entries_only(cache: &Path) {
     for kind in std::fs::read_dir(cache).unwrap().flatten() {
         // Shared parts (symlinks into the usual cache) and Go wrapper
         // modules (sources, rewritten in place) are not build entries.
@@ -31,10 +29,8 @@ fn complete_entries_only(cache: &Path) -> usize {
                 "half entry: {}",
                 entry.path().display()
             );
-            entries += 1;
         }
     }
-    entries
 }
 
 #[test]
@@ -98,7 +94,7 @@ fn stopped_in_join_in_the_snapshot_save_and_in_a_go_build() {
         Signal::SIGINT,
     );
     assert!(said.contains("nothing half built is kept"), "{said}");
-    complete_entries_only(cache.path());
+    assert_complete_entries_only(cache.path());
     assert!(shared_cache().join("base").exists());
     assert_eq!(
         docker(&["image", "inspect", "-f", "{{.Id}}", image]),
