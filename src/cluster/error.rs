@@ -69,6 +69,23 @@ pub enum ClusterError {
     )]
     UnitsDoNotStart { node: String },
 
+    #[error(
+        "the certificate authority {path} of {node} expired {ago} ago: kubeadm can renew the \
+         certificates it signed, not the authority; `local-cluster clean` and `up` make the \
+         cluster anew"
+    )]
+    AuthorityExpired {
+        node: String,
+        path: String,
+        ago: String,
+    },
+    #[error("renewing the certificates of {node}")]
+    RenewCertificates {
+        node: String,
+        #[source]
+        source: EngineError,
+    },
+
     #[error("kubeadm init failed")]
     KubeadmInit(#[source] EngineError),
     #[error("kubeadm join of {node} failed")]

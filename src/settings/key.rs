@@ -45,6 +45,7 @@ pub enum Key {
     Addons,
     PodSubnet,
     ServiceSubnet,
+    CertificateValidity,
     CacheDir,
     NoWait,
 }

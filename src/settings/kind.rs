@@ -26,6 +26,12 @@ pub enum Kind {
     Addons,
     /// Extra `ssh` options, split on whitespace.
     SshOptions,
+    /// A duration of hours, minutes and seconds (`8760h`, `1h30m`),
+    /// within bounds in seconds.
+    Duration {
+        min: u64,
+        max: u64,
+    },
 }
 
 impl Kind {
@@ -48,7 +54,8 @@ impl Kind {
             | Kind::ClusterName
             | Kind::RuntimeName
             | Kind::Addons
-            | Kind::SshOptions => None,
+            | Kind::SshOptions
+            | Kind::Duration { .. } => None,
         }
     }
 
@@ -98,6 +105,11 @@ impl Kind {
                 "ssh options separated by spaces, each starting with '-' or following one (e.g. -i ~/.ssh/ci -o Port=2222); empty for none"
                     .to_string()
             }
+            Kind::Duration { min, max } => format!(
+                "a duration in hours, minutes and seconds such as 8760h, 90m or 1h30m, from {} to {}",
+                format_duration(*min),
+                format_duration(*max)
+            ),
         }
     }
 
@@ -118,8 +130,25 @@ impl Kind {
             Kind::RuntimeName => "RUNTIME",
             Kind::Addons => "LIST",
             Kind::SshOptions => "OPTIONS",
+            Kind::Duration { .. } => "DURATION",
         }
     }
+}
+
+/// `seconds` as Go writes a duration, without zero units: `8760h`,
+/// `1h30m`, `90s` (`0s` for none). kubeadm's configuration reads this form.
+pub fn format_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, 'h'), (m, 'm'), (s, 's')] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
 }
 
 /// A setting's default.

@@ -21,6 +21,7 @@ use ipnet::Ipv4Net;
 
 pub use error::{SettingsError, Source};
 pub use key::{Key, PerKey};
+pub use kind::format_duration;
 use reader::{
     expand_path, parse_choice, parse_cidr, parse_cluster_name, parse_image_repository,
     parse_runtime_name, parse_ssh_options, parse_url, Reader,
@@ -88,6 +89,8 @@ pub struct Settings {
     pub addons: Vec<Addon>,
     pub pod_subnet: Ipv4Net,
     pub service_subnet: Ipv4Net,
+    /// How long the cluster's certificates last, in seconds.
+    pub certificate_validity: u64,
     pub cache_dir: PathBuf,
     /// `~/.kubeadm-local-cluster`: admin.conf, kubectl, config.yaml.
     pub home_dir: PathBuf,
@@ -266,6 +269,10 @@ pub fn resolve(inputs: &Inputs, flags: &Flags) -> Result<Resolved, SettingsError
         addons: r.addons()?,
         pod_subnet,
         service_subnet,
+        certificate_validity: r.parse(
+            Key::CertificateValidity,
+            reader::duration(Key::CertificateValidity),
+        )?,
         cache_dir: r.path(Key::CacheDir)?,
         home_dir,
         no_wait: r.bool(Key::NoWait)?,

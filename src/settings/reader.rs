@@ -201,6 +201,58 @@ fn bounded_int<T: TryFrom<u64>>(key: Key) -> impl Fn(&str) -> Result<T, String> 
     }
 }
 
+/// A duration of whole hours, minutes and seconds, each unit at most once
+/// and in that order (`8760h`, `1h30m`, `300s`), in seconds, within the
+/// bounds the setting's row states.
+pub(super) fn duration(key: Key) -> impl Fn(&str) -> Result<u64, String> {
+    let (min, max) = match key.def().kind {
+        super::Kind::Duration { min, max } => (min, max),
+        _ => unreachable!("{key} is not a duration setting"),
+    };
+    move |s| {
+        let seconds = parse_duration(s)?;
+        if seconds < min || seconds > max {
+            return Err("is out of range".to_string());
+        }
+        Ok(seconds)
+    }
+}
+
+fn parse_duration(s: &str) -> Result<u64, String> {
+    const UNITS: [(char, u64); 3] = [('h', 3600), ('m', 60), ('s', 1)];
+    let bad = || "is not a duration".to_string();
+    let mut rest = s;
+    let mut total: u64 = 0;
+    let mut next_unit = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("has the number {rest} without a unit (h, m or s)"))?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "is out of range".to_string())?;
+        let unit = rest[digits..].chars().next().unwrap_or_default();
+        let at = UNITS[next_unit..]
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(bad)?;
+        let (_, scale) = UNITS[next_unit + at];
+        next_unit += at + 1;
+        total = n
+            .checked_mul(scale)
+            .and_then(|v| v.checked_add(total))
+            .ok_or_else(|| "is out of range".to_string())?;
+        rest = &rest[digits + 1..];
+    }
+    if s.is_empty() {
+        return Err("is empty".to_string());
+    }
+    Ok(total)
+}
+
 pub(super) fn parse_url(s: &str) -> Result<String, String> {
     let rest = s
         .strip_prefix("http://")

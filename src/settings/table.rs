@@ -312,6 +312,17 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         help: "Service addresses (a /12 to /28)",
     },
     SettingDef {
+        id: Key::CertificateValidity,
+        key: "cluster.certificateValidity",
+        flag: "certificate-validity",
+        kind: Kind::Duration {
+            min: 60,
+            max: 87_600 * 3600,
+        },
+        default: DefaultValue::Text("8760h"),
+        help: "How long the certificates kubeadm and the controller manager sign last (not the CAs, which last 10 years); `up` renews them when it restores or repairs a cluster whose certificates have expired or are near it",
+    },
+    SettingDef {
         id: Key::CacheDir,
         key: "cacheDir",
         flag: "cache-dir",

@@ -3,6 +3,7 @@
 //! and judgement, the nodes' health condition, and the decisions `up`
 //! takes. Nothing here talks to the engine.
 
+pub mod certs;
 pub mod decide;
 pub mod health;
 pub mod plan;

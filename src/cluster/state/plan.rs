@@ -81,6 +81,9 @@ pub struct ClusterPlan {
     /// Remove the control-plane taint (single node, or noDedicated).
     pub untainted_master: bool,
     pub apiserver_port: Option<u16>,
+    /// How long the certificates kubeadm and the controller manager sign
+    /// last, in seconds.
+    pub certificate_validity: u64,
     pub kubernetes_version: KubeVersion,
     pub image_repository: String,
     pub addons: Vec<Addon>,
@@ -146,6 +149,7 @@ impl ClusterPlan {
             cni: settings.cni_plugin,
             untainted_master: settings.num_nodes == 0 || settings.no_dedicated,
             apiserver_port: settings.apiserver_port,
+            certificate_validity: settings.certificate_validity,
             kubernetes_version,
             image_repository: settings.image_repository.clone(),
             addons: settings.addons.clone(),

@@ -9,6 +9,7 @@ use futures_util::future::try_join_all;
 use crate::cluster::state::plan::{ClusterPlan, NodePlan};
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::{Engine, EngineError, ExecRequest};
+use crate::settings::format_duration;
 
 /// Where the configuration is written inside a node.
 pub const CONFIG_PATH: &str = "/etc/kubeadm-local-cluster/kubeadm.yaml";
@@ -88,6 +89,8 @@ pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
     let _ = writeln!(out, "kubernetesVersion: {}", plan.kubernetes_version);
     let _ = writeln!(out, "imageRepository: {}", plan.image_repository);
     let _ = writeln!(out, "controlPlaneEndpoint: \"{}:{API_PORT}\"", master.name);
+    let validity = format_duration(plan.certificate_validity);
+    let _ = writeln!(out, "certificateValidityPeriod: {validity}");
     let _ = writeln!(out, "networking:");
     let _ = writeln!(out, "  podSubnet: \"{}\"", plan.pod_subnet);
     let _ = writeln!(out, "  serviceSubnet: \"{}\"", plan.service_subnet);
@@ -113,6 +116,10 @@ pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
     // reads them from the Node objects.
     let _ = writeln!(out, "  - name: allocate-node-cidrs");
     let _ = writeln!(out, "    value: \"true\"");
+    // The kubelets' client certificates, signed by the controller manager,
+    // last as long as kubeadm's.
+    let _ = writeln!(out, "  - name: cluster-signing-duration");
+    let _ = writeln!(out, "    value: \"{validity}\"");
     let _ = writeln!(out, "---");
     out.push_str(&kubelet_config());
     let _ = writeln!(out, "---");

@@ -4,6 +4,7 @@
 //! [`state`](super::state); commands ([`crate::ops`]) compose the steps.
 
 pub mod addons;
+pub mod certs;
 pub mod health;
 pub mod images;
 pub mod kubeadm;

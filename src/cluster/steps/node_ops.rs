@@ -28,10 +28,17 @@ pub enum NodeOp {
     ClusterObjects,
     /// kubectl: client and server versions (JSON).
     ServerVersion,
+    /// The certificates a node holds and their expiry (`SECONDS PATH`
+    /// lines).
+    CertList,
+    /// `kubeadm certs renew all` on the master, its control plane restarted.
+    RenewControlPlane,
+    /// A new client certificate for a node's kubelet, the kubelet restarted.
+    RenewKubelet,
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 9] = [
+    pub const ALL: [NodeOp; 12] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
@@ -41,6 +48,9 @@ impl NodeOp {
         NodeOp::NodeList,
         NodeOp::ClusterObjects,
         NodeOp::ServerVersion,
+        NodeOp::CertList,
+        NodeOp::RenewControlPlane,
+        NodeOp::RenewKubelet,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -54,6 +64,9 @@ impl NodeOp {
             NodeOp::NodeList => "node-list",
             NodeOp::ClusterObjects => "cluster-objects",
             NodeOp::ServerVersion => "server-version",
+            NodeOp::CertList => "cert-list",
+            NodeOp::RenewControlPlane => "renew-control-plane",
+            NodeOp::RenewKubelet => "renew-kubelet",
         }
     }
 

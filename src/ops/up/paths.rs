@@ -34,6 +34,7 @@ pub fn restore<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
         &Network,
         &DecideRunMode,
         &StartNodes,
+        &RenewCertificates,
         &WaitReady,
         &RegistryNodes,
         &ExportFiles,
@@ -46,6 +47,7 @@ pub fn repair<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
     vec![
         &RestartUnits,
         &ReplaceNodes,
+        &RenewCertificates,
         &WaitReady,
         &RegistryNodes,
         &ExportFiles,
@@ -97,6 +99,7 @@ mod tests {
                 "network",
                 "run-mode",
                 "start-nodes",
+                "renew-certificates",
                 "wait-ready",
                 "registry-nodes",
                 "export-files",
@@ -112,6 +115,7 @@ mod tests {
             [
                 "restart-units",
                 "replace-nodes",
+                "renew-certificates",
                 "wait-ready",
                 "registry-nodes",
                 "export-files",

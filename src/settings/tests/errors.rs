@@ -298,6 +298,47 @@ fn integer_bounds_come_from_the_table() {
     );
 }
 
+#[test]
+fn durations_are_hours_minutes_and_seconds_within_the_table_bounds() {
+    let fx = Fixture::new();
+    let env = Key::CertificateValidity.def().env();
+    let read = |text: &str| resolve_with(&fx, &[(env.clone(), text.to_string())], &[]);
+    for (text, seconds) in [
+        ("8760h", 8760 * 3600),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("2h0m45s", 7245),
+        ("60s", 60),
+        ("87600h", 87_600 * 3600),
+    ] {
+        let got = read(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(got.settings.certificate_validity, seconds, "{text}");
+    }
+    for (text, why) in [
+        ("59s", "is out of range"),
+        ("87600h1s", "is out of range"),
+        ("99999999999999999999h", "is out of range"),
+        ("365d", "is not a duration"),
+        ("1m1h", "is not a duration"),
+        ("1h1h", "is not a duration"),
+        ("1.5h", "is not a duration"),
+        ("h", "is not a duration"),
+        ("300", "without a unit"),
+        ("", "is empty"),
+    ] {
+        assert_all(
+            &error_of(&fx, &[(&env, text)], &[]),
+            &[
+                "cluster.certificateValidity",
+                "K8S_DIND_CERTIFICATE_VALIDITY",
+                why,
+                "such as 8760h",
+                "from 1m to 87600h",
+            ],
+        );
+    }
+}
+
 // Reproducers of what the property tests (tests/fuzz.rs) found.
 
 /// Nesting thousands deep built a tree whose drop overflowed the stack

@@ -61,6 +61,7 @@ fn samples(d: &SettingDef, fx: &Fixture) -> [String; 3] {
         Key::ApiServerPort => s("6443", "30000", "1"),
         Key::RegistryPort => s("5001", "5000", "65535"),
         Key::SshOptions => s("-i /k", "-o Port=2222 -F /c", "-4"),
+        Key::CertificateValidity => s("8760h", "5m", "1h30m10s"),
         Key::Addons => [
             "dashboard".to_string(),
             String::new(),

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::artifacts::CacheKey;
 use crate::cluster::state::plan::ClusterPlan;
 
+/// kubeadm's own default (one year), in seconds.
+pub const DEFAULT_CERTIFICATE_VALIDITY: u64 = 8760 * 3600;
+
 /// Everything a snapshot depends on. Stored as JSON with every value a
 /// string (numbers and booleans too), the form snapshots have always used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,10 @@ pub struct SnapshotFields {
     pub service_subnet: String,
     #[serde(with = "as_text")]
     pub untainted_master: bool,
+    /// Empty for the default (so snapshots made before the setting existed
+    /// keep their fingerprint).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub certificate_validity: String,
 }
 
 /// Numbers and booleans stored as strings.
@@ -65,6 +72,11 @@ impl SnapshotFields {
             service_subnet: plan.service_subnet.to_string(),
             cni_plugin: plan.cni.as_str().to_string(),
             untainted_master: plan.untainted_master,
+            certificate_validity: if plan.certificate_validity == DEFAULT_CERTIFICATE_VALIDITY {
+                String::new()
+            } else {
+                crate::settings::format_duration(plan.certificate_validity)
+            },
             image_repository: plan.image_repository.clone(),
             node_runtime: plan.node_runtime.clone().unwrap_or_default(),
             addons: plan

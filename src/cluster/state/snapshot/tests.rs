@@ -78,6 +78,21 @@ fn fingerprints_are_those_of_earlier_snapshots() {
 }
 
 #[test]
+fn the_default_certificate_validity_keeps_earlier_fingerprints() {
+    let mut p = plan(&[]);
+    let default = SnapshotFields::of(&p, "sha256:0123");
+    assert_eq!(default.certificate_validity, "");
+    assert!(!serde_json::to_string(&default)
+        .unwrap()
+        .contains("certificateValidity"));
+    p.certificate_validity = 300;
+    let short = SnapshotFields::of(&p, "sha256:0123");
+    assert_ne!(short.fingerprint(), default.fingerprint());
+    let d = default.describe_difference(&short);
+    assert!(d.contains("certificateValidity (none) → 5m"), "{d}");
+}
+
+#[test]
 fn judgement_of_each_kind_of_snapshot() {
     let p = plan(&[("K8S_DIND_NUM_NODES", "1")]);
     let f = fields(1);

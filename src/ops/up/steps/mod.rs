@@ -24,6 +24,7 @@ macro_rules! step {
 }
 
 mod addons;
+mod certificates;
 mod control_plane;
 mod files;
 mod finished;
@@ -47,6 +48,7 @@ mod snapshot;
 mod tests;
 
 pub use addons::Addons;
+pub use certificates::RenewCertificates;
 pub use control_plane::InitControlPlane;
 pub use files::ExportFiles;
 pub use finished::MarkFinished;

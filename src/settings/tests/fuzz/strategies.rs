@@ -200,6 +200,12 @@ pub(super) fn value_for(d: &'static SettingDef, fx_dir: &str) -> BoxedStrategy<S
         Kind::RuntimeName => "[a-zA-Z0-9._ /-]{0,20}".boxed(),
         Kind::Addons => addons(fx_dir),
         Kind::SshOptions => ssh_options(),
+        Kind::Duration { .. } => prop_oneof![
+            "[0-9]{1,7}[hms]",
+            "[0-9]{1,3}h[0-9]{1,3}m[0-9]{0,3}s?",
+            "[0-9hmsd. ]{0,10}",
+        ]
+        .boxed(),
     };
     prop_oneof![4 => typed, 1 => junk()].boxed()
 }

@@ -377,3 +377,5 @@ async fn replace_nodes_starts_only_the_named_nodes_from_their_snapshot() {
     assert!(containers["c-kube-node-2"].running);
     assert_eq!(containers["c-kube-master"].spec.image, NODE_IMAGE);
 }
+
+mod certificates;
