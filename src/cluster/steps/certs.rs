@@ -59,6 +59,10 @@ fn renew_control_plane_script() -> String {
     )
 }
 
+/// A restored node may still be booting: systemctl answers once systemd's
+/// manager does (within a minute).
+const WAIT_FOR_SYSTEMD: &str = "i=0; until systemctl show -p Version >/dev/null 2>&1 || [ $i -ge 120 ]; do i=$((i+1)); sleep 0.5; done\n";
+
 /// The master's kubelet cannot bootstrap (it runs the API server it would
 /// ask): kubeadm writes it a kubeconfig with a new certificate, as at
 /// `init`. The rotated certificates go first: the kubelet prefers them.
@@ -68,6 +72,7 @@ fn renew_master_kubelet_script() -> String {
         "set -e\n\
          rm -f /etc/kubernetes/kubelet.conf /var/lib/kubelet/pki/kubelet-client-*.pem\n\
          kubeadm init phase kubeconfig kubelet --config {CONFIG_PATH}\n\
+         {WAIT_FOR_SYSTEMD}\
          systemctl restart kubelet\n"
     )
 }
@@ -98,7 +103,6 @@ users:
     token: $2
 EOF
 rm -f /etc/kubernetes/kubelet.conf /var/lib/kubelet/pki/kubelet-client-*.pem
-systemctl restart kubelet
 "#;
 
 /// Renew what `renewal` says: the control plane first, then the kubelets

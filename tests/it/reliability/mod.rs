@@ -8,7 +8,8 @@
 //! `core_lock_interruption_and_killed_node` is the short part run with
 //! every change; `interruptions_and_faults`, [`master`] (the master killed,
 //! its kubelet stopped) and [`interrupted`] (stops where they hurt most:
-//! saving a snapshot, kubeadm join, a Go build) the rest. Each makes its
+//! saving a snapshot, kubeadm join, a Go build) and [`certificates`] (a
+//! snapshot restored after its certificates expired) the rest. Each makes its
 //! own cluster, under its own name.
 
 use crate::common;
@@ -23,6 +24,7 @@ use nix::unistd::Pid;
 use common::cluster::{stayer, wait_stayer_running, Cluster, STAYER};
 use common::{docker, engine_objects, ensure_busybox_image, BUSYBOX};
 
+mod certificates;
 mod interrupted;
 mod master;
 
