@@ -36,28 +36,7 @@ async fn e2e_on<E: Engine>(
     let plan = ClusterPlan::new(settings, version.clone());
     let cx = Ctx::new(engine, &plan, ui);
     let cache = Cache::new(&settings.cache_dir);
-    let tree = test_tree(
-        ui,
-        &settings.cluster_name,
-        &version,
-        &settings.k8s_dir,
-        settings.provenance.source(Key::K8sDir).to_string(),
-    )
-    .await?;
-    let inputs = e2e::E2eInputs {
-        binaries: e2e::binaries::TestBinaryPlan {
-            version,
-            source: settings.kubernetes_source,
-            release_url: settings.release_url.clone(),
-            tree,
-        },
-        cache: &cache,
-        procs: e2e_procs(),
-        node_arch: node_arch(settings, engine.info()),
-        image_source: settings.image_source,
-        debian_mirror: settings.debian_mirror.clone(),
-        registry_port: settings.registry_port,
-    };
+    let inputs = inputs(settings, ui, engine, &cache, version).await?;
     let outcome = e2e::run(cx, &inputs, &selection).await?;
     print_e2e_outcome(&outcome)?;
     let s = &outcome.summary;
@@ -84,6 +63,60 @@ async fn e2e_on<E: Engine>(
         );
     }
     Ok(())
+}
+
+/// `build e2e`: the test binaries and the images the tests run, for the
+/// version `up` would make, into the cache ahead of a cluster (CI can make
+/// them while something else runs; `e2e` then only imports them).
+pub async fn build_e2e(settings: &Settings, ui: &Ui) -> Result<()> {
+    let engine = connect(settings, ui).await?;
+    build_e2e_on(settings, ui, &engine).await
+}
+
+async fn build_e2e_on<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Result<()> {
+    let start = std::time::Instant::now();
+    let version = super::images::versions(settings, ui).await?.cluster();
+    let cache = Cache::new(&settings.cache_dir);
+    let inputs = inputs(settings, ui, engine, &cache, version).await?;
+    let images = e2e::prepare(engine, ui, &inputs).await?;
+    ui.info(format!(
+        "The tests of Kubernetes {} and {images} test images are ready ({}).",
+        inputs.binaries.version,
+        seconds(start.elapsed())
+    ));
+    Ok(())
+}
+
+/// What the tests of `version` need, from the settings and the engine.
+async fn inputs<'c, E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    cache: &'c Cache,
+    version: KubeVersion,
+) -> Result<e2e::E2eInputs<'c>, E2eError> {
+    let tree = test_tree(
+        ui,
+        &settings.cluster_name,
+        &version,
+        &settings.k8s_dir,
+        settings.provenance.source(Key::K8sDir).to_string(),
+    )
+    .await?;
+    Ok(e2e::E2eInputs {
+        binaries: e2e::binaries::TestBinaryPlan {
+            version,
+            source: settings.kubernetes_source,
+            release_url: settings.release_url.clone(),
+            tree,
+        },
+        cache,
+        procs: e2e_procs(),
+        node_arch: node_arch(settings, engine.info()),
+        image_source: settings.image_source,
+        debian_mirror: settings.debian_mirror.clone(),
+        registry_port: settings.registry_port,
+    })
 }
 
 /// The source tree whose tests a cluster built from a tree runs: the tree

@@ -23,7 +23,7 @@ mod status;
 mod tests;
 mod up;
 pub use dashboard::dashboard;
-pub use e2e::e2e;
+pub use e2e::{build_e2e, e2e};
 pub use images::build_node_image;
 pub use nodes::{clean, down, export_logs, load_images};
 pub use registry::{push, registry};

@@ -120,13 +120,7 @@ pub async fn run<E: Engine>(
     selection: &Selection,
 ) -> Result<Outcome, E2eError> {
     let ui = cx.ui;
-    let step = ui.step(format!(
-        "Getting the test binaries for Kubernetes {}",
-        inputs.binaries.version
-    ));
-    let binaries = binaries::ensure(&inputs.binaries, inputs.cache, ui).await?;
-    step.done();
-    ui.note(format!("e2e.test and ginkgo: {}", binaries.origin));
+    let binaries = get_binaries(ui, inputs).await?;
     ensure_images(cx, inputs, &binaries).await?;
 
     let results = results_dir(&cx.plan.home_dir, selection.suite);
@@ -198,6 +192,67 @@ pub async fn run<E: Engine>(
     })
 }
 
+/// The test binaries and an archive of every image the tests run, made
+/// (or fetched) into the cache without a cluster: what `e2e` gets first,
+/// done ahead (`build e2e`). Returns how many images are ready.
+pub async fn prepare<E: Engine>(
+    engine: &E,
+    ui: &crate::ui::Ui,
+    inputs: &E2eInputs<'_>,
+) -> Result<usize, E2eError> {
+    let binaries = get_binaries(ui, inputs).await?;
+    let step = ui.step("Listing the images the tests use");
+    let wanted = list_images(&binaries, ui).await?;
+    step.done();
+    let prepared = prepare_images(engine, ui, inputs, &wanted, &[]).await?;
+    Ok(prepared.archives.len())
+}
+
+async fn get_binaries(
+    ui: &crate::ui::Ui,
+    inputs: &E2eInputs<'_>,
+) -> Result<TestBinaries, E2eError> {
+    let step = ui.step(format!(
+        "Getting the test binaries for Kubernetes {}",
+        inputs.binaries.version
+    ));
+    let binaries = binaries::ensure(&inputs.binaries, inputs.cache, ui).await?;
+    step.done();
+    ui.note(format!("e2e.test and ginkgo: {}", binaries.origin));
+    Ok(binaries)
+}
+
+/// The archives of the images in `wanted` that `present` (the nodes'
+/// images) lacks, pulled or built into the cache.
+async fn prepare_images<E: Engine>(
+    engine: &E,
+    ui: &crate::ui::Ui,
+    inputs: &E2eInputs<'_>,
+    wanted: &[String],
+    present: &[String],
+) -> Result<images::Prepared, E2eError> {
+    let prepared = images::prepare(
+        &images::Inputs {
+            build: BuildContext {
+                engine,
+                ui,
+                cache: inputs.cache,
+                arch: &inputs.node_arch,
+                image_source: inputs.image_source,
+                debian_mirror: &inputs.debian_mirror,
+            },
+            kubernetes_version: &inputs.binaries.images_version(),
+            node_images: present,
+        },
+        wanted,
+    )
+    .await?;
+    for (reference, why) in &prepared.skipped {
+        ui.note(format!("not made: {reference} ({why})"));
+    }
+    Ok(prepared)
+}
+
 /// Where the test images' names point; the cluster's registry mirrors it.
 const TEST_IMAGE_REGISTRY: &str = "registry.k8s.io";
 
@@ -219,25 +274,7 @@ async fn ensure_images<E: Engine>(
     let wanted = list_images(binaries, ui).await?;
     let present: Vec<String> = load::images_in_all_nodes(cx).await?.into_iter().collect();
     step.done();
-    let prepared = images::prepare(
-        &images::Inputs {
-            build: BuildContext {
-                engine: cx.engine,
-                ui,
-                cache: inputs.cache,
-                arch: &inputs.node_arch,
-                image_source: inputs.image_source,
-                debian_mirror: &inputs.debian_mirror,
-            },
-            kubernetes_version: &inputs.binaries.images_version(),
-            node_images: &present,
-        },
-        &wanted,
-    )
-    .await?;
-    for (reference, why) in &prepared.skipped {
-        ui.note(format!("not made: {reference} ({why})"));
-    }
+    let prepared = prepare_images(cx.engine, ui, inputs, &wanted, &present).await?;
     let record = imported_record(cx).await?;
     let stale: Vec<&images::Archive> = prepared
         .archives
