@@ -140,6 +140,8 @@ pub enum Build {
         #[arg(long)]
         force: bool,
     },
+    /// Build the images a new cluster installs beside the node image (pod network, addons), into the cache, without a cluster
+    Images,
     /// Get the conformance tests (e2e.test, ginkgo) and build the images they run, into the cache, without a cluster
     E2e,
 }
@@ -223,6 +225,9 @@ pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Resu
             super::build_node_image(settings, ui, kind, force).await
         }
         Command::Build { what: Build::E2e } => super::build_e2e(settings, ui).await,
+        Command::Build {
+            what: Build::Images,
+        } => super::build_images(settings, ui).await,
         Command::Config => {
             output::text(settings::render::effective_yaml(settings))?;
             Ok(())

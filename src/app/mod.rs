@@ -29,7 +29,7 @@ pub use nodes::{clean, down, export_logs, load_images};
 pub use registry::{push, registry};
 pub use reup::{reup, source_tree};
 pub use status::status;
-pub use up::up;
+pub use up::{build_images, up};
 
 /// Which images `build node-image` should make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -198,3 +198,18 @@ async fn clean_waits_for_a_held_lock_and_goes_on_once_it_is_let_go() {
         "{events}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn build_images_without_a_pod_network_image_or_addons_makes_nothing() {
+    let s = scene(&[("K8S_DIND_ADDONS", "")]);
+    let ui = Ui::recording(1);
+    super::up::build_images_on(&s.settings, &ui, &s.fake)
+        .await
+        .unwrap();
+    let events = format!("{:?}", ui.events());
+    assert!(
+        events.contains("Nothing to make: pod network bridge and no addons"),
+        "{events}"
+    );
+    assert!(s.fake.container_names().is_empty(), "no cluster made");
+}

@@ -167,6 +167,48 @@ pub(super) async fn up_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &
     Ok(())
 }
 
+/// `build images`: the pod network's and the addons' images a new cluster
+/// of these settings installs, made (or pulled) into the cache without a
+/// cluster, as `up` would make them first.
+pub async fn build_images(settings: &Settings, ui: &Ui) -> Result<()> {
+    let engine = connect(settings, ui).await?;
+    build_images_on(settings, ui, &engine).await
+}
+
+pub(super) async fn build_images_on<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+) -> Result<()> {
+    let start = Instant::now();
+    let arch = node_arch(settings, engine.info());
+    let plan = ClusterPlan::new(settings, versions(settings, ui).await?.cluster());
+    let extras = prepare_extras(engine, ui, settings, &arch, &plan)
+        .await
+        .map_err(anyhow::Error::from_boxed)?;
+    let mut made = Vec::new();
+    if plan.cni.runs_as_pods() {
+        made.push(format!("pod network {}", plan.cni.as_str()));
+    }
+    if !extras.addons.is_empty() {
+        let names: Vec<String> = plan.addons.iter().map(|a| a.to_string()).collect();
+        made.push(format!("addons {}", names.join(", ")));
+    }
+    if made.is_empty() {
+        ui.info(format!(
+            "Nothing to make: pod network {} and no addons need no image beyond the node image.",
+            plan.cni.as_str()
+        ));
+    } else {
+        ui.info(format!(
+            "Images ready ({}): {}.",
+            seconds(start.elapsed()),
+            made.join("; ")
+        ));
+    }
+    Ok(())
+}
+
 /// What a new cluster installs beyond kubeadm's: the pod network's manifest
 /// and images (a plugin whose images cannot be had stops `up` before
 /// anything is created) and the addons (those that cannot be had are left
