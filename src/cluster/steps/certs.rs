@@ -105,6 +105,10 @@ EOF
 rm -f /etc/kubernetes/kubelet.conf /var/lib/kubelet/pki/kubelet-client-*.pem
 "#;
 
+fn renew_worker_kubelet_script() -> String {
+    format!("{RENEW_WORKER_KUBELET}{WAIT_FOR_SYSTEMD}systemctl restart kubelet\n")
+}
+
 /// Renew what `renewal` says: the control plane first, then the kubelets
 /// (a worker's needs the controller manager to sign its new certificate).
 pub async fn renew<E: Engine>(cx: Ctx<'_, E>, renewal: &Renewal) -> Result<()> {
@@ -137,7 +141,7 @@ pub async fn renew<E: Engine>(cx: Ctx<'_, E>, renewal: &Renewal) -> Result<()> {
                 cx,
                 node,
                 NodeOp::RenewKubelet,
-                RENEW_WORKER_KUBELET,
+                &renew_worker_kubelet_script(),
                 &[&server, &token],
             )
             .await?;

@@ -87,6 +87,15 @@ async fn renew_certificates_renews_what_expired_control_plane_first() {
         worker.ends_with(&format!(" https://kube-master:6443 {token}")),
         "{worker}"
     );
+    // Every kubelet given a new certificate is started again on it.
+    let kubelets: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.contains(" renew-kubelet"))
+        .collect();
+    assert_eq!(kubelets.len(), 2);
+    for call in kubelets {
+        assert!(call.contains("systemctl restart kubelet"), "{call}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
