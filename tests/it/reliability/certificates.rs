@@ -23,7 +23,7 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A cluster made with 8-minute certificates, taken down, and restored
+/// A cluster made with 5-minute certificates, taken down, and restored
 /// after they expired: `up` says so and renews them (kubeadm's own renewal
 /// on the master, a new bootstrap for the worker's kubelet) before it
 /// waits for the nodes; every node is Ready again, admin.conf is the
@@ -41,12 +41,12 @@ fn restored_after_its_certificates_expired() {
     let mut c = cluster(NAME, "10.241.0.0/24");
     c.extra.push((
         "K8S_DIND_CERTIFICATE_VALIDITY".to_string(),
-        "8m".to_string(),
+        "5m".to_string(),
     ));
     let (_, said) = c.run(&["up"]);
     assert!(said.contains("created"), "{said}");
     let expires = expiry(MASTER, APISERVER);
-    assert!(expires - now() <= 8 * 60, "8-minute certificates");
+    assert!(expires - now() <= 5 * 60, "5-minute certificates");
     c.kubectl(&[
         "create",
         "configmap",
@@ -71,9 +71,9 @@ fn restored_after_its_certificates_expired() {
         said.contains("Renewing certificates (expired") && said.contains("restored"),
         "{said}"
     );
-    assert!(expiry(MASTER, APISERVER) - now() > 5 * 60, "renewed");
+    assert!(expiry(MASTER, APISERVER) - now() > 3 * 60, "renewed");
     assert!(
-        expiry(WORKER, KUBELET) - now() > 5 * 60,
+        expiry(WORKER, KUBELET) - now() > 3 * 60,
         "the worker's renewed"
     );
     assert_ne!(
