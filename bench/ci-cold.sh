@@ -23,6 +23,17 @@ if [ $# -gt 0 ] && [ "$1" != -- ]; then commit=$1; shift; fi
 test_args=("$@")
 commit=$(git -C "$ROOT" rev-parse --verify "$commit^{commit}")
 
+# The run's directory takes a data root, Go caches, a cargo target and the
+# tiers' builds: the --all run of 2026-12-06 filled a disk at about 27 GB
+# (its reup tier failed on "no space left"). Refuse to start short of room.
+need_gb=${NEED_GB:-20}
+[ ${#test_args[@]} -eq 0 ] || need_gb=${NEED_GB:-40}
+free_gb=$(df -P --block-size=1G /var/tmp | awk 'NR == 2 { print $4 }')
+if [ "$free_gb" -lt "$need_gb" ]; then
+  echo "only $free_gb GB free under /var/tmp; this cold run needs about $need_gb GB (NEED_GB=N to start anyway)" >&2
+  exit 1
+fi
+
 netns=lc-ci-cold
 host_link=lcci-host
 ns_link=lcci-ns
