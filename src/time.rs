@@ -2,13 +2,17 @@
 
 use std::time::SystemTime;
 
+/// Seconds since the Unix epoch (0 before it).
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, the form Kubernetes uses for timestamps, so that
 /// they compare as strings.
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let secs = unix_seconds(t);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;

@@ -61,10 +61,7 @@ impl Holder {
         Holder {
             pid: std::process::id(),
             command: command.to_string(),
-            since: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            since: crate::time::unix_seconds(SystemTime::now()) as u64,
         }
     }
 

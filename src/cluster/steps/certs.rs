@@ -127,25 +127,12 @@ pub async fn renew<E: Engine>(cx: Ctx<'_, E>, renewal: &Renewal) -> Result<()> {
     let token = bootstrap_token(cx.plan);
     for (name, _) in &renewal.kubelets {
         let node = cx.plan.node(name)?;
-        if node.name == master.name {
-            run(
-                cx,
-                node,
-                NodeOp::RenewKubelet,
-                &renew_master_kubelet_script(),
-                &[],
-            )
-            .await?;
+        let (script, args) = if node.name == master.name {
+            (renew_master_kubelet_script(), vec![])
         } else {
-            run(
-                cx,
-                node,
-                NodeOp::RenewKubelet,
-                &renew_worker_kubelet_script(),
-                &[&server, &token],
-            )
-            .await?;
-        }
+            (renew_worker_kubelet_script(), vec![server.as_str(), &token])
+        };
+        run(cx, node, NodeOp::RenewKubelet, &script, &args).await?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! a year later, or a master replaced from an old snapshot, comes up
 //! working. Nothing is shown when all are far from expiry.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use crate::cluster::state::certs::{self, say_span, say_when};
 use crate::cluster::steps::certs as node_certs;
@@ -15,10 +15,7 @@ step!(RenewCertificates, "renew-certificates", run);
 
 async fn run<E: Engine>(cx: Ctx<'_, E>, _job: &mut Job<'_>) -> Result<()> {
     let held = node_certs::list(cx).await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = crate::time::unix_seconds(SystemTime::now());
     let renewal = certs::decide(&held, now, cx.plan.certificate_validity).map_err(|e| {
         ClusterError::AuthorityExpired {
             node: e.node,
