@@ -307,6 +307,19 @@ pub trait TreeBuilder {
     ) -> impl std::future::Future<
         Output = Result<Vec<(String, PathBuf)>, Box<dyn std::error::Error + Send + Sync>>,
     >;
+
+    /// Build `names` of the published `version` for `arch` from its Go
+    /// modules, as a tree of it would be built (or take them from `cache`).
+    fn release(
+        &self,
+        ui: &Ui,
+        cache: &Cache,
+        version: &KubeVersion,
+        arch: &str,
+        names: &[&str],
+    ) -> impl std::future::Future<
+        Output = Result<BTreeMap<String, PathBuf>, Box<dyn std::error::Error + Send + Sync>>,
+    >;
 }
 
 /// Gather every binary in `ALL_BINARIES` per the plan; `trees` builds
@@ -377,9 +390,12 @@ pub async fn kubernetes_binaries(
                 format!("the release site {}/{}", plan.release_url, plan.version),
             ),
             KubernetesSource::GoModule => (
-                build_from_go_module(ui, &plan.version, &plan.arch, &wanted, cache).await?,
+                trees
+                    .release(ui, cache, &plan.version, &plan.arch, &wanted)
+                    .await
+                    .map_err(ArtifactError::Tree)?,
                 format!(
-                    "built from the Go module k8s.io/kubernetes@{}",
+                    "built from the Go module k8s.io/kubernetes@{} as a source tree",
                     plan.version
                 ),
             ),
@@ -395,36 +411,6 @@ pub async fn kubernetes_binaries(
         origins,
         source_tree,
     })
-}
-
-async fn build_from_go_module(
-    ui: &Ui,
-    version: &KubeVersion,
-    arch: &str,
-    names: &[&str],
-    cache: &Cache,
-) -> Result<BTreeMap<String, PathBuf>, ArtifactError> {
-    // Build all seven together so the cache entry serves every combination
-    // of overrides; the compile cache makes the extra binaries cheap.
-    let build = gomod::GoModuleBuild {
-        module: "k8s.io/kubernetes".to_string(),
-        version: version.to_string(),
-        binaries: ALL_BINARIES
-            .iter()
-            .map(|b| (format!("k8s.io/kubernetes/cmd/{b}"), b.to_string()))
-            .collect(),
-        ldflags: VersionStamp::release(version).ldflags(),
-        tags: KUBERNETES_TAGS.map(String::from).to_vec(),
-        arch: arch.to_string(),
-        sibling_version: gomod::kubernetes_staging_version,
-    };
-    let entry = build
-        .build(ui, cache, &format!("Kubernetes {version}"))
-        .await?;
-    Ok(names
-        .iter()
-        .map(|n| (n.to_string(), entry.path("bin").join(n)))
-        .collect())
 }
 
 #[cfg(test)]
@@ -457,5 +443,78 @@ mod tests {
         );
         let untracked = VersionStamp::untracked(&"v1.36.3".parse().unwrap());
         assert_eq!(untracked.version.to_string(), "v1.36.3-dirty");
+    }
+
+    /// Records what it is asked to build; the tree gives kubeadm.
+    struct FakeTrees(std::sync::Mutex<Vec<String>>);
+
+    impl TreeBuilder for FakeTrees {
+        async fn build(
+            &self,
+            _: &Ui,
+            tree: &TreeBuild,
+            _: &str,
+        ) -> Result<Vec<(String, PathBuf)>, Box<dyn std::error::Error + Send + Sync>> {
+            self.0.lock().unwrap().push("tree: kubeadm".into());
+            Ok(vec![("kubeadm".into(), tree.dir.join("kubeadm"))])
+        }
+
+        async fn release(
+            &self,
+            _: &Ui,
+            _: &Cache,
+            version: &KubeVersion,
+            arch: &str,
+            names: &[&str],
+        ) -> Result<BTreeMap<String, PathBuf>, Box<dyn std::error::Error + Send + Sync>> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("release {version} {arch}: {}", names.join(" ")));
+            Ok(names
+                .iter()
+                .map(|n| (n.to_string(), PathBuf::from("/rel").join(n)))
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn what_no_tree_or_url_gives_is_built_as_the_release_tree() {
+        let v: KubeVersion = "v1.37.2".parse().unwrap();
+        let plan = BinaryPlan {
+            version: v.clone(),
+            arch: "arm64".into(),
+            source: KubernetesSourceSetting::GoModule,
+            release_url: "http://127.0.0.1:9/unused".into(),
+            kubeadm_url: None,
+            hyperkube_url: None,
+            kubectl_url: None,
+            tree: Some(TreeBuild {
+                dir: "/tree".into(),
+                kubeadm: true,
+                server: false,
+                kubectl: false,
+                stamp: VersionStamp::untracked(&v),
+            }),
+        };
+        let trees = FakeTrees(Default::default());
+        let cache = Cache::new("/nonexistent-cache");
+        let got = kubernetes_binaries(&plan, &cache, &Ui::recording(0), &trees)
+            .await
+            .unwrap();
+        assert_eq!(
+            *trees.0.lock().unwrap(),
+            [
+                "tree: kubeadm",
+                "release v1.37.2 arm64: kubectl kubelet kube-apiserver kube-controller-manager \
+                 kube-scheduler kube-proxy"
+            ]
+        );
+        assert_eq!(got.path("kubeadm"), Path::new("/tree/kubeadm"));
+        assert_eq!(got.path("kubelet"), Path::new("/rel/kubelet"));
+        assert!(got.origins["kubelet"].contains("k8s.io/kubernetes@v1.37.2 as a source tree"));
+        // The server binaries are the release's: its version, no tree.
+        assert_eq!(got.version, v);
+        assert!(got.source_tree.is_none());
     }
 }

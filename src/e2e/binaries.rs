@@ -4,10 +4,10 @@
 //! They run on this host against the API server, so they are made for the
 //! host's architecture, whatever the nodes run. With `kubernetesSource:
 //! release` both come from the official `kubernetes-test-linux-<arch>.tar.gz`
-//! (verified against its published sha256); with `go-module` they are built:
-//! `go test -c` of `k8s.io/kubernetes/test/e2e` through the same wrapper
-//! module as the other Kubernetes binaries (so the Go build cache they filled
-//! is reused), and ginkgo at the version Kubernetes' go.mod requires, because
+//! (verified against its published sha256); with `go-module` they are built
+//! in the tree of that version put together from the Go module proxy, where
+//! the node image's binaries were built (so the Go build cache they filled
+//! is reused), ginkgo at the version Kubernetes' go.mod requires, because
 //! the CLI and the library in the suite must speak the same protocol.
 //! A cluster built from a source tree runs the tests of that tree: both are
 //! built there, by the tree's own make (or `go`), like its other binaries.
@@ -15,13 +15,10 @@
 use std::path::PathBuf;
 
 use super::E2eError;
-use crate::artifacts::gomod::{self, GoModuleBuild};
-use crate::artifacts::{release, ArtifactError, Cache, VersionStamp, KUBERNETES_TAGS};
+use crate::artifacts::{release, ArtifactError, Cache, VersionStamp};
 use crate::settings::{KubeVersion, KubernetesSource, KubernetesSourceSetting};
 use crate::source;
 use crate::ui::Ui;
-
-const GINKGO_MODULE: &str = "github.com/onsi/ginkgo/v2";
 
 /// Where the test binaries come from.
 #[derive(Debug, Clone)]
@@ -130,51 +127,25 @@ async fn published(
                 origin: format!("{}/{}/{file}", plan.release_url, plan.version),
             })
         }
-        KubernetesSource::GoModule => build(&plan.version, arch, cache, ui).await,
+        KubernetesSource::GoModule => build(&plan.version, arch, cache, ui)
+            .await
+            .map_err(|e| ArtifactError::Tree(Box::new(e))),
     }
 }
 
+/// Both built in the tree of the published version (see
+/// [`source::release`]): the node image's binaries were compiled there, and a
+/// user's tree of the same version shares the compiled packages.
 async fn build(
     version: &KubeVersion,
     arch: &str,
     cache: &Cache,
     ui: &Ui,
-) -> Result<TestBinaries, ArtifactError> {
-    let module = "k8s.io/kubernetes";
-    let suite = GoModuleBuild {
-        module: module.to_string(),
-        version: version.to_string(),
-        binaries: vec![(format!("{module}/test/e2e"), "e2e.test".to_string())],
-        ldflags: VersionStamp::release(version).ldflags(),
-        // As the node image's binaries: the packages they share are compiled once.
-        tags: KUBERNETES_TAGS.map(String::from).to_vec(),
-        arch: arch.to_string(),
-        sibling_version: gomod::kubernetes_staging_version,
-    }
-    .build_tests(ui, cache, &format!("e2e.test {version}"))
-    .await?;
-    let ginkgo_version = gomod::required_version(ui, module, &version.to_string(), GINKGO_MODULE)
-        .await?
-        .ok_or_else(|| ArtifactError::GoModule {
-            spec: format!("{module}@{version}"),
-            reason: format!("its go.mod does not require {GINKGO_MODULE}"),
-        })?;
-    let runner = GoModuleBuild {
-        module: GINKGO_MODULE.to_string(),
-        version: ginkgo_version.clone(),
-        binaries: vec![(format!("{GINKGO_MODULE}/ginkgo"), "ginkgo".to_string())],
-        ldflags: "-s -w".to_string(),
-        tags: vec![],
-        arch: arch.to_string(),
-        sibling_version: gomod::same_version,
-    }
-    .build(ui, cache, &format!("ginkgo {ginkgo_version}"))
-    .await?;
+) -> Result<TestBinaries, source::SourceError> {
+    let (e2e_test, ginkgo) = source::release::test_binaries(ui, cache, version, arch).await?;
     Ok(TestBinaries {
-        e2e_test: suite.path("bin").join("e2e.test"),
-        ginkgo: runner.path("bin").join("ginkgo"),
-        origin: format!(
-            "built from the Go modules {module}@{version} and {GINKGO_MODULE}@{ginkgo_version}"
-        ),
+        e2e_test,
+        ginkgo,
+        origin: format!("built from the Go module k8s.io/kubernetes@{version} as a source tree"),
     })
 }

@@ -49,6 +49,18 @@ pub async fn assemble(
     if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(SourceError::NotEmpty(dir.to_path_buf()));
     }
+    let dropped = put_together(ui, version, dir).await?;
+    let committed = commit(ui, dir, version).await?;
+    Ok(Assembled { dropped, committed })
+}
+
+/// The files of the tree, in `dir` (empty), without git: the staging
+/// modules the proxy does not serve, which go.work no longer uses.
+pub(super) async fn put_together(
+    ui: &Ui,
+    version: &KubeVersion,
+    dir: &Path,
+) -> Result<Vec<String>, SourceError> {
     let failed = |e: crate::artifacts::ArtifactError| SourceError::Assemble {
         dir: dir.to_path_buf(),
         source: Box::new(e),
@@ -115,9 +127,7 @@ pub async fn assemble(
         go_in(ui, dir, &args).await?;
     }
     step.done();
-
-    let committed = commit(ui, dir, version).await?;
-    Ok(Assembled { dropped, committed })
+    Ok(dropped)
 }
 
 #[derive(Deserialize)]

@@ -122,7 +122,7 @@ pub async fn test_binaries(
     Ok((path(Target::E2eTest), path(Target::Ginkgo)))
 }
 
-async fn build_targets(
+pub(super) async fn build_targets(
     ui: &Ui,
     dir: &Path,
     stamp: &VersionStamp,
@@ -156,8 +156,10 @@ async fn build_targets(
             .env("GOTOOLCHAIN", "local")
             .env("GOCACHE", &caches[0])
             .env("GOMODCACHE", &caches[1])
-            // The compiler names each package it compiles: progress.
-            .env("GOFLAGS", "-v");
+            // The compiler names each package it compiles: progress. No
+            // vet for `go test -c`: it is for the suite's authors, and would
+            // analyse every package the suite imports (commands ignore it).
+            .env("GOFLAGS", "-v -vet=off");
         let result = process::run(ui, cmd, TOOLS, |line| {
             if looks_like_package(line) {
                 compiled += 1;

@@ -9,14 +9,17 @@
 pub mod assemble;
 pub mod build;
 mod error;
+pub mod release;
 pub mod version;
 
 pub use error::SourceError;
 pub use version::TreeVersion;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::artifacts::{TreeBuild, TreeBuilder};
+use crate::artifacts::{Cache, TreeBuild, TreeBuilder};
+use crate::settings::KubeVersion;
 use crate::ui::Ui;
 
 /// The builder of the binaries a tree gives, for [`crate::artifacts`].
@@ -31,6 +34,17 @@ impl TreeBuilder for Trees {
     ) -> Result<Vec<(String, PathBuf)>, Box<dyn std::error::Error + Send + Sync>> {
         let names = selected(tree.kubeadm, tree.server, tree.kubectl);
         Ok(build::build(ui, &tree.dir, &tree.stamp, &names, arch).await?)
+    }
+
+    async fn release(
+        &self,
+        ui: &Ui,
+        cache: &Cache,
+        version: &KubeVersion,
+        arch: &str,
+        names: &[&str],
+    ) -> Result<BTreeMap<String, PathBuf>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(release::binaries(ui, cache, version, arch, names).await?)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Compiling a [`GoModuleBuild`] in its wrapper module into a build cache
 //! entry: its cache key and entry name, one `go build` for several
-//! programs or one per package, `go test -c` for test binaries.
+//! programs or one per package.
 
 use std::path::Path;
 
@@ -40,18 +40,8 @@ pub(super) fn builds_in_one_go(binaries: &[(String, String)]) -> bool {
         && binaries.iter().all(|(pkg, name)| go_name(pkg) == *name)
 }
 
-/// What `go` makes of each package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compile {
-    /// `go build` of a `main` package.
-    Program,
-    /// `go test -c`: the package's tests as one binary (how Kubernetes ships
-    /// its e2e suite).
-    Tests,
-}
-
 impl GoModuleBuild {
-    fn key(&self, go_version: &str, compile: Compile, files: &[WrapperFile]) -> CacheKey {
+    fn key(&self, go_version: &str, files: &[WrapperFile]) -> CacheKey {
         let mut key = CacheKey::new()
             .with("format", 1)
             .with("module", &self.module)
@@ -60,10 +50,6 @@ impl GoModuleBuild {
             .with("ldflags", &self.ldflags)
             .with("tags", self.tags.join(","))
             .with("go", go_version);
-        if compile == Compile::Tests {
-            // Only added for test binaries, so keys of programs stay as they were.
-            key = key.with("compile", "test");
-        }
         for (pkg, name) in &self.binaries {
             key = key.with("binary", format!("{pkg} -> {name}"));
         }
@@ -94,7 +80,7 @@ impl GoModuleBuild {
     /// Build (or take from the cache) and return the entry whose `bin`
     /// directory holds the binaries.
     pub async fn build(&self, ui: &Ui, cache: &Cache, what: &str) -> Result<Entry, ArtifactError> {
-        self.compile(ui, cache, what, Compile::Program, &[]).await
+        self.compile(ui, cache, what, &[]).await
     }
 
     /// Like [`build`](Self::build), with `files` written into the wrapper
@@ -106,18 +92,7 @@ impl GoModuleBuild {
         what: &str,
         files: &[WrapperFile],
     ) -> Result<Entry, ArtifactError> {
-        self.compile(ui, cache, what, Compile::Program, files).await
-    }
-
-    /// Like [`build`](Self::build), but each package's tests are compiled
-    /// into one binary (`go test -c`) instead.
-    pub async fn build_tests(
-        &self,
-        ui: &Ui,
-        cache: &Cache,
-        what: &str,
-    ) -> Result<Entry, ArtifactError> {
-        self.compile(ui, cache, what, Compile::Tests, &[]).await
+        self.compile(ui, cache, what, files).await
     }
 
     async fn compile(
@@ -125,11 +100,10 @@ impl GoModuleBuild {
         ui: &Ui,
         cache: &Cache,
         what: &str,
-        compile: Compile,
         files: &[WrapperFile],
     ) -> Result<Entry, ArtifactError> {
         let go_version = go_version(ui).await?;
-        let key = self.key(&go_version, compile, files);
+        let key = self.key(&go_version, files);
         let entry = cache.entry(
             "go-build",
             &format!("{}-{}-{}", self.entry_name(), self.version, self.arch),
@@ -144,7 +118,7 @@ impl GoModuleBuild {
             .map_err(|e| ArtifactError::io(entry.dir(), e))?;
         let out_dir = staging.path("bin");
         std::fs::create_dir_all(&out_dir).map_err(|e| ArtifactError::io(&out_dir, e))?;
-        if compile == Compile::Program && builds_in_one_go(&self.binaries) {
+        if builds_in_one_go(&self.binaries) {
             // One `go build` for every program: the compiles of one overlap
             // the links of another (a link keeps one core busy), and the
             // module graph is loaded once. Go names each binary after its
@@ -175,32 +149,10 @@ impl GoModuleBuild {
                 source,
             };
             let bar = ui.count_bar(&format!("{what}: {name}"), 0);
-            match compile {
-                Compile::Program => {
-                    let args = self.args(&["build", "-v", "-o", &out], pkg);
-                    self.run_counting(ui, &wrapper, args, &bar)
-                        .await
-                        .map_err(failed)?;
-                }
-                Compile::Tests => {
-                    // `go test -c` names no packages as it compiles them, so
-                    // compile the dependencies first with `go build -v`
-                    // (counted against their number); the test binary then
-                    // only compiles its own package and links.
-                    let deps = self.test_dependencies(ui, &wrapper, pkg).await?;
-                    bar.set_length(deps.len() as u64);
-                    let mut args = self.args(&["build", "-v"], "");
-                    args.pop();
-                    args.extend(deps);
-                    self.run_counting(ui, &wrapper, args, &bar)
-                        .await
-                        .map_err(failed)?;
-                    let args = self.test_binary_args(&out, pkg);
-                    self.run_counting(ui, &wrapper, args, &bar)
-                        .await
-                        .map_err(failed)?;
-                }
-            }
+            let args = self.args(&["build", "-v", "-o", &out], pkg);
+            self.run_counting(ui, &wrapper, args, &bar)
+                .await
+                .map_err(failed)?;
             bar.finish_and_clear();
         }
         staging
@@ -218,13 +170,6 @@ impl GoModuleBuild {
         }
         args.push(package.to_string());
         args
-    }
-
-    /// `go test -c` of `package` into `out`, without vet: `go test` runs it
-    /// over the package and, for its facts, over every package it imports;
-    /// it checks code, the binary is the same without it.
-    pub(super) fn test_binary_args(&self, out: &str, package: &str) -> Vec<String> {
-        self.args(&["test", "-c", "-vet=off", "-o", out], package)
     }
 
     /// The environment every compile of this build shares.
@@ -261,37 +206,5 @@ impl GoModuleBuild {
         })
         .await
         .map(drop)
-    }
-
-    /// The non-standard packages a package's test binary is built from,
-    /// without the package itself and its test variants.
-    async fn test_dependencies(
-        &self,
-        ui: &Ui,
-        wrapper: &Path,
-        package: &str,
-    ) -> Result<Vec<String>, ArtifactError> {
-        let args = self.args(
-            &[
-                "list",
-                "-deps",
-                "-test",
-                "-f",
-                "{{if not .Standard}}{{.ImportPath}}{{end}}",
-            ],
-            package,
-        );
-        let listed = process::output(ui, self.command(wrapper, &args), GO_MISSING)
-            .await
-            .map_err(|source| ArtifactError::Build {
-                what: format!("the package list of {package}"),
-                source,
-            })?;
-        Ok(listed
-            .lines()
-            .map(str::trim)
-            .filter(|p| !p.is_empty() && !p.contains(' ') && !p.ends_with(".test") && *p != package)
-            .map(String::from)
-            .collect())
     }
 }

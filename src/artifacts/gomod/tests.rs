@@ -75,36 +75,6 @@ fn programs_named_after_their_packages_are_built_in_one_go() {
 }
 
 #[test]
-fn test_binaries_are_built_with_the_programs_flags_and_without_vet() {
-    let build = GoModuleBuild {
-        module: "k8s.io/kubernetes".into(),
-        version: "v1.37.2".into(),
-        binaries: vec![],
-        ldflags: "-s -w".into(),
-        tags: vec!["selinux".into(), "notest".into()],
-        arch: "amd64".into(),
-        sibling_version: kubernetes_staging_version,
-    };
-    let args = build.test_binary_args("/out/e2e.test", "k8s.io/kubernetes/test/e2e");
-    assert_eq!(
-        args,
-        [
-            "test",
-            "-c",
-            "-vet=off",
-            "-o",
-            "/out/e2e.test",
-            "-trimpath",
-            "-ldflags=-s -w",
-            "-tags=selinux,notest",
-            "k8s.io/kubernetes/test/e2e"
-        ]
-    );
-    let program = build.args(&["build", "-v"], "k8s.io/kubernetes/cmd/kubeadm");
-    assert_eq!(program[2..5], args[5..8], "the same compile flags");
-}
-
-#[test]
 fn wrapper_replaces_local_siblings_with_published_versions() {
     let upstream: ModFile = serde_json::from_str(
         r#"{"Go":"1.26.0","GoDebug":[{"Key":"default","Value":"go1.26"}],
