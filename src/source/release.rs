@@ -76,8 +76,18 @@ async fn locked_tree(
     let guard = lock(lock_file(cache, version)).await?;
     if !dir.join("go.work").is_file() {
         let parent = dir.parent().expect("trees live in a directory");
+        let prefix = format!(".kubernetes-{version}-");
+        // Under the lock, another's staging directory is one a killed
+        // command left.
+        for left in std::fs::read_dir(parent)
+            .map_err(SourceError::io("reading", parent))?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        {
+            let _ = std::fs::remove_dir_all(left.path());
+        }
         let staging = tempfile::Builder::new()
-            .prefix(".kubernetes-")
+            .prefix(&prefix)
             .tempdir_in(parent)
             .map_err(SourceError::io("creating a directory in", parent))?;
         super::assemble::put_together(ui, version, staging.path()).await?;

@@ -195,7 +195,7 @@ fn a_focused_conformance_subset_passes_through_the_real_command() {
     // already in the nodes, so nothing else is needed from it).
     let version = "v1.37.2";
     let e2e_test = cached(&format!("-{version}-"), "bin/e2e.test");
-    let ginkgo = cached("ginkgo", "bin/ginkgo");
+    let ginkgo = cached(&format!("-{version}-"), "bin/ginkgo");
     let site = tempfile::tempdir().unwrap();
     release_site(site.path(), version, &e2e_test, &ginkgo, true);
     let url = serve(site.path().to_path_buf());

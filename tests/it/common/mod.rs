@@ -129,12 +129,11 @@ pub fn shared_cache() -> PathBuf {
 /// older release) and other builds from the same module (test images) may
 /// sit beside the one a test wants.
 pub fn go_builds(name_part: &str) -> Vec<PathBuf> {
-    let root = shared_cache().join("go-build");
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
+    // Go modules' builds, and Kubernetes' (built as a source tree).
+    ["go-build", "kubernetes-build"]
+        .iter()
+        .filter_map(|kind| std::fs::read_dir(shared_cache().join(kind)).ok())
+        .flat_map(|entries| entries.flatten())
         .filter(|e| e.file_name().to_string_lossy().contains(name_part))
         .map(|e| e.path())
         .filter(|p| p.join(".complete").exists())
