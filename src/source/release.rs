@@ -23,7 +23,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 use super::build::{self, Target};
 use super::SourceError;
-use crate::artifacts::{gomod, Cache, CacheKey, VersionStamp};
+use crate::artifacts::{gomod, Cache, CacheKey, VersionStamp, ALL_BINARIES};
 use crate::settings::KubeVersion;
 use crate::ui::Ui;
 
@@ -135,6 +135,10 @@ async fn built(
         return Ok(paths(entry.dir()));
     }
     let (tree, _guard) = locked_tree(ui, cache, version).await?;
+    if entry.is_complete() {
+        // Made by the command that held the lock before.
+        return Ok(paths(entry.dir()));
+    }
     let made =
         build::build_targets(ui, &tree, &VersionStamp::release(version), targets, arch).await?;
     let staging = entry
@@ -159,7 +163,10 @@ async fn built(
     Ok(paths(entry.dir()))
 }
 
-/// The Kubernetes programs (`kubelet`, `kubeadm`, ...) of `version`.
+/// The Kubernetes programs `names` (`kubelet`, `kubeadm`, ...) of
+/// `version`. All seven are built together, so the one entry serves every
+/// combination of programs taken from elsewhere (a tree, a URL); the
+/// compiles they share make the others cheap.
 pub async fn binaries(
     ui: &Ui,
     cache: &Cache,
@@ -167,11 +174,13 @@ pub async fn binaries(
     arch: &str,
     names: &[&str],
 ) -> Result<BTreeMap<String, PathBuf>, SourceError> {
-    let targets: Vec<Target> = names
+    let targets: Vec<Target> = ALL_BINARIES
         .iter()
         .map(|n| Target::Command(n.to_string()))
         .collect();
-    built(ui, cache, version, arch, "kubernetes", &targets).await
+    let mut all = built(ui, cache, version, arch, "kubernetes", &targets).await?;
+    all.retain(|name, _| names.contains(&name.as_str()));
+    Ok(all)
 }
 
 /// `e2e.test` and `ginkgo` of `version`, for `arch`.

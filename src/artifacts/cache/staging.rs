@@ -57,8 +57,17 @@ impl Staging {
         let manifest = Manifest::of_dir(&staged)?;
         std::fs::write(staged.join(MANIFEST), manifest.render())?;
         std::fs::write(staged.join(COMPLETE_MARKER), b"")?;
+        if self.target.join(COMPLETE_MARKER).exists() {
+            // A concurrent run finished first. Its entry stays: the same
+            // inputs made it, and that run (or a third) may be reading it
+            // now; ours is deleted (the TempDir, dropped here).
+            drop(self.tmp.take());
+            return Ok(Entry {
+                dir: self.target.clone(),
+            });
+        }
         if self.target.exists() {
-            // A concurrent run finished first, or an incomplete leftover: replace it.
+            // An incomplete leftover: replace it.
             let old = self.target.with_extension("old");
             let _ = std::fs::remove_dir_all(&old);
             std::fs::rename(&self.target, &old)?;

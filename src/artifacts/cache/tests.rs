@@ -44,6 +44,36 @@ fn entries_appear_only_when_committed() {
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
 
+#[test]
+fn a_second_commit_of_an_entry_keeps_the_first_which_may_be_in_use() {
+    // Two commands made the same entry at once (CI makes inputs ahead while
+    // a test makes them too): the one that finishes second must not pull
+    // the files from under the first, which is already using them.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path());
+    let key = CacheKey::new().with("x", 1);
+    let entry = cache.entry("test", "thing", &key);
+    let first = entry.stage().unwrap();
+    let second = entry.stage().unwrap();
+    std::fs::write(first.path("f"), b"first").unwrap();
+    std::fs::write(second.path("f"), b"second").unwrap();
+    let first = first.commit(&key).unwrap();
+    let in_use = std::fs::File::open(first.path("f")).unwrap();
+    let inode = std::os::unix::fs::MetadataExt::ino(&in_use.metadata().unwrap());
+    let second = second.commit(&key).unwrap();
+    assert_eq!(second.dir(), first.dir());
+    assert!(second.is_complete());
+    let now = std::fs::metadata(second.path("f")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::ino(&now), inode, "replaced");
+    assert_eq!(std::fs::read(second.path("f")).unwrap(), b"first");
+    // The second's staging directory is gone.
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("test"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
 /// Long enough for file times (kernel clock ticks) to move on.
 fn tick() {
     std::thread::sleep(std::time::Duration::from_millis(30));
