@@ -1,4 +1,4 @@
-//! A published Kubernetes version built as a source tree is built.
+//! Published Kubernetes versions, built the way a source tree is.
 //!
 //! The Go build cache keys every compiled package on its module's path and
 //! version (with `-trimpath`): a package of `k8s.io/kubernetes@v1.37.2`,
@@ -12,7 +12,7 @@
 //!
 //! The tree is assembled beside its place and renamed into it whole; builds
 //! in it hold a lock on it (`make` writes under `_output`). What a build
-//! makes is copied into a cache entry, so later runs need neither the tree
+//! makes is moved into a cache entry, so later runs need neither the tree
 //! nor `make`.
 
 use std::collections::BTreeMap;
