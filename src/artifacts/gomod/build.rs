@@ -64,7 +64,7 @@ impl GoModuleBuild {
     }
 
     /// What the cache entry is called (before version and architecture): the
-    /// binary when there is one (`agnhost`, `ginkgo`, `e2e.test`), else the
+    /// binary when there is one (`agnhost`, `registry`), else the
     /// module's last path element that is not a major-version suffix, so one
     /// module's builds of different binaries are told apart at a glance.
     pub(super) fn entry_name(&self) -> &str {

@@ -129,7 +129,7 @@ pub async fn module_file(
 }
 
 /// The version of `dependency` that `module@version`'s go.mod requires, if any
-/// (e.g. the ginkgo a Kubernetes release was tested with).
+/// (e.g. whether Kubernetes requires a staging module the proxy does not serve).
 pub async fn required_version(
     ui: &Ui,
     module: &str,
