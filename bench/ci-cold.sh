@@ -11,6 +11,12 @@
 #   WARM=1 bench/ci-cold.sh ...                     then .ci/test again: the warm figure
 #   KEEP=1 bench/ci-cold.sh ...                     keep the directory (caches, logs)
 #
+# For its figures the machine should be otherwise idle. Work beside it in
+# another terminal or session competes for the CPU as an equal whatever its
+# `nice`, when the kernel groups tasks by session (autogroup, the default);
+# run `echo 19 > /proc/self/autogroup` in that session first, so its work
+# takes only what the run leaves idle.
+#
 # The namespace reaches the Go module proxy and the Debian mirror through
 # this machine (masquerade), as the tool does on a normal machine; the tests
 # inside send traffic only to their own loopback and containers.
@@ -40,6 +46,9 @@ ns_link=lcci-ns
 host_addr=198.18.240.1
 ns_addr=198.18.240.2
 dir=$(mktemp -d /var/tmp/lc-ci-cold-XXXXXX)
+# Reachable for the test that runs the tool as a member of the socket's group
+# (dockerd gives its socket the docker group); what is private inside stays so.
+chmod 755 "$dir"
 log=$dir/ci.log
 dockerd_pid=
 firewall_set=

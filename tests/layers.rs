@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["settings"],
     &["ui"],
     &["engine"],
-    &["process"],
+    &["process", "doctor"],
     &["artifacts"],
     &["source"],
     &["images"],

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Subcommand};
 
+pub use super::exit::Exit;
 use super::NodeImageKind;
 use crate::e2e::{Selection, Suite};
 use crate::output;
@@ -42,6 +43,7 @@ pub enum Command {
     #[command(after_help = E2E_AFTER_HELP)]
     E2eSerial(E2eArgs),
     /// Show the cluster's nodes, snapshot, node image and registry
+    #[command(after_help = STATUS_AFTER_HELP)]
     Status,
     /// Open Headlamp (the dashboard addon): print its URL and a login token, forward a loopback port to it until Ctrl-C
     Dashboard {
@@ -57,6 +59,7 @@ pub enum Command {
     },
     /// Copy images from the Docker engine (for a remote engine, also the local one) or `docker save` archives into every node
     Load {
+        /// Images to copy, by the name the engine knows them by (e.g. myapp:dev, registry.k8s.io/pause:3.10)
         #[arg(required_unless_present = "archive", num_args = 1.., value_name = "IMAGE")]
         images: Vec<String>,
         /// Also load every image of this `docker save` archive (repeatable)
@@ -80,6 +83,7 @@ pub enum Command {
         /// Take the images from this `docker save` archive (IMAGE names select some; all without)
         #[arg(long, value_name = "FILE")]
         archive: Option<PathBuf>,
+        /// Images to push, by the name the engine (or the archive) knows them by
         #[arg(required_unless_present = "archive", num_args = 1.., value_name = "IMAGE")]
         images: Vec<String>,
     },
@@ -103,8 +107,13 @@ pub enum Command {
     },
     /// Print the effective settings as YAML, with the source of each
     Config,
-    /// Print a shell completion script
+    /// Check that this machine can run clusters: engine and its permissions, node image, download sites, Go, root, disk, inotify, kernel
+    #[command(after_help = DOCTOR_AFTER_HELP)]
+    Doctor,
+    /// Print a shell completion script (`completion --help` says how to install it)
+    #[command(after_help = COMPLETION_AFTER_HELP)]
     Completion {
+        /// The shell the script is for
         #[arg(value_parser = ["bash", "zsh", "fish"])]
         shell: String,
     },
@@ -118,6 +127,22 @@ pub enum Command {
 const E2E_AFTER_HELP: &str = "Results (JUnit XML, ginkgo's JSON report, one log per failed \
     test) go to a new folder under the cluster's directory, printed at the end. The exit status \
     is 0 only when no test failed.";
+
+const COMPLETION_AFTER_HELP: &str = "To install it for your user (then open a new shell):\n  \
+    bash: mkdir -p ~/.local/share/bash-completion/completions && local-cluster completion bash \
+    > ~/.local/share/bash-completion/completions/local-cluster\n  \
+    zsh:  mkdir -p ~/.zfunc && local-cluster completion zsh > ~/.zfunc/_local-cluster, and in \
+    ~/.zshrc before compinit: fpath=(~/.zfunc $fpath)\n  \
+    fish: local-cluster completion fish > ~/.config/fish/completions/local-cluster.fish";
+
+const DOCTOR_AFTER_HELP: &str = "Each finding is ok, a warning (works, with a cost worth \
+    knowing) or a PROBLEM, with what to do about it. Exit status: 0 without problems, 1 with \
+    one or more. It makes nothing: the network devices are tried in a network namespace of its \
+    own (as root), and the release site and registry are asked as `up` asks them.";
+
+const STATUS_AFTER_HELP: &str = "Exit status: 0 when the cluster runs and is well, 3 when it \
+    is not running (no node container), 4 when it runs but is unfinished or has broken nodes \
+    (`up` repairs it), 1 when the engine could not be asked, 2 for a wrong command line.";
 
 /// What `e2e` and `e2e-serial` take.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -193,8 +218,10 @@ impl Command {
 }
 
 /// Carry out `command` with `settings`.
-pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Result<()> {
-    match command {
+pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Result<Exit> {
+    let done = match command {
+        Command::Status => return super::status(settings, ui).await,
+        Command::Doctor => return super::doctor(settings, ui).await,
         Command::Up => super::up(settings, ui).await,
         Command::Reup => super::reup(settings, ui).await,
         Command::Source { dir } => super::source_tree(settings, ui, &dir).await,
@@ -202,7 +229,6 @@ pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Resu
         Command::Clean { all } => super::clean(settings, ui, all).await,
         Command::E2e(args) => super::e2e(settings, ui, args.selection(Suite::Parallel)).await,
         Command::E2eSerial(args) => super::e2e(settings, ui, args.selection(Suite::Serial)).await,
-        Command::Status => super::status(settings, ui).await,
         Command::Dashboard { port } => super::dashboard(settings, ui, port).await,
         Command::Logs { dir } => super::export_logs(settings, ui, dir).await,
         Command::Load { images, archive } => {
@@ -236,7 +262,8 @@ pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Resu
         Command::Completion { .. } | Command::Docs { .. } => {
             anyhow::bail!("completion and docs are printed without settings")
         }
-    }
+    };
+    done.map(|()| Exit::Success)
 }
 
 #[cfg(test)]

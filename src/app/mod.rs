@@ -12,7 +12,9 @@ use crate::ui::Ui;
 
 pub mod command;
 mod dashboard;
+mod doctor;
 mod e2e;
+mod exit;
 mod images;
 pub mod interrupt;
 mod nodes;
@@ -23,6 +25,7 @@ mod status;
 mod tests;
 mod up;
 pub use dashboard::dashboard;
+pub use doctor::doctor;
 pub use e2e::{build_e2e, e2e};
 pub use images::build_node_image;
 pub use nodes::{clean, down, export_logs, load_images};

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 
+use super::exit::Exit;
 use super::images::node_arch;
 use super::{connect, plan_without_version};
 use crate::cluster::state::health::Condition;
@@ -16,20 +17,30 @@ use crate::output;
 use crate::settings::Settings;
 use crate::ui::Ui;
 
-pub async fn status(settings: &Settings, ui: &Ui) -> Result<()> {
+pub async fn status(settings: &Settings, ui: &Ui) -> Result<Exit> {
     let engine = connect(settings, ui).await?;
-    for line in report(settings, ui, &engine).await? {
+    let (lines, exit) = report(settings, ui, &engine).await?;
+    for line in lines {
         output::line(line)?;
     }
-    Ok(())
+    Ok(exit)
 }
 
-/// What `status` prints, line by line.
+/// How `status` ends for a cluster in `condition`: scripts test it.
+pub(super) fn exit_for(condition: &Condition) -> Exit {
+    match condition {
+        Condition::Healthy => Exit::Success,
+        Condition::Absent => Exit::NotRunning,
+        Condition::Unfinished | Condition::Broken { .. } => Exit::Unwell,
+    }
+}
+
+/// What `status` prints, line by line, and how it ends.
 pub(super) async fn report<E: Engine>(
     settings: &Settings,
     ui: &Ui,
     engine: &E,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, Exit)> {
     let mut lines = Vec::new();
     let mut say = |line: String| lines.push(line);
     let plan = plan_without_version(settings);
@@ -122,5 +133,5 @@ pub(super) async fn report<E: Engine>(
             String::new()
         }
     ));
-    Ok(lines)
+    Ok((lines, exit_for(&condition)))
 }

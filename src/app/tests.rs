@@ -1,6 +1,7 @@
 //! The commands on the fake engine: what `status`, `down`, `clean` and
 //! `logs` decide and say, beside `up`'s own tests in `up.rs`.
 
+use super::exit::Exit;
 use super::nodes::{clean_locked, clean_on, down_locked, down_on, export_logs_from};
 use super::reup::reup_on;
 use super::status::report;
@@ -17,16 +18,21 @@ async fn up(s: &Scene) {
 }
 
 async fn status(s: &Scene) -> String {
-    report(&s.settings, &Ui::recording(1), &s.fake)
+    status_and_exit(s).await.0
+}
+
+async fn status_and_exit(s: &Scene) -> (String, Exit) {
+    let (lines, exit) = report(&s.settings, &Ui::recording(1), &s.fake)
         .await
-        .unwrap()
-        .join("\n")
+        .unwrap();
+    (lines.join("\n"), exit)
 }
 
 #[tokio::test(start_paused = true)]
 async fn status_follows_the_cluster_through_up_a_stopped_node_and_down() {
     let s = scene(&[]);
-    let text = status(&s).await;
+    let (text, exit) = status_and_exit(&s).await;
+    assert_eq!(exit, Exit::NotRunning);
     assert!(text.starts_with("cluster c: not running\n"), "{text}");
     assert!(text.contains("\nsnapshot: none\n"), "{text}");
     assert!(
@@ -36,7 +42,8 @@ async fn status_follows_the_cluster_through_up_a_stopped_node_and_down() {
     assert!(text.contains("\nregistry: none\n"), "{text}");
 
     up(&s).await;
-    let text = status(&s).await;
+    let (text, exit) = status_and_exit(&s).await;
+    assert_eq!(exit, Exit::Success);
     assert!(text.starts_with("cluster c: running\n"), "{text}");
     for node in ["kube-master", "kube-node-1", "kube-node-2"] {
         assert!(text.contains(&format!("\n  {node}: running\n")), "{text}");
@@ -47,7 +54,8 @@ async fn status_follows_the_cluster_through_up_a_stopped_node_and_down() {
     );
 
     s.fake.stop("c-kube-node-1");
-    let text = status(&s).await;
+    let (text, exit) = status_and_exit(&s).await;
+    assert_eq!(exit, Exit::Unwell);
     assert!(
         text.starts_with(
             "cluster c: broken nodes; `local-cluster up --cluster-name c` repairs them \

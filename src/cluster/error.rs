@@ -64,18 +64,23 @@ pub enum ClusterError {
     NoApiPort(String),
     #[error(
         "containerd and the kubelet of {node} do not start again, and without a snapshot for \
-         these settings the node cannot be replaced alone; `local-cluster down` and `up` make \
-         the cluster anew"
+         these settings the node cannot be replaced alone; `local-cluster down{flag}` and `up{flag}` \
+         make the cluster anew"
     )]
-    UnitsDoNotStart { node: String },
+    UnitsDoNotStart {
+        node: String,
+        /// [`crate::cluster::state::plan::cluster_flag`].
+        flag: String,
+    },
 
     #[error(
         "the certificate authority {path} of {node} expired {ago} ago: kubeadm can renew the \
-         certificates it signed, not the authority; `local-cluster clean` and `up` make the \
-         cluster anew"
+         certificates it signed, not the authority; `local-cluster clean{flag}` and `up{flag}` \
+         make the cluster anew"
     )]
     AuthorityExpired {
         node: String,
+        flag: String,
         path: String,
         ago: String,
     },
@@ -143,10 +148,11 @@ pub enum ClusterError {
     },
     #[error(
         "{engine_full} while saving the snapshot of {node}; the cluster runs, without a \
-         snapshot: free space there, then `local-cluster down` and `local-cluster up` make it \
-         again with one"
+         snapshot: free space there, then `local-cluster down{flag}` and `local-cluster up{flag}` \
+         make it again with one"
     )]
     SnapshotNoSpace {
+        flag: String,
         /// [`crate::engine::ran_out_of_space`].
         engine_full: String,
         node: String,
@@ -171,8 +177,8 @@ pub enum ClusterError {
     ImageMissingBoth { image: String, remote: String },
     #[error("{} is not a file; --archive takes a `docker save` archive", .0.display())]
     NoArchive(std::path::PathBuf),
-    #[error("cluster {0:?} is not running; run `local-cluster up` first")]
-    NotRunning(String),
+    #[error("cluster {cluster:?} is not running; run `local-cluster up{flag}` first")]
+    NotRunning { cluster: String, flag: String },
     #[error("importing images into {node}")]
     ImportImages {
         node: String,

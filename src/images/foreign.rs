@@ -16,6 +16,8 @@
 
 use std::path::Path;
 
+use super::error::ImageError;
+
 /// Everything known about one target architecture, by its Go name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -329,6 +331,25 @@ pub fn c_compiler(arch: &str) -> Option<(String, String)> {
     Some((compiler, hint))
 }
 
+/// Refuse, before anything long starts, a build that will compile pause
+/// for `arch` when its C compiler is not on `path` (the PATH variable).
+pub fn check_c_compiler(arch: &str, path: Option<&std::ffi::OsStr>) -> Result<(), ImageError> {
+    let (compiler, needs) =
+        c_compiler(arch).ok_or_else(|| ImageError::NoCrossCompiler(arch.to_string()))?;
+    let found = path
+        .map(std::env::split_paths)
+        .into_iter()
+        .flatten()
+        .any(|dir| dir.join(&compiler).is_file());
+    if found {
+        return Ok(());
+    }
+    Err(ImageError::HostCannotBuild(format!(
+        "the node image's pause is compiled here for {arch}, which needs {needs}: `{compiler}` \
+         is not on PATH; install it first (nothing was built yet)"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +465,24 @@ mod tests {
         assert!(hint.contains("-cross"), "{hint}");
         assert_eq!(c_compiler(&host_arch()).unwrap().0, "gcc");
         assert!(c_compiler("mips").is_none());
+    }
+
+    #[test]
+    fn a_missing_compiler_is_refused_naming_its_packages() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = if host_arch() == "amd64" {
+            "arm64"
+        } else {
+            "amd64"
+        };
+        let err = check_c_compiler(other, Some(dir.path().as_os_str())).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("is not on PATH") && text.contains("apt-get install"),
+            "{text}"
+        );
+        let (compiler, _) = c_compiler(other).unwrap();
+        std::fs::write(dir.path().join(compiler), "").unwrap();
+        check_c_compiler(other, Some(dir.path().as_os_str())).unwrap();
     }
 }

@@ -317,15 +317,7 @@ pub fn check_host_can_debootstrap(arch: &str, what: &str, retry: &str) -> Result
 }
 
 fn running_as_root() -> bool {
-    // The effective uid, read from /proc rather than through libc.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
+    nix::unistd::geteuid().is_root()
 }
 
 /// The programs kube-proxy runs, in both of its modes.

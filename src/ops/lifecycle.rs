@@ -27,8 +27,9 @@ pub async fn is_running<E: Engine>(cx: Ctx<'_, E>) -> Result<bool> {
 pub fn say_running<E>(cx: Ctx<'_, E>) {
     cx.ui.info(format!(
         "Cluster {:?} is already running; nothing changed. \
-         To start it with other settings, run `local-cluster down` first.",
-        cx.plan.name
+         To start it with other settings, run `local-cluster down{}` first.",
+        cx.plan.name,
+        cx.plan.cluster_flag()
     ));
 }
 

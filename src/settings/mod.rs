@@ -7,6 +7,7 @@ mod checks;
 pub use checks::is_kubernetes_tree;
 pub mod error;
 pub mod file;
+pub mod groups;
 pub mod key;
 pub mod kind;
 mod reader;
@@ -131,8 +132,6 @@ pub struct Resolved {
 pub struct Flags {
     /// Setting → raw text, for the flags given.
     pub values: BTreeMap<Key, String>,
-    /// How many times `-v` was given.
-    pub verbose_count: u8,
 }
 
 /// Resolve settings from flags, the environment and the config file.
@@ -228,17 +227,7 @@ pub fn resolve(inputs: &Inputs, flags: &Flags) -> Result<Resolved, SettingsError
     let num_nodes: u32 = r.int(Key::NumNodes)?;
     checks::subnets(&r, dind_subnet, pod_subnet, service_subnet, num_nodes)?;
 
-    let verbose = {
-        let from_setting: u8 = r.int(Key::Verbose)?;
-        // `-v`/`-vv` on the command line mean 2/3 unless --v is given, up
-        // to the setting's maximum.
-        if flags.verbose_count > 0 && !flags.values.contains_key(&Key::Verbose) {
-            let max = u8::try_from(reader::bounds(Key::Verbose).1).unwrap_or(u8::MAX);
-            flags.verbose_count.saturating_add(1).min(max)
-        } else {
-            from_setting
-        }
-    };
+    let verbose: u8 = r.int(Key::Verbose)?;
 
     let settings = Settings {
         dind_subnet,

@@ -54,7 +54,7 @@ pub static SETTINGS: &[SettingDef; Key::COUNT] = &[
         flag: "v",
         kind: Kind::Int { min: 0, max: 9 },
         default: DefaultValue::Text("1"),
-        help: "Verbosity: 0 errors only, 1 steps, 2 also kubeadm and build output, 3+ debugging (-v = 2, -vv = 3)",
+        help: "Verbosity: 0 errors only, 1 steps, 2 also kubeadm and build output, 3+ debugging (-v N as in kubectl; -v alone = 2, -vv = 3)",
     },
     SettingDef {
         id: Key::KubernetesVersion,

@@ -139,6 +139,7 @@ async fn built(
         // Made by the command that held the lock before.
         return Ok(paths(entry.dir()));
     }
+    check_go(&tree, version, &go)?;
     let made =
         build::build_targets(ui, &tree, &VersionStamp::release(version), targets, arch).await?;
     let staging = entry
@@ -161,6 +162,28 @@ async fn built(
         .commit(&key)
         .map_err(SourceError::io("filling the cache entry", entry.dir()))?;
     Ok(paths(entry.dir()))
+}
+
+/// Refuse a Go older than the tree's `go.mod` asks for, naming both,
+/// before a build that would fail on it after minutes.
+fn check_go(tree: &Path, version: &KubeVersion, local: &str) -> Result<(), SourceError> {
+    let path = tree.join("go.mod");
+    let text = std::fs::read_to_string(&path).map_err(SourceError::io("reading", &path))?;
+    let required = text
+        .lines()
+        .find_map(|l| l.strip_prefix("go "))
+        .map(str::trim);
+    match required {
+        Some(required) if !gomod::go_satisfies(required, local) => {
+            Err(crate::artifacts::ArtifactError::GoTooOld {
+                module: format!("k8s.io/kubernetes@{version}"),
+                required: required.to_string(),
+                local: local.to_string(),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The Kubernetes programs `names` (`kubelet`, `kubeadm`, ...) of
@@ -222,6 +245,26 @@ mod tests {
             .expect("the second lock is taken once the first is gone")
             .unwrap()
             .unwrap();
+    }
+
+    #[test]
+    fn a_go_older_than_the_tree_asks_for_is_refused_naming_both() {
+        let tree = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tree.path().join("go.mod"),
+            "module k8s.io/kubernetes\n\ngo 1.26.0\n",
+        )
+        .unwrap();
+        let v: KubeVersion = "v1.37.2".parse().unwrap();
+        check_go(tree.path(), &v, "go1.26.8").unwrap();
+        let text = check_go(tree.path(), &v, "go1.25.4")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("k8s.io/kubernetes@v1.37.2 needs Go 1.26.0")
+                && text.contains("the local toolchain is go1.25.4"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -176,6 +176,115 @@ fn help_lists_every_setting_with_its_variable() {
 }
 
 #[test]
+fn verbosity_is_written_as_in_kubectl() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, level) in [
+        (&["-v", "5", "config"][..], 5),
+        (&["config", "-v=5"][..], 5),
+        (&["config", "-v5"][..], 5),
+        (&["config", "--v", "4"][..], 4),
+        (&["config", "--v=0"][..], 0),
+        (&["-v", "config"][..], 2),
+        (&["config", "-vv"][..], 3),
+    ] {
+        let out = command(home.path()).args(args).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stdout.contains(&format!("\nverbose: {level}  # flag --v\n")),
+            "{args:?}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn help_shows_each_command_its_own_settings_under_headings() {
+    let home = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let out = command(home.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        text(&out).0
+    };
+    let up = help(&["up", "--help"]);
+    let headings = [
+        "\nCluster:\n",
+        "\nKubernetes source:\n",
+        "\nNodes:\n",
+        "\nEngine and cache:\n",
+        "\nOutput:\n",
+    ];
+    let at: Vec<usize> = headings
+        .iter()
+        .map(|h| up.find(h).unwrap_or_else(|| panic!("{h:?} not in {up}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    // The common settings lead their heading.
+    let cluster = &up[at[0]..at[1]];
+    let order: Vec<usize> = [
+        "--cluster-name",
+        "--num-nodes",
+        "--cni-plugin",
+        "--dind-subnet",
+    ]
+    .iter()
+    .map(|f| cluster.find(f).unwrap())
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{cluster}");
+    assert!(up[at[1]..].starts_with("\nKubernetes source:\n      --kubernetes-version"));
+
+    let down = help(&["down", "--help"]);
+    assert!(down.contains("--cluster-name") && down.contains("-v, --v <N>"));
+    assert!(!down.contains("--num-nodes") && !down.contains("--kubernetes-version"));
+    assert!(down.contains("`local-cluster up --help` lists them all"));
+    let load = help(&["load", "--help"]);
+    assert!(load.contains("Images to copy"), "{load}");
+    let completion = help(&["completion", "--help"]);
+    assert!(
+        completion.contains("~/.config/fish/completions/"),
+        "{completion}"
+    );
+    // A setting hidden from a command's help is still taken by it.
+    let out = command(home.path())
+        .args(["config", "--num-nodes", "4"])
+        .output()
+        .unwrap();
+    assert!(text(&out).0.contains("numNodes: 4  # flag --num-nodes"));
+    let engine = NoEngine::new();
+    let out = command(home.path())
+        .env("DOCKER_HOST", engine.docker_host())
+        .args([
+            "status",
+            "--num-nodes",
+            "4",
+            "--cluster-name",
+            "clitest-help",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+}
+
+#[test]
+fn an_unknown_command_leads_to_a_harmless_one() {
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .args(["create", "cluster"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with("error: \"create\" is not a command of local-cluster\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("kind's `create`: `local-cluster up` makes"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("`local-cluster clean`"), "{stderr}");
+}
+
+#[test]
 fn completion_scripts_name_the_commands() {
     let home = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish"] {

@@ -61,6 +61,15 @@ fn three_nodes_networking_and_snapshots() {
         "alias kubectl={}",
         c.home().join("kubectl").display()
     )));
+    // Its user and context are named after the cluster, so that several
+    // clusters' kubeconfigs can be used together.
+    let conf = std::fs::read_to_string(c.home().join("admin.conf")).unwrap();
+    let own = "kubeadm-local-cluster-it-three";
+    for line in ["current-context: ", "  name: ", "    user: ", "- name: "] {
+        assert!(conf.contains(&format!("\n{line}{own}\n")), "{line}: {conf}");
+    }
+    assert!(!conf.contains("kubernetes-admin"), "{conf}");
+    assert_eq!(c.status().1, 0);
     let mode = std::fs::metadata(c.home().join("admin.conf")).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
@@ -121,6 +130,7 @@ fn three_nodes_networking_and_snapshots() {
     // down keeps the snapshot; up restores it, workloads included.
     c.run(&["down"]);
     assert!(container_ids(&c.name).is_empty());
+    assert_eq!(c.status().1, 3);
     let kept = engine_objects(&c.name);
     assert!(
         kept.iter().filter(|o| o.starts_with("volume ")).count() == 3,
@@ -316,13 +326,13 @@ fn the_engine_refuses_unknown_runtimes_and_absent_clusters_need_nothing() {
     assert!(common::files_under(home.path()).is_empty());
     assert!(engine_objects("clitest-runtime").is_empty());
 
-    for cmd in ["down", "clean", "status"] {
+    for (cmd, code) in [("down", 0), ("clean", 0), ("status", 3)] {
         let out = common::command(home.path())
             .args([cmd, "--cluster-name", "clitest-absent"])
             .output()
             .unwrap();
         let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{cmd}: {stdout}{stderr}");
+        assert_eq!(out.status.code(), Some(code), "{cmd}: {stdout}{stderr}");
     }
     for cmd in ["e2e", "e2e-serial"] {
         let out = common::command(home.path())

@@ -164,7 +164,8 @@ fn an_engine_restart_under_a_running_cluster() {
     engine.restart();
     eprintln!("engine restart: {}", elapsed(start));
     assert_ne!(engine.pid(), pid, "dockerd was not restarted");
-    let (shown, _) = c.run(&["status"]);
+    let (shown, code) = c.status();
+    assert_eq!(code, 4, "{shown}");
     assert!(
         shown.starts_with("cluster it-engine-run: not finished"),
         "{shown}"

@@ -42,7 +42,7 @@ pub async fn go_env(ui: &Ui, names: &[&str]) -> Result<Vec<String>, ArtifactErro
 }
 
 /// `1.26.0` ≤ `go1.26.8`?
-pub(super) fn go_satisfies(required: &str, local: &str) -> bool {
+pub fn go_satisfies(required: &str, local: &str) -> bool {
     fn parts(v: &str) -> Vec<u32> {
         v.trim_start_matches("go")
             .split(|c: char| !c.is_ascii_digit())

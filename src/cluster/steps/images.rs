@@ -20,7 +20,10 @@ pub async fn running_nodes<E: Engine>(cx: Ctx<'_, E>) -> Result<Vec<String>> {
         .map(|(name, _)| name)
         .collect();
     if running.is_empty() {
-        return Err(ClusterError::NotRunning(cx.plan.name.clone()));
+        return Err(ClusterError::NotRunning {
+            cluster: cx.plan.name.clone(),
+            flag: cx.plan.cluster_flag(),
+        });
     }
     Ok(running)
 }

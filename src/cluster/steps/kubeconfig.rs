@@ -27,6 +27,42 @@ pub fn rewrite_server(kubeconfig: &str, server: &str) -> String {
         + "\n"
 }
 
+/// Name the kubeconfig's user and context `name` (kubeadm calls every
+/// cluster's admin `kubernetes-admin`), so that the kubeconfigs of several
+/// clusters can be used together (`KUBECONFIG=a:b`) without one user's
+/// credentials standing for another's. The cluster entry keeps its name,
+/// which kubeadm already takes from the cluster.
+pub fn rename_user_and_context(kubeconfig: &str, name: &str) -> String {
+    let entry = |line: &str| -> Option<(String, String, String)> {
+        let trimmed = line.trim_start();
+        let item = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        let (key, value) = item.split_once(':')?;
+        let lead = &line[..line.len() - item.len()];
+        Some((lead.to_string(), key.to_string(), value.trim().to_string()))
+    };
+    let value_of = |wanted: &str| {
+        kubeconfig
+            .lines()
+            .filter_map(entry)
+            .find_map(|(_, k, v)| (k == wanted && !v.is_empty()).then_some(v))
+    };
+    let (context, user) = (value_of("current-context"), value_of("user"));
+    let mut out = String::new();
+    for line in kubeconfig.lines() {
+        let renamed = entry(line).and_then(|(lead, key, value)| {
+            let rename = match key.as_str() {
+                "current-context" | "user" => !value.is_empty(),
+                "name" => Some(&value) == context.as_ref() || Some(&value) == user.as_ref(),
+                _ => false,
+            };
+            rename.then(|| format!("{lead}{key}: {name}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
 /// Write `content` to `path` atomically with the given mode, in a private
 /// directory (see [`crate::private`]).
 pub fn write_private(path: &Path, content: &[u8], mode: u32) -> Result<()> {
@@ -64,6 +100,7 @@ pub async fn export_admin_conf<E: Engine>(cx: Ctx<'_, E>, api_port: u16) -> Resu
         "https://{}:{api_port}",
         cx.engine.endpoint().published_address()
     );
+    let text = rename_user_and_context(&text, &cx.plan.kube_cluster_name());
     write_private(
         &cx.plan.admin_conf(),
         rewrite_server(&text, &server).as_bytes(),
@@ -112,6 +149,17 @@ mod tests {
         assert!(out.contains("    server: https://127.0.0.1:40123\n"));
         assert!(!out.contains("kube-master:6443"));
         assert!(out.contains("certificate-authority-data: X"));
+    }
+
+    #[test]
+    fn user_and_context_take_the_cluster_s_name() {
+        let conf = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://kube-master:6443\n  name: kubeadm-local-cluster-b\ncontexts:\n- context:\n    cluster: kubeadm-local-cluster-b\n    user: kubernetes-admin\n  name: kubernetes-admin@kubeadm-local-cluster-b\ncurrent-context: kubernetes-admin@kubeadm-local-cluster-b\nkind: Config\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: X\n";
+        let out = rename_user_and_context(conf, "kubeadm-local-cluster-b");
+        assert_eq!(
+            out,
+            "apiVersion: v1\nclusters:\n- cluster:\n    server: https://kube-master:6443\n  name: kubeadm-local-cluster-b\ncontexts:\n- context:\n    cluster: kubeadm-local-cluster-b\n    user: kubeadm-local-cluster-b\n  name: kubeadm-local-cluster-b\ncurrent-context: kubeadm-local-cluster-b\nkind: Config\nusers:\n- name: kubeadm-local-cluster-b\n  user:\n    client-certificate-data: X\n"
+        );
+        assert!(!out.contains("kubernetes-admin"));
     }
 
     #[test]

@@ -188,13 +188,16 @@ async fn create_one<E: Engine>(
         launch.api_port,
         &launch.fingerprint,
     );
-    engine
-        .create_container(&spec)
-        .await
-        .map_err(|source| ClusterError::CreateNode {
-            node: node.name.clone(),
-            source,
-        })?;
+    let created = match engine.create_container(&spec).await {
+        Err(e) if e.is_conflict() && remove_leftover(cx, node).await? => {
+            engine.create_container(&spec).await
+        }
+        other => other,
+    };
+    created.map_err(|source| ClusterError::CreateNode {
+        node: node.name.clone(),
+        source,
+    })?;
     engine
         .start_container(&node.container)
         .await
@@ -211,6 +214,30 @@ async fn create_one<E: Engine>(
                 source,
             },
         })
+}
+
+/// A container of the node's name found when creating it: one this
+/// cluster's interrupted command left (the engine finished creating it after
+/// the command was killed, so the listing before did not show it) is removed
+/// and true returned; another is left alone.
+async fn remove_leftover<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan) -> Result<bool> {
+    let engine = cx.engine;
+    let Some(found) = engine.inspect_container(&node.container).await? else {
+        return Ok(false);
+    };
+    let label = |key: &str| found.labels.get(key).map(String::as_str);
+    if label(LABEL_CLUSTER) != Some(cx.plan.name.as_str()) || label(LABEL_ROLE) != Some(ROLE_NODE) {
+        return Ok(false);
+    }
+    cx.ui.info(format!(
+        "{}: removing the container an interrupted command left",
+        node.name
+    ));
+    if found.running {
+        engine.stop_container(&node.container, 30).await?;
+    }
+    engine.remove_container(&node.container).await?;
+    Ok(true)
 }
 
 /// Stop (cleanly: systemd shuts down in order on SIGRTMIN+3, so etcd and the

@@ -146,6 +146,7 @@ fn snapshot_error<E: Engine>(cx: Ctx<'_, E>, node: &str, source: EngineError) ->
         return ClusterError::Snapshot { node, source };
     }
     ClusterError::SnapshotNoSpace {
+        flag: cx.plan.cluster_flag(),
         engine_full: crate::engine::ran_out_of_space(cx.engine),
         node,
         source: Box::new(source),

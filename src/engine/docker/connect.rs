@@ -128,16 +128,38 @@ async fn open(endpoint: &mut Endpoint, ssh_options: &[String]) -> Result<Transpo
             ),
         });
     }
-    let hint = if endpoint.host.starts_with("tcp://") {
-        "; is dockerd listening there? (an engine with TLS needs DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)"
-    } else {
-        "; is dockerd running?"
+    let hint = match endpoint.host.strip_prefix("unix://") {
+        _ if endpoint.host.starts_with("tcp://") => "; is dockerd listening there? (an engine \
+            with TLS needs DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)"
+            .to_string(),
+        Some(socket) => socket_hint(std::path::Path::new(socket)),
+        None => "; is dockerd running?".to_string(),
     };
     Ok(Transport {
         api: bollard::Docker::connect_with_host(&endpoint.host),
         ssh: None,
-        hint: hint.to_string(),
+        hint,
     })
+}
+
+/// What to check when the engine's socket does not answer: whether it is
+/// there at all, and whether this user may use it.
+fn socket_hint(socket: &std::path::Path) -> String {
+    use nix::unistd::{access, AccessFlags};
+    if !socket.exists() {
+        return format!(
+            "; is dockerd running? ({} does not exist)",
+            socket.display()
+        );
+    }
+    match access(socket, AccessFlags::R_OK | AccessFlags::W_OK) {
+        Err(nix::errno::Errno::EACCES) => format!(
+            "; this user may not use {}: add it to the `docker` group (`sudo usermod -aG docker \
+             $USER`, then log in again) or run as root",
+            socket.display()
+        ),
+        _ => "; is dockerd running?".to_string(),
+    }
 }
 
 fn engine_info(

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 
-use super::{not_found, refused, FakeContainer, FakeEngine, Op};
+use super::{not_found, refused, FakeContainer, FakeEngine, Op, State};
 use crate::engine::*;
 
 impl Containers for FakeEngine {
@@ -14,50 +14,18 @@ impl Containers for FakeEngine {
         if let Some(kind) = Self::take_refusal(&mut s, Op::CreateContainer, &spec.name) {
             return Err(refused(format!("create container {}", spec.name), kind));
         }
+        if let Some(i) = s.late.iter().position(|l| l.name == spec.name) {
+            let late = s.late.remove(i);
+            Self::insert_container(&mut s, &late)?;
+        }
         if s.containers.contains_key(&spec.name) {
             return Err(refused(
                 format!("create container {}: name in use", spec.name),
                 ApiErrorKind::Conflict,
             ));
         }
-        let image_id = Self::image_id(&s, &spec.image).ok_or_else(|| {
-            not_found(format!(
-                "create container {}: no image {}",
-                spec.name, spec.image
-            ))
-        })?;
-        if let Some(net) = &spec.network {
-            if !s.networks.contains_key(&net.network) {
-                return Err(not_found(format!("network {} not found", net.network)));
-            }
-        }
-        for bind in &spec.binds {
-            let volume = bind.split(':').next().unwrap_or_default();
-            if !volume.starts_with('/') {
-                s.volumes.entry(volume.to_string()).or_default();
-            }
-        }
-        let files = s.images[&image_id].files.clone();
-        // Like Docker, a container carries its image's labels under its own.
-        let mut spec = spec.clone();
-        for (k, v) in &s.images[&image_id].labels {
-            spec.labels.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        let id = Self::new_id(&mut s, "ctr");
-        s.containers.insert(
-            spec.name.clone(),
-            FakeContainer {
-                id: id.clone(),
-                spec,
-                image_id,
-                running: false,
-                files,
-                host_ports: HashMap::new(),
-            },
-        );
-        Ok(id)
+        Self::insert_container(&mut s, spec)
     }
-
     async fn start_container(&self, name: &str) -> Result<()> {
         self.record(format!("start_container {name}"));
         let mut s = self.state();
@@ -316,5 +284,47 @@ impl Exec for FakeEngine {
             lines.finish(cb);
         }
         Ok(out)
+    }
+}
+
+impl FakeEngine {
+    /// A new container of `spec`, created and not started.
+    fn insert_container(s: &mut State, spec: &ContainerSpec) -> Result<String> {
+        let image_id = Self::image_id(s, &spec.image).ok_or_else(|| {
+            not_found(format!(
+                "create container {}: no image {}",
+                spec.name, spec.image
+            ))
+        })?;
+        if let Some(net) = &spec.network {
+            if !s.networks.contains_key(&net.network) {
+                return Err(not_found(format!("network {} not found", net.network)));
+            }
+        }
+        for bind in &spec.binds {
+            let volume = bind.split(':').next().unwrap_or_default();
+            if !volume.starts_with('/') {
+                s.volumes.entry(volume.to_string()).or_default();
+            }
+        }
+        let files = s.images[&image_id].files.clone();
+        // Like Docker, a container carries its image's labels under its own.
+        let mut spec = spec.clone();
+        for (k, v) in &s.images[&image_id].labels {
+            spec.labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let id = Self::new_id(s, "ctr");
+        s.containers.insert(
+            spec.name.clone(),
+            FakeContainer {
+                id: id.clone(),
+                spec,
+                image_id,
+                running: false,
+                files,
+                host_ports: HashMap::new(),
+            },
+        );
+        Ok(id)
     }
 }

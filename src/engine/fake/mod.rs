@@ -46,7 +46,7 @@ pub enum Op {
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     containers: BTreeMap<String, FakeContainer>,
     networks: BTreeMap<String, NetworkDetails>,
     volumes: BTreeMap<String, HashMap<String, String>>,
@@ -61,6 +61,10 @@ struct State {
     replies: Vec<Reply>,
     op_replies: Vec<(&'static str, OpReply)>,
     calls: Vec<String>,
+    /// Containers whose creation the engine finishes for a command already
+    /// gone (killed while its request was under way): each appears, created
+    /// and not started, when the next request to create its name comes in.
+    late: Vec<ContainerSpec>,
 }
 
 pub struct FakeEngine {
@@ -217,6 +221,12 @@ impl FakeEngine {
         reply: impl Fn(&str) -> ExecOutput + Send + Sync + 'static,
     ) {
         self.state().op_replies.push((op, Arc::new(reply)));
+    }
+
+    /// The engine creates `spec` for a command that was killed meanwhile,
+    /// just before the next request to create its name.
+    pub fn create_late(&self, spec: ContainerSpec) {
+        self.state().late.push(spec);
     }
 
     /// Stop a container as an engine restart or a crash would.

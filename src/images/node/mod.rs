@@ -152,6 +152,13 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
         }
         return Ok(bare.reference);
     };
+    // The repository's own images (etcd, CoreDNS, pause) decide; a build of
+    // them that cannot finish is refused before the long steps.
+    let pause = format!("{}/pause", k8s.image_repository);
+    let image_source = build.context.source_of(&pause).await;
+    if image_source == crate::settings::ImageSource::Build {
+        super::foreign::check_c_compiler(build.context.arch, std::env::var_os("PATH").as_deref())?;
+    }
     let ((base_entry, bare, bare_rebuilt), binaries) =
         if overlap_base_with_binaries(build.context.arch, &build.context.engine.info().arch) {
             // debootstrap mostly waits for the mirror and the disk while a
@@ -163,9 +170,6 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
             kubernetes::check_engine_runs_arch(build, &made.1.reference).await?;
             (made, build.binaries(k8s).await?)
         };
-    // The repository's own images (etcd, CoreDNS, pause) decide.
-    let pause = format!("{}/pause", k8s.image_repository);
-    let image_source = build.context.source_of(&pause).await;
     let image = kubernetes::describe(&bare, &binaries, k8s, image_source, build.context.arch)?;
     if !force && !bare_rebuilt && build.up_to_date(&image).await? {
         return Ok(image.reference);

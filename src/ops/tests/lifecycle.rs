@@ -8,7 +8,7 @@ use crate::cluster::tests::cluster_c;
 use crate::cluster::{ClusterError, Ctx};
 use crate::engine::fake::{FileTree, Op};
 use crate::engine::{ApiErrorKind, ExecOutput, Images};
-use crate::labels::LABEL_CLUSTER;
+use crate::labels::{LABEL_CLUSTER, LABEL_ROLE, ROLE_NODE};
 use crate::ops::lifecycle;
 use crate::ops::up::UpOutcome;
 use crate::ui::{Event, Ui};
@@ -197,6 +197,51 @@ impl Scene {
             .parse()
             .unwrap()
     }
+}
+
+/// A restore killed while creating the nodes: the engine finishes the
+/// killed command's create after the next `up` listed the containers, so
+/// that `up` meets the name in use. It removes that leftover of its own
+/// cluster and restores (found by the reliability tier, 2026-12-06).
+#[tokio::test(start_paused = true)]
+async fn a_node_container_the_engine_finished_for_a_killed_up_is_replaced() {
+    let s = Scene::made_and_down(&[]).await;
+    let leftover = crate::engine::ContainerSpec {
+        name: "c-kube-master".into(),
+        image: "kubeadm-local-cluster/snapshot-c:kube-master".into(),
+        labels: [
+            (LABEL_CLUSTER.to_string(), "c".to_string()),
+            (LABEL_ROLE.to_string(), ROLE_NODE.to_string()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    s.fake.create_late(leftover);
+    let ui = Ui::recording(1);
+    assert_eq!(s.up(&ui).await.unwrap(), UpOutcome::Restored);
+    let events = texts(&ui.events());
+    assert!(
+        events.contains("kube-master: removing the container an interrupted command left"),
+        "{events}"
+    );
+    assert!(s.fake.containers()["c-kube-master"].running);
+
+    // A foreign container of that name is left alone: the restore fails
+    // (and a new cluster cannot be made either).
+    s.fake.stop("c-kube-master");
+    let s = Scene::made_and_down(&[]).await;
+    s.fake.create_late(crate::engine::ContainerSpec {
+        name: "c-kube-master".into(),
+        image: NODE_IMAGE.into(),
+        ..Default::default()
+    });
+    assert!(s.up(&Ui::recording(1)).await.is_err());
+    let kept = &s.fake.containers()["c-kube-master"];
+    assert!(
+        !kept.spec.labels.contains_key(LABEL_CLUSTER),
+        "{:?}",
+        kept.spec.labels
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -118,7 +118,6 @@ fn resolve_with(
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let flags = Flags {
         values: flags.iter().cloned().collect(),
-        verbose_count: 0,
     };
     resolve(&fx.inputs(&env), &flags)
 }

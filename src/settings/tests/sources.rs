@@ -115,19 +115,6 @@ fn defaults() {
 }
 
 #[test]
-fn verbose_short_flags() {
-    let fx = Fixture::new();
-    let flags = Flags {
-        values: Default::default(),
-        verbose_count: 2,
-    };
-    assert_eq!(
-        resolve(&fx.inputs(&[]), &flags).unwrap().settings.verbose,
-        3
-    );
-}
-
-#[test]
 fn missing_checksum_opt_out_warns() {
     let fx = Fixture::new();
     let env = [

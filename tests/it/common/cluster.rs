@@ -140,6 +140,17 @@ impl Cluster {
         (stdout, stderr)
     }
 
+    /// `status`: what it prints and its exit status (0 running and well,
+    /// 3 not running, 4 unfinished or broken).
+    pub fn status(&self) -> (String, i32) {
+        let out = self.command(&["status"]).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        eprintln!("--- local-cluster status ({})\n{stderr}{stdout}", self.name);
+        let code = out.status.code().unwrap_or(-1);
+        assert!([0, 3, 4].contains(&code), "status failed ({code})");
+        (stdout, code)
+    }
+
     pub fn home(&self) -> PathBuf {
         dirs::home_dir()
             .unwrap()

@@ -7,6 +7,7 @@ pub mod networking;
 pub mod remote;
 pub mod remote_access;
 pub mod serve;
+pub mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,13 +23,19 @@ pub fn bin() -> PathBuf {
 /// from the caller, HOME as given.
 pub fn command(home: &Path) -> Command {
     let mut cmd = Command::new(bin());
+    without_settings(&mut cmd);
+    cmd.env("HOME", home).env("NO_COLOR", "1");
+    cmd
+}
+
+/// No K8S_DIND_* or LOCAL_CLUSTER_CONF from the caller, and no
+/// XDG_CACHE_HOME to move the cache.
+pub fn without_settings(cmd: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("K8S_DIND_") || k == "LOCAL_CLUSTER_CONF" || k == "XDG_CACHE_HOME" {
             cmd.env_remove(k);
         }
     }
-    cmd.env("HOME", home).env("NO_COLOR", "1");
-    cmd
 }
 
 /// The docker CLI; panics with its message when it fails.

@@ -188,11 +188,16 @@ fn stopped_restore_is_finished_by_up(c: &Cluster, at: &str, signal: Signal) {
     eprintln!("status after the stop:\n{}", status(c));
     let (_, said) = c.run(&["up"]);
     assert!(said.contains("is up"), "{said}");
-    assert!(status(c).starts_with(&format!("cluster {name}: running\n")));
+    let (shown, code) = c.status();
+    assert!(
+        shown.starts_with(&format!("cluster {name}: running\n")),
+        "{shown}"
+    );
+    assert_eq!(code, 0, "{shown}");
 }
 
 fn status(c: &Cluster) -> String {
-    c.run(&["status"]).0
+    c.status().0
 }
 
 fn container_id(name: &str) -> String {

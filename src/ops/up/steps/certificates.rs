@@ -19,6 +19,7 @@ async fn run<E: Engine>(cx: Ctx<'_, E>, _job: &mut Job<'_>) -> Result<()> {
     let renewal = certs::decide(&held, now, cx.plan.certificate_validity).map_err(|e| {
         ClusterError::AuthorityExpired {
             node: e.node,
+            flag: cx.plan.cluster_flag(),
             path: e.path,
             ago: say_span(now.abs_diff(e.not_after)),
         }

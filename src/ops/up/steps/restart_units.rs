@@ -26,7 +26,10 @@ async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
             job.replace.push(name);
         } else {
             drop(step);
-            return Err(ClusterError::UnitsDoNotStart { node: name });
+            return Err(ClusterError::UnitsDoNotStart {
+                node: name,
+                flag: cx.plan.cluster_flag(),
+            });
         }
     }
     Ok(())

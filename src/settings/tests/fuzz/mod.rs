@@ -191,7 +191,6 @@ fn random_values_of_every_flag_are_taken_or_refused_naming_the_flag() {
             let flag = format!("--{}", key.def().flag);
             let flags = Flags {
                 values: [(key, value.clone())].into(),
-                verbose_count: 0,
             };
             let what = format!("{flag} {value:?}");
             if let Err(e) = run(&fx, None, vec![], flags, what)? {
@@ -212,10 +211,9 @@ fn several_bad_values_from_every_source_name_one_of_theirs() {
         proptest::option::of(yaml_settings(&dir)),
         proptest::collection::vec(setting_value(&dir), 0..4),
         proptest::collection::vec(setting_value(&dir), 0..4),
-        0u8..5,
     );
     runner
-        .run(&strategy, |(file, env, flags, verbose_count)| {
+        .run(&strategy, |(file, env, flags)| {
             let mut sources: Vec<String> = env.iter().map(|(k, _)| k.def().env()).collect();
             sources.extend(flags.iter().map(|(k, _)| format!("--{}", k.def().flag)));
             if file.is_some() {
@@ -225,7 +223,6 @@ fn several_bad_values_from_every_source_name_one_of_theirs() {
                 env.into_iter().map(|(k, v)| (k.def().env(), v)).collect();
             let flags = Flags {
                 values: flags.into_iter().collect(),
-                verbose_count,
             };
             let what = format!("file {file:?}, env {env:?}, flags {flags:?}");
             match run(&fx, file.as_deref().map(str::as_bytes), env, flags, what)? {
@@ -247,8 +244,7 @@ fn random_command_lines_parse_or_are_refused_and_then_resolve_or_name_a_flag() {
             let parsed = bounded(what.clone(), {
                 let args = args.clone();
                 move || {
-                    crate::cli::command()
-                        .try_get_matches_from(args)
+                    crate::cli::matches_from(args.into_iter().map(std::ffi::OsString::from))
                         .map(|m| crate::cli::flags(&m))
                         .map_err(|e| e.render().to_string())
                 }

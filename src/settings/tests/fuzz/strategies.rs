@@ -398,6 +398,8 @@ pub(super) fn argv(fx_dir: &str) -> BoxedStrategy<Vec<String>> {
             "-v",
             "-vv",
             "-vvvvvvvvvvvv",
+            "-v=7",
+            "-v5",
             "--",
         ])
         .prop_map(|w| vec![w]),

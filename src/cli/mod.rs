@@ -1,18 +1,24 @@
 //! The command line: clap definitions generated from the settings table,
 //! subcommand dispatch, and nothing else.
 
+mod argv;
+mod help;
+
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Arg, ArgMatches, Command, FromArgMatches, Subcommand};
 
 use crate::app;
 use crate::app::command::Command as AppCommand;
 use crate::output::{self, Stream, WriteError};
-use crate::settings::{self, Flags, Inputs, Kind, SETTINGS};
+use crate::settings::groups::{self, Group};
+use crate::settings::{self, Flags, Inputs, Key, Kind, SETTINGS};
 use crate::ui::Ui;
 
-fn setting_arg(d: &'static settings::SettingDef) -> Arg {
+fn setting_arg(d: &'static settings::SettingDef, group: Group) -> Arg {
     let default = match d.default_display() {
         "" => String::new(),
         s => format!(" [default: {s}]"),
@@ -30,7 +36,11 @@ fn setting_arg(d: &'static settings::SettingDef) -> Arg {
         .help(format!("{}{default} [env: {}]", d.help, d.env()))
         .long_help(long_help)
         .global(true)
-        .help_heading("Settings (also in config.yaml and K8S_DIND_* variables)");
+        .help_heading(group.heading());
+    if d.id == Key::Verbose {
+        // As in kubectl: -v 5, -v=5 (the counted -v and -vv: see argv).
+        arg = arg.short('v');
+    }
     if d.kind == Kind::Bool {
         // `--build-kubeadm` alone means true; `--build-kubeadm=false` is allowed.
         arg = arg
@@ -49,20 +59,26 @@ pub fn command() -> Command {
         .long_about(
             "Multi-node Kubernetes clusters on one Docker engine: each node is a container \
              running systemd and containerd, and kubeadm installs Kubernetes onto them.\n\n\
-             A bare `local-cluster` means `local-cluster up`.",
-        )
-        .arg(
-            Arg::new("verbose-count")
-                .short('v')
-                .action(ArgAction::Count)
-                .global(true)
-                .help("More output: -v shows kubeadm and build output (like --v 2), -vv more"),
+             A bare `local-cluster` means `local-cluster up`.\n\n\
+             Each setting is a flag, a K8S_DIND_* environment variable and a key of the \
+             config file (~/.kubeadm-local-cluster/config.yaml); `local-cluster config` \
+             shows where each value came from.",
         );
     let mut cmd = AppCommand::augment_subcommands(cmd);
-    for d in SETTINGS {
-        cmd = cmd.arg(setting_arg(d));
+    let order: Vec<(Group, Key)> = groups::in_help_order().collect();
+    for (group, key) in &order {
+        cmd = cmd.arg(setting_arg(key.def(), *group));
     }
-    cmd
+    help::shape(cmd, &order, |key| {
+        setting_arg(key.def(), groups::group_of(key))
+    })
+}
+
+/// The command line `args` (the program's name first) read by clap.
+pub(crate) fn matches_from(
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<ArgMatches, clap::Error> {
+    command().try_get_matches_from(argv::normalize(args))
 }
 
 /// The settings flags given on the command line (only those, not defaults).
@@ -85,15 +101,7 @@ pub(crate) fn flags(matches: &ArgMatches) -> Flags {
             }
         }
     }
-    let verbose_count = all
-        .iter()
-        .map(|m| m.get_count("verbose-count"))
-        .max()
-        .unwrap_or(0);
-    Flags {
-        values,
-        verbose_count,
-    }
+    Flags { values }
 }
 
 /// The command the command line names; `up` when it names none.
@@ -105,8 +113,16 @@ fn parse(matches: &ArgMatches) -> Result<AppCommand, clap::Error> {
 }
 
 pub fn main() -> ExitCode {
-    let matches = match command().try_get_matches() {
+    let matches = match matches_from(std::env::args_os()) {
         Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::InvalidSubcommand => {
+            let name = match e.get(ContextKind::InvalidSubcommand) {
+                Some(ContextValue::String(name)) => name.clone(),
+                _ => String::new(),
+            };
+            output::note(help::unknown_command(&command(), &name).trim_end());
+            return ExitCode::from(2);
+        }
         Err(e) => {
             // `--help` and `--version` go to stdout, usage errors to stderr;
             // clap reports a failed write instead of panicking, but leaves
@@ -183,7 +199,7 @@ pub fn main() -> ExitCode {
     // waited for long.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(exit)) => ExitCode::from(exit.code()),
         Ok(Err(e)) => match e.chain().find_map(|c| c.downcast_ref::<WriteError>()) {
             Some(write) => output_failed(write),
             None => {
@@ -225,7 +241,6 @@ mod tests {
     use super::*;
     use crate::app::command::Build;
     use crate::e2e::{Selection, Suite};
-    use crate::settings::Key;
 
     #[test]
     fn the_command_tree_is_consistent() {
@@ -233,9 +248,12 @@ mod tests {
     }
 
     fn parsed(args: &[&str]) -> AppCommand {
-        let m = command()
-            .try_get_matches_from(std::iter::once("local-cluster").chain(args.iter().copied()))
-            .unwrap();
+        let m = matches_from(
+            std::iter::once("local-cluster")
+                .chain(args.iter().copied())
+                .map(OsString::from),
+        )
+        .unwrap();
         parse(&m).unwrap()
     }
 
@@ -328,23 +346,25 @@ mod tests {
 
     #[test]
     fn flags_are_read_from_any_position() {
-        let m = command()
-            .try_get_matches_from([
+        let m = matches_from(
+            [
                 "local-cluster",
                 "--num-nodes",
                 "0",
                 "up",
                 "--build-kubeadm",
                 "-vv",
-            ])
-            .unwrap();
+            ]
+            .map(OsString::from),
+        )
+        .unwrap();
         let f = flags(&m);
         assert_eq!(f.values.get(&Key::NumNodes).map(String::as_str), Some("0"));
         assert_eq!(
             f.values.get(&Key::BuildKubeadm).map(String::as_str),
             Some("true")
         );
-        assert_eq!(f.verbose_count, 2);
+        assert_eq!(f.values.get(&Key::Verbose).map(String::as_str), Some("3"));
         let m = command()
             .try_get_matches_from(["local-cluster", "--no-dedicated=false"])
             .unwrap();
