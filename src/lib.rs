@@ -17,7 +17,7 @@
 //! - [`cli`], [`app`]: the command line and the command entry points;
 //!   [`ui`]: progress; [`output`]: every write to stdout and stderr;
 //!   [`error`]: error chains; [`process`]: host commands; [`private`]:
-//!   files only the user may read; [`doctor`]: can this machine run
+//!   files only the user may read; [`disk`]: free space; [`doctor`]: can this machine run
 //!   clusters, judged from what it is.
 
 pub mod addons;
@@ -26,6 +26,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod cluster;
 pub mod cni;
+pub mod disk;
 pub mod doctor;
 pub mod e2e;
 pub mod engine;

@@ -15,14 +15,17 @@ use std::path::{Path, PathBuf};
 /// import each other. A file belongs to the unit that is the longest prefix
 /// of its module path.
 const LAYERS: &[&[&str]] = &[
-    &["labels", "time", "manifest", "output", "private", "error"],
+    &[
+        "labels", "time", "manifest", "output", "private", "error", "disk",
+    ],
     &["settings"],
     &["ui"],
     &["engine"],
-    &["process", "doctor"],
+    &["process"],
     &["artifacts"],
     &["source"],
     &["images"],
+    &["doctor"],
     &["cni", "addons"],
     &["cluster/error"],
     &["cluster/state"],

@@ -77,17 +77,11 @@ fn inotify() -> Option<(u64, u64)> {
     ))
 }
 
-/// Free space for `path`, or for its nearest existing parent (a cache
-/// directory not made yet lives on its parent's filesystem).
 fn disk(what: &'static str, path: &Path) -> Disk {
-    let existing = path.ancestors().find(|p| p.exists()).unwrap_or(path);
-    let free = nix::sys::statvfs::statvfs(existing)
-        .ok()
-        .map(|st| st.blocks_available() * st.fragment_size().max(1));
     Disk {
         what,
         path: path.to_path_buf(),
-        free,
+        free: crate::disk::space(path).map(|s| s.free),
     }
 }
 

@@ -100,8 +100,8 @@ pub struct Facts {
 }
 
 /// Free space below which a first `up` (node image, Go build cache) will
-/// not fit, and below which it is tight.
-const DISK_NEEDED: u64 = 10_000_000_000;
+/// not fit (what its build writes, measured), and below which it is tight.
+const DISK_NEEDED: u64 = crate::images::room::FIRST_BUILD;
 const DISK_COMFORTABLE: u64 = 30_000_000_000;
 /// What kind's documentation, and clusters of several nodes, need.
 const INOTIFY_WATCHES: u64 = 524_288;
@@ -276,7 +276,7 @@ fn root(root: bool) -> Finding {
 }
 
 fn disk(d: &host::Disk) -> Finding {
-    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    use crate::disk::gb;
     let Some(free) = d.free else {
         return Finding::ok(d.what, format!("{} (free space unknown)", d.path.display()));
     };

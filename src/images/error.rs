@@ -42,6 +42,10 @@ pub enum ImageError {
     /// This host cannot build the node's base system; the text says why and what to do.
     #[error("{0}")]
     HostCannotBuild(String),
+    /// A disk that would hold the build has too little room; the text says
+    /// which, how much, and how to move it.
+    #[error("{0}")]
+    NoRoom(String),
     #[error("kubeadm wants an image this tool cannot make: {reference} ({name})")]
     UnknownComponent { reference: String, name: String },
     #[error("`kubeadm config images list` printed no images")]

@@ -10,6 +10,7 @@ mod error;
 pub mod foreign;
 pub mod layer;
 pub mod node;
+pub mod room;
 pub mod rootfs;
 pub mod workload;
 

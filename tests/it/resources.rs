@@ -1,6 +1,7 @@
-//! Resource faults: a disk that fills up during a node image build (the
-//! tool's cache on a small tmpfs) or during a snapshot (a test engine whose
-//! data root is a small tmpfs). The command must fail saying what ran out
+//! Resource faults: a disk too small for a node image build (refused before
+//! it starts), a disk that fills up during one (the tool's cache on a small
+//! tmpfs) or during a snapshot (a test engine whose data root is a small
+//! tmpfs). The command must fail saying what ran out
 //! and where, and leave nothing a later run would take as complete.
 //!
 //! Need root (mounts; the second test a network namespace and a second
@@ -116,6 +117,38 @@ fn a_build_on_a_full_cache_fails_naming_the_cache_and_leaves_no_entry() {
     // The engine's bare image is the one it had (none was half loaded or
     // tagged in its place).
     assert_eq!(image_id(BARE), before);
+}
+
+#[test]
+#[ignore = "mounts a tmpfs (root); run by .ci/test"]
+fn a_node_image_build_without_room_is_refused_before_it_starts() {
+    // Far less than a build from nothing writes in the tool's cache.
+    let disk = SmallDisk::new("64m");
+    let cache = disk.path().join("cache");
+    let out = common::command(&dirs::home_dir().unwrap())
+        .args(["build", "node-image", "--force"])
+        .env("K8S_DIND_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    let (_, err) = common::text(&out);
+    eprintln!("--- build node-image --force on a 64 MiB cache\n{err}");
+    assert!(!out.status.success(), "the build went ahead:\n{err}");
+    let error = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .expect("an error line");
+    assert!(
+        error.starts_with("error: not enough free disk for building the node image"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&format!("the tool's cache {}", cache.display())),
+        "{error}"
+    );
+    assert!(error.contains("--cache-dir"), "{error}");
+    // Refused before its first step wrote anything.
+    assert!(!err.contains("base system"), "{err}");
+    assert_eq!(files_under(disk.path()), Vec::<String>::new());
 }
 
 /// The engine of this file's tests, beside (not instead of) the remote

@@ -10,6 +10,7 @@
 
 mod bare;
 mod kubernetes;
+mod prepare;
 
 use std::collections::BTreeMap;
 
@@ -17,13 +18,13 @@ use super::context::BuildContext;
 use super::rootfs::{self, BaseSystem};
 use super::{ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey};
-use crate::artifacts::{self, auto, ArtifactError, Binaries, BinaryPlan};
+use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
 use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage};
 use crate::labels::{
     LABEL_BINARIES, LABEL_FORMAT, LABEL_INPUTS, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
     LABEL_ROLE, ROLE_NODE_IMAGE,
 };
-use crate::settings::{ImageSourceSetting, KubernetesSource, KubernetesSourceSetting};
+use crate::settings::{ImageSourceSetting, KubernetesSourceSetting};
 use crate::ui::Ui;
 
 /// This tool's node image generation; raise it when what nodes expect
@@ -152,23 +153,18 @@ pub async fn ensure<E: Engine>(build: &Build<'_, E>, reuse: Reuse) -> Result<Str
         }
         return Ok(bare.reference);
     };
-    // The repository's own images (etcd, CoreDNS, pause) decide; a build of
-    // them that cannot finish is refused before the long steps.
-    let pause = format!("{}/pause", k8s.image_repository);
-    let image_source = build.context.source_of(&pause).await;
-    if image_source == crate::settings::ImageSource::Build {
-        super::foreign::check_c_compiler(build.context.arch, std::env::var_os("PATH").as_deref())?;
-    }
+    let prepared = build.prepare(k8s, force).await?;
+    let image_source = prepared.image_source;
     let ((base_entry, bare, bare_rebuilt), binaries) =
         if overlap_base_with_binaries(build.context.arch, &build.context.engine.info().arch) {
             // debootstrap mostly waits for the mirror and the disk while a
             // Go build keeps both cores busy: side by side, the base system
             // costs little of its own time.
-            tokio::try_join!(bare_image, build.binaries(k8s))?
+            tokio::try_join!(bare_image, build.binaries(&prepared))?
         } else {
             let made = bare_image.await?;
             kubernetes::check_engine_runs_arch(build, &made.1.reference).await?;
-            (made, build.binaries(k8s).await?)
+            (made, build.binaries(&prepared).await?)
         };
     let image = kubernetes::describe(&bare, &binaries, k8s, image_source, build.context.arch)?;
     if !force && !bare_rebuilt && build.up_to_date(&image).await? {
@@ -273,28 +269,12 @@ impl<E: Engine> Build<'_, E> {
     }
 
     /// Step: the Kubernetes binaries the plan asks for, from the source
-    /// `auto` decides on (said in the step's title).
-    async fn binaries(&self, k8s: &KubernetesContent) -> Result<Binaries> {
-        let mut plan = k8s.binaries.clone();
-        let mut title = format!("Getting Kubernetes {} binaries", plan.version);
-        if plan.needs_source() {
-            let choice =
-                auto::kubernetes_source(plan.source, &plan.release_url, &plan.version, &plan.arch)
-                    .await;
-            title.push_str(&match choice.source {
-                KubernetesSource::Release => format!(" from {} ({})", plan.release_url, choice.why),
-                KubernetesSource::GoModule => {
-                    format!(
-                        " by building the Go module k8s.io/kubernetes ({})",
-                        choice.why
-                    )
-                }
-            });
-            plan.source = choice.source.into();
-        }
-        let step = self.context.ui.step(title);
+    /// [`Build::prepare`] decided on (said in the step's title).
+    async fn binaries(&self, prepared: &prepare::Prepared) -> Result<Binaries> {
+        let plan = &prepared.binaries;
+        let step = self.context.ui.step(prepared.title.clone());
         let binaries = artifacts::kubernetes_binaries(
-            &plan,
+            plan,
             self.context.cache,
             self.context.ui,
             &crate::source::Trees,
