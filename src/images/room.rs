@@ -60,8 +60,8 @@ pub fn shortfall(needs: &[(Need, Option<Space>)]) -> Option<String> {
             let moves: Vec<&str> = here.iter().map(|(n, _)| n.moved_by).collect();
             format!(
                 "not enough free disk for building the node image: it writes about {} on the \
-                 filesystem of {}, which has {} free. Free space there, or move what is named to a larger \
-                 disk ({})",
+                 filesystem of {}, which has {} free. Free space there, or move what is named \
+                 to a larger disk ({})",
                 gb(wanted),
                 places.join(", "),
                 gb(free),
