@@ -164,8 +164,7 @@ async fn built(
     Ok(paths(entry.dir()))
 }
 
-/// Refuse a Go older than the tree's `go.mod` asks for, naming both,
-/// before a build that would fail on it after minutes.
+/// Refuse a Go older than the tree's `go.mod` asks for, before its build.
 fn check_go(tree: &Path, version: &KubeVersion, local: &str) -> Result<(), SourceError> {
     let path = tree.join("go.mod");
     let text = std::fs::read_to_string(&path).map_err(SourceError::io("reading", &path))?;
@@ -173,17 +172,8 @@ fn check_go(tree: &Path, version: &KubeVersion, local: &str) -> Result<(), Sourc
         .lines()
         .find_map(|l| l.strip_prefix("go "))
         .map(str::trim);
-    match required {
-        Some(required) if !gomod::go_satisfies(required, local) => {
-            Err(crate::artifacts::ArtifactError::GoTooOld {
-                module: format!("k8s.io/kubernetes@{version}"),
-                required: required.to_string(),
-                local: local.to_string(),
-            }
-            .into())
-        }
-        _ => Ok(()),
-    }
+    gomod::require_go(&format!("k8s.io/kubernetes@{version}"), required, local)?;
+    Ok(())
 }
 
 /// The Kubernetes programs `names` (`kubelet`, `kubeadm`, ...) of

@@ -41,8 +41,22 @@ pub async fn go_env(ui: &Ui, names: &[&str]) -> Result<Vec<String>, ArtifactErro
     Ok(values)
 }
 
+/// Refuse a local Go (`local`, `go1.26.8`) older than the `go` directive
+/// (`required`, none when the go.mod has none) of module `spec`'s go.mod,
+/// naming both, before a build that would fail on it after minutes.
+pub fn require_go(spec: &str, required: Option<&str>, local: &str) -> Result<(), ArtifactError> {
+    match required {
+        Some(required) if !go_satisfies(required, local) => Err(ArtifactError::GoTooOld {
+            module: spec.to_string(),
+            required: required.to_string(),
+            local: local.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `1.26.0` ≤ `go1.26.8`?
-pub fn go_satisfies(required: &str, local: &str) -> bool {
+pub(super) fn go_satisfies(required: &str, local: &str) -> bool {
     fn parts(v: &str) -> Vec<u32> {
         v.trim_start_matches("go")
             .split(|c: char| !c.is_ascii_digit())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::module::{download_module, read_go_mod, ModFile};
-use super::toolchain::go_satisfies;
+use super::toolchain::require_go;
 use super::{GoModuleBuild, WrapperFile, WRAPPER_MODULE};
 use crate::artifacts::cache::Cache;
 use crate::artifacts::ArtifactError;
@@ -26,15 +26,7 @@ impl GoModuleBuild {
             .await?
             .go_mod;
         let upstream = read_go_mod(ui, &go_mod).await?;
-        if let Some(required) = &upstream.go {
-            if !go_satisfies(required, go_version) {
-                return Err(ArtifactError::GoTooOld {
-                    module: spec,
-                    required: required.clone(),
-                    local: go_version.to_string(),
-                });
-            }
-        }
+        require_go(&spec, upstream.go.as_deref(), go_version)?;
         let text = self.wrapper_go_mod(&upstream);
         let dir = cache
             .root()
