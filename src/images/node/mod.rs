@@ -19,7 +19,7 @@ use super::rootfs::{self, BaseSystem};
 use super::{ImageError, Result};
 use crate::artifacts::cache::{self, Cache, CacheKey};
 use crate::artifacts::{self, ArtifactError, Binaries, BinaryPlan};
-use crate::engine::{Engine, EngineError, ImageConfig, RemoveImage};
+use crate::engine::{Engine, EngineError, ImageConfig, ImageDetails, RemoveImage};
 use crate::labels::{
     LABEL_BINARIES, LABEL_FORMAT, LABEL_INPUTS, LABEL_KUBERNETES_VERSION, LABEL_PRELOADED,
     LABEL_ROLE, ROLE_NODE_IMAGE,
@@ -192,6 +192,14 @@ fn overlap_base_with_binaries(node_arch: &str, engine_arch: &str) -> bool {
     node_arch == engine_arch
 }
 
+/// The engine's image `reference`, if it has one.
+async fn inspect<E: Engine>(engine: &E, reference: &str) -> Result<Option<ImageDetails>> {
+    engine
+        .inspect_image(reference)
+        .await
+        .map_err(ImageError::engine(format!("inspect {reference}")))
+}
+
 /// A node image's facts, as `status` shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeImageFacts {
@@ -201,10 +209,7 @@ pub struct NodeImageFacts {
 
 /// The facts of node image `reference`, if the engine has it.
 pub async fn facts<E: Engine>(engine: &E, reference: &str) -> Result<Option<NodeImageFacts>> {
-    let details = engine
-        .inspect_image(reference)
-        .await
-        .map_err(ImageError::engine(format!("inspect {reference}")))?;
+    let details = inspect(engine, reference).await?;
     Ok(details.map(|d| NodeImageFacts {
         kubernetes_version: d.labels.get(LABEL_KUBERNETES_VERSION).cloned(),
         binaries: d.labels.get(LABEL_BINARIES).cloned(),
@@ -230,13 +235,7 @@ impl<E: Engine> Build<'_, E> {
         }
         let version = binaries.version.to_string();
         let reference = node_image_reference(&version, self.context.arch);
-        let Some(details) = self
-            .context
-            .engine
-            .inspect_image(&reference)
-            .await
-            .map_err(ImageError::engine(format!("inspect {reference}")))?
-        else {
+        let Some(details) = inspect(self.context.engine, &reference).await? else {
             return Ok(None);
         };
         let label = |name: &str| details.labels.get(name).map(String::as_str);
@@ -258,12 +257,7 @@ impl<E: Engine> Build<'_, E> {
 
     /// Does the engine hold the image, made from those inputs?
     async fn up_to_date(&self, image: &Made) -> Result<bool> {
-        let details = self
-            .context
-            .engine
-            .inspect_image(&image.reference)
-            .await
-            .map_err(ImageError::engine(format!("inspect {}", image.reference)))?;
+        let details = inspect(self.context.engine, &image.reference).await?;
         Ok(details
             .is_some_and(|d| d.labels.get(LABEL_INPUTS).map(String::as_str) == Some(&image.inputs)))
     }

@@ -74,13 +74,9 @@ impl<E: Engine> Build<'_, E> {
     async fn first_of_its_version(&self, binaries: &BinaryPlan) -> Result<bool> {
         let reference =
             super::node_image_reference(&binaries.version.to_string(), self.context.arch);
-        let image = self
-            .context
-            .engine
-            .inspect_image(&reference)
-            .await
-            .map_err(ImageError::engine(format!("inspect {reference}")))?;
-        Ok(image.is_none())
+        Ok(super::inspect(self.context.engine, &reference)
+            .await?
+            .is_none())
     }
 
     /// Refuse when the disks that will hold the build are short of room.
