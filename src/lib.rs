@@ -34,6 +34,7 @@ pub mod error;
 pub mod images;
 pub mod labels;
 pub mod manifest;
+pub mod memory;
 pub mod ops;
 pub mod output;
 pub mod private;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// of its module path.
 const LAYERS: &[&[&str]] = &[
     &[
-        "labels", "time", "manifest", "output", "private", "error", "disk",
+        "labels", "time", "manifest", "output", "private", "error", "disk", "memory",
     ],
     &["settings"],
     &["ui"],

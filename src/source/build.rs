@@ -160,6 +160,7 @@ pub(super) async fn build_targets(
             // vet for `go test -c`: it is for the suite's authors, and would
             // analyse every package the suite imports (commands ignore it).
             .env("GOFLAGS", "-v -vet=off");
+        gomod::compiler_memory(&mut cmd);
         let result = process::run(ui, cmd, TOOLS, |line| {
             if looks_like_package(line) {
                 compiled += 1;

@@ -19,7 +19,7 @@ mod toolchain;
 mod wrapper;
 
 pub use module::{download_module, module_dir, module_file, required_version, DownloadedModule};
-pub use toolchain::{go_env, go_version, require_go};
+pub use toolchain::{compiler_memory, go_env, go_version, require_go};
 
 /// Where replaced sibling modules are published: given the sibling's path and
 /// the main module's version, the version to use.

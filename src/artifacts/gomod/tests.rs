@@ -2,7 +2,7 @@
 
 use super::build::{builds_in_one_go, is_major_suffix};
 use super::module::ModFile;
-use super::toolchain::go_satisfies;
+use super::toolchain::{compiler_gogc, go_satisfies};
 use super::*;
 
 #[test]
@@ -121,4 +121,20 @@ fn staging_versions() {
         kubernetes_staging_version("k8s.io/api", "v1.38.0-alpha.1"),
         "v0.38.0-alpha.1"
     );
+}
+
+#[test]
+fn the_compiler_collects_less_often_only_with_memory_to_spare_for_each_core() {
+    const GIB: u64 = 1 << 30;
+    // 24 GiB and 2 cores: 12 GiB for each compile at once.
+    assert_eq!(compiler_gogc(None, Some(24 * GIB), 2), Some(400));
+    assert_eq!(compiler_gogc(None, Some(8 * GIB), 4), Some(400));
+    // A laptop with many cores and little memory for each: Go's default.
+    assert_eq!(compiler_gogc(None, Some(16 * GIB), 16), None);
+    assert_eq!(compiler_gogc(None, Some(16 * GIB), 0), Some(400));
+    assert_eq!(compiler_gogc(None, None, 2), None);
+    // The user's own setting is theirs, even "off"; an empty one is unset.
+    assert_eq!(compiler_gogc(Some("100"), Some(64 * GIB), 2), None);
+    assert_eq!(compiler_gogc(Some("off"), Some(64 * GIB), 2), None);
+    assert_eq!(compiler_gogc(Some(""), Some(24 * GIB), 2), Some(400));
 }
