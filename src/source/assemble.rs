@@ -17,6 +17,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tokio::process::Command;
@@ -71,7 +73,7 @@ pub(super) async fn put_together(
     let module = gomod::module_dir(ui, MODULE, &version.to_string())
         .await
         .map_err(failed)?;
-    copy_tree(&module, dir)?;
+    copy_module(&module, dir).await?;
     step.done();
 
     let step = ui.step("Getting the staging modules its go.work uses");
@@ -81,7 +83,7 @@ pub(super) async fn put_together(
         let module_path = format!("k8s.io/{name}");
         step.progress(&module_path);
         match gomod::module_dir(ui, &module_path, &staging_version).await {
-            Ok(source) => copy_tree(&source, &dir.join(&STAGING[2..]).join(&name))?,
+            Ok(source) => copy_module(&source, &dir.join(&STAGING[2..]).join(&name)).await?,
             Err(e) => {
                 let required =
                     gomod::required_version(ui, MODULE, &version.to_string(), &module_path)
@@ -181,13 +183,55 @@ async fn go_in(ui: &Ui, dir: &Path, args: &[&str]) -> Result<String, SourceError
     .await?)
 }
 
+/// `copy_tree` on a thread of its own: the Kubernetes module alone is tens
+/// of thousands of files. Copied on the async thread, they held up for as
+/// long everything else the command does at once (a debootstrap's output
+/// beside it) and a Ctrl-C or SIGTERM, which is seen at the next await.
+/// Dropped (the command stopped), the copy stops after the file it is at
+/// and the drop waits for that, so whoever deletes `to` next (the staging
+/// directory's guard) does not race it.
+async fn copy_module(from: &Path, to: &Path) -> Result<(), SourceError> {
+    let (from, to) = (from.to_path_buf(), to.to_path_buf());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (done, result) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let _ = done.send(copy_tree(&from, &to, &stop));
+        }
+    });
+    let _joined_on_drop = StopAndJoin {
+        stop,
+        thread: Some(thread),
+    };
+    result.await.expect("the copying thread sends its result")
+}
+
+struct StopAndJoin {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for StopAndJoin {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Copy a module's files (read-only in the module cache) as a checkout has
 /// them: writable, scripts executable. `vendor/` holds nothing but a stray
 /// OWNERS file in a module zip and would make Go look for vendored packages.
-fn copy_tree(from: &Path, to: &Path) -> Result<(), SourceError> {
+/// Once `stop` is set it returns at the next file, its result unread.
+fn copy_tree(from: &Path, to: &Path, stop: &AtomicBool) -> Result<(), SourceError> {
     std::fs::create_dir_all(to).map_err(SourceError::io("creating", to))?;
     let entries = std::fs::read_dir(from).map_err(SourceError::io("reading", from))?;
     for entry in entries {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let entry = entry.map_err(SourceError::io("reading", from))?;
         let source = entry.path();
         let target = to.join(entry.file_name());
@@ -198,7 +242,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), SourceError> {
             if from.join("go.mod").is_file() && entry.file_name() == "vendor" {
                 continue;
             }
-            copy_tree(&source, &target)?;
+            copy_tree(&source, &target, stop)?;
         } else if kind.is_file() {
             let data = std::fs::read(&source).map_err(SourceError::io("reading", &source))?;
             let mode = if data.starts_with(b"#!") {
@@ -258,6 +302,7 @@ async fn commit(ui: &Ui, dir: &Path, version: &KubeVersion) -> Result<bool, Sour
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn staging_modules_are_read_from_the_use_lines() {
@@ -287,7 +332,7 @@ mod tests {
         for p in ["hack/build.sh", "README.md", "go.mod"] {
             std::fs::set_permissions(f.join(p), std::fs::Permissions::from_mode(0o444)).unwrap();
         }
-        copy_tree(f, to.path()).unwrap();
+        copy_tree(f, to.path(), &AtomicBool::new(false)).unwrap();
         let mode = |p: &str| {
             std::fs::metadata(to.path().join(p))
                 .unwrap()
@@ -298,5 +343,56 @@ mod tests {
         assert_eq!(mode("hack/build.sh"), 0o755);
         assert_eq!(mode("README.md"), 0o644);
         assert!(!to.path().join("vendor").exists());
+    }
+
+    fn count_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| match e.file_type() {
+                        Ok(t) if t.is_dir() => count_files(&e.path()),
+                        _ => 1,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    fn many_files(n: usize) -> tempfile::TempDir {
+        let from = tempfile::tempdir().unwrap();
+        for d in 0..n / 100 {
+            let dir = from.path().join(format!("d{d}"));
+            std::fs::create_dir(&dir).unwrap();
+            for f in 0..100 {
+                std::fs::write(dir.join(format!("f{f}.go")), "package x\n").unwrap();
+            }
+        }
+        from
+    }
+
+    #[tokio::test]
+    async fn a_module_is_copied_off_the_async_thread() {
+        let from = many_files(300);
+        let to = tempfile::tempdir().unwrap();
+        copy_module(from.path(), &to.path().join("tree"))
+            .await
+            .unwrap();
+        assert_eq!(count_files(&to.path().join("tree")), 300);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_copy_stops_before_the_drop_returns() {
+        let from = many_files(5000);
+        let to = tempfile::tempdir().unwrap();
+        let tree = to.path().join("tree");
+        // Polled once (the thread starts), then dropped by the timeout.
+        let stopped = tokio::time::timeout(Duration::ZERO, copy_module(from.path(), &tree)).await;
+        assert!(stopped.is_err(), "the copy was not still running");
+        let at_drop = count_files(&tree);
+        assert!(at_drop < 5000, "{at_drop} files: the copy was not stopped");
+        // Nothing is written after the drop: the guard joined the thread.
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(count_files(&tree), at_drop);
     }
 }
