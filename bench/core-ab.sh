@@ -13,11 +13,13 @@
 # timed whole from outside. Both run against this machine's engine, tool
 # cache and node image: they must take the same node image (the first run
 # of either may rebuild it; WARMUP=1, the default, runs each once untimed).
-# The machine should be otherwise idle. DRY=1 builds and prints the two
-# commands without running them.
+# DROP="node_image::" leaves test selections out (there: the node image
+# tests, for commits whose node images differ; `up` of either takes any
+# node image of the version). The machine should be otherwise idle. DRY=1
+# builds and prints the two commands without running them.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[ $# -ge 2 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 pairs=${3:-4}
 ab_dir=${AB_DIR:-/var/tmp/lc-core-ab}
 mkdir -p "$ab_dir"
@@ -37,7 +39,7 @@ prepare() {
     case "$arg" in
       --skip=*) args+=(--skip "${arg#--skip=}") ;;
       --beside=*) ;; # run with the rest here: one test at a time
-      *) args+=("$arg") ;;
+      *) [[ " ${DROP:-} " == *" $arg "* ]] || args+=("$arg") ;;
     esac
   done
   echo "$exe --include-ignored --test-threads=1 ${args[*]}"
