@@ -184,9 +184,10 @@ async fn go_in(ui: &Ui, dir: &Path, args: &[&str]) -> Result<String, SourceError
 }
 
 /// `copy_tree` on a thread of its own: the Kubernetes module alone is tens
-/// of thousands of files. Copied on the async thread, they held up for as
-/// long everything else the command does at once (a debootstrap's output
-/// beside it) and a Ctrl-C or SIGTERM, which is seen at the next await.
+/// of thousands of files. Copied on the async thread, they held up
+/// everything else the command does at once (reading the output of a
+/// debootstrap beside it) and a Ctrl-C or SIGTERM, which is seen only at
+/// the next await, for as long as the copy took.
 /// Dropped (the command stopped), the copy stops after the file it is at
 /// and the drop waits for that, so whoever deletes `to` next (the staging
 /// directory's guard) does not race it.
