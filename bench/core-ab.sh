@@ -69,7 +69,11 @@ echo "A $a: ${cmd_a[*]}"
 echo "B $b: ${cmd_b[*]}"
 [ -z "${DRY:-}" ] || exit 0
 if [ "${WARMUP:-1}" = 1 ]; then
-  echo "warm-up: A $(run "$a" "${cmd_a[@]}") s, B $(run "$b" "${cmd_b[@]}") s"
+  # Assigned first: a failing run inside echo's arguments would not stop
+  # the script.
+  x=$(run "$a" "${cmd_a[@]}")
+  y=$(run "$b" "${cmd_b[@]}")
+  echo "warm-up: A $x s, B $y s"
 fi
 ta=() tb=() ratios=()
 for i in $(seq "$pairs"); do
