@@ -12,23 +12,38 @@ use std::process::Command;
 use common::cluster::Cluster;
 use common::remote::{RemoteEngine, ADDR};
 use common::{docker, ensure_busybox_image, BUSYBOX};
+use local_cluster::labels::{LABEL_CLUSTER, LABEL_REGISTRY};
 
-/// What the local engine holds, to show the tool made nothing there.
-fn local_objects() -> Vec<String> {
+/// What the local engine holds of the cluster `name` (objects named after
+/// it or labelled with it), to show the tool made nothing of it there.
+/// Only these: other tiers may make clusters on the local engine meanwhile.
+fn local_objects(name: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for args in [
-        &["ps", "-a", "--format", "container {{.Names}}"][..],
-        &["volume", "ls", "--format", "volume {{.Name}}"][..],
-        &[
-            "images",
-            "--format",
-            "image {{.ID}} {{.Repository}}:{{.Tag}}",
-        ][..],
-        &["network", "ls", "--format", "network {{.Name}}"][..],
+    for (kind, list, field) in [
+        ("container", &["ps", "-a"][..], "{{.Names}}"),
+        ("volume", &["volume", "ls"][..], "{{.Name}}"),
+        ("network", &["network", "ls"][..], "{{.Name}}"),
+        ("image", &["images"][..], "{{.ID}} {{.Repository}}:{{.Tag}}"),
     ] {
-        found.extend(docker(args).lines().map(str::to_string));
+        let format = format!("{kind} {field}");
+        let mut args = list.to_vec();
+        args.extend(["--format", &format]);
+        let named = docker(&args);
+        found.extend(
+            named
+                .lines()
+                .filter(|l| l.split(' ').nth(1).is_some_and(|n| n.starts_with(name)))
+                .map(str::to_string),
+        );
+        for label in [LABEL_CLUSTER, LABEL_REGISTRY] {
+            let filter = format!("label={label}={name}");
+            let mut args = list.to_vec();
+            args.extend(["--filter", &filter, "--format", &format]);
+            found.extend(docker(&args).lines().map(str::to_string));
+        }
     }
     found.sort();
+    found.dedup();
     found
 }
 
@@ -63,7 +78,7 @@ fn assert_nodes_ready(cluster: &Cluster) {
 fn a_cluster_on_a_remote_engine_over_tls_a_context_and_ssh() {
     ensure_busybox_image();
     let mut remote = RemoteEngine::start();
-    let local_before = local_objects();
+    let local_before = local_objects("remote");
     let mut cluster = Cluster::new("remote", "10.231.0.0/16");
 
     // Over TLS: the node image is made here and sent; the API server is
@@ -191,7 +206,11 @@ fn a_cluster_on_a_remote_engine_over_tls_a_context_and_ssh() {
     );
     cluster.run(&["clean", "--all"]);
     assert_eq!(remote.objects(), Vec::<String>::new());
-    assert_eq!(local_objects(), local_before, "the local engine changed");
+    assert_eq!(
+        local_objects("remote"),
+        local_before,
+        "the local engine changed"
+    );
 }
 
 /// Bad remote endpoints: each error says what was tried and what to check.

@@ -258,6 +258,33 @@ pub fn engine_objects(cluster: &str) -> Vec<String> {
     })
 }
 
+/// The node image build containers but those of another architecture (the
+/// arch tier's, running beside, are not leftovers of the tests here), as
+/// `name image` lines.
+pub fn node_image_builders() -> Vec<String> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        "name=local-cluster-build-",
+        "--format",
+        "{{.Names}} {{.Image}}",
+    ])
+    .lines()
+    .filter(|l| {
+        !["amd64", "arm64", "arm", "ppc64le", "s390x"]
+            .iter()
+            .any(|other| *other != arch && l.ends_with(&format!("-{other}")))
+    })
+    .map(str::to_string)
+    .collect()
+}
+
 /// Files under `dir`, relative.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();

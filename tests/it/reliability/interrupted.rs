@@ -130,8 +130,8 @@ fn stopped_in_join_in_the_snapshot_save_and_in_a_go_build() {
         docker(&["image", "inspect", "-f", "{{.Id}}", image]),
         image_id
     );
-    let go = docker(&["ps", "-a", "-q", "--filter", "name=local-cluster-build-"]);
-    assert_eq!(go.trim(), "", "build container left: {said}");
+    let go = common::node_image_builders();
+    assert!(go.is_empty(), "build container left: {go:?}\n{said}");
     // The cluster is untouched and the next `up` finds it running.
     let (_, said) = c.run(&["up"]);
     assert!(said.contains("already running"), "{said}");

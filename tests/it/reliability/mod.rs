@@ -361,8 +361,11 @@ fn interruptions_and_faults() {
         docker(&["image", "inspect", "-f", "{{.Id}}", image]),
         image_id
     );
-    let builders = docker(&["ps", "-a", "-q", "--filter", "name=local-cluster-build-"]);
-    assert_eq!(builders.trim(), "", "build container left: {said}");
+    let builders = common::node_image_builders();
+    assert!(
+        builders.is_empty(),
+        "build container left: {builders:?}\n{said}"
+    );
 
     // A cold `up` stopped during kubeadm init: the next makes it anew.
     c.run(&["clean"]);
