@@ -121,10 +121,12 @@ pub(super) async fn report<E: Engine>(
     say(format!("registry: {registry}"));
     let (endpoint, info) = (engine.endpoint(), engine.info());
     say(format!(
-        "engine: Docker {} ({}/{}) at {} ({}){}",
+        "engine: {} {} ({}/{}, {}) at {} ({}){}",
+        info.product,
         info.server_version,
         info.os_type,
         info.arch,
+        info.image_store,
         endpoint.host,
         endpoint.origin,
         if endpoint.is_remote() {

@@ -155,12 +155,14 @@ fn engine(engine: &Result<EngineFacts, String>) -> Finding {
     };
     let i = &e.info;
     let detail = format!(
-        "Docker {} (API {}) at {}: {}/{}, cgroup v{} ({} driver), kernel {}",
+        "{} {} (API {}) at {}: {}/{}, {}, cgroup v{} ({} driver), kernel {}",
+        i.product,
         i.server_version,
         i.api_version,
         e.describe,
         i.os_type,
         i.arch,
+        i.image_store,
         i.cgroup_version,
         i.cgroup_driver,
         i.kernel_version

@@ -14,6 +14,7 @@ fn info() -> EngineInfo {
         runtimes: vec!["runc".into()],
         kernel_version: "6.1.0".into(),
         data_root: "/var/lib/docker".into(),
+        ..Default::default()
     }
 }
 

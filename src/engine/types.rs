@@ -25,6 +25,63 @@ pub struct EngineInfo {
     /// Where the engine keeps images, containers and volumes (its
     /// `DockerRootDir`, on the engine's machine); empty when not said.
     pub data_root: String,
+    /// Which program answers the Docker API.
+    pub product: Product,
+    /// How the engine stores images.
+    pub image_store: ImageStore,
+}
+
+/// The program behind the Docker API the tool talks to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Product {
+    #[default]
+    Docker,
+    /// Podman's Docker-compatible service (`podman system service`).
+    Podman,
+}
+
+impl std::fmt::Display for Product {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Product::Docker => "Docker",
+            Product::Podman => "Podman",
+        })
+    }
+}
+
+/// How an engine stores images: in its own storage driver (Docker's
+/// classic store), or in containerd's content store and a snapshotter
+/// (Docker's containerd image store, the default of new installs since
+/// Docker 29), where an image may be an index of several platforms of
+/// which only some are present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageStore {
+    /// The storage driver, e.g. `overlay2`.
+    Classic { driver: String },
+    /// The snapshotter, e.g. `overlayfs`.
+    Containerd { snapshotter: String },
+}
+
+impl Default for ImageStore {
+    fn default() -> ImageStore {
+        ImageStore::Classic {
+            driver: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for ImageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageStore::Classic { driver } if driver.is_empty() => {
+                f.write_str("classic image store")
+            }
+            ImageStore::Classic { driver } => write!(f, "classic image store, {driver}"),
+            ImageStore::Containerd { snapshotter } => {
+                write!(f, "containerd image store, {snapshotter}")
+            }
+        }
+    }
 }
 
 /// How a container is to be created.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Docker;
 use crate::engine::endpoint::{self, Endpoint};
 use crate::engine::ssh::{self, SshConnector, SshTarget};
-use crate::engine::{BoxError, EngineError, EngineInfo, Result};
+use crate::engine::{BoxError, EngineError, EngineInfo, ImageStore, Product, Result};
 
 /// The oldest Engine API the node containers can be made with (private
 /// cgroup namespaces came in 1.41, Docker 20.10).
@@ -162,12 +162,48 @@ fn socket_hint(socket: &std::path::Path) -> String {
     }
 }
 
+/// Podman's service names itself among the version's components.
+fn product(version: &bollard::models::SystemVersion) -> Product {
+    let podman = version
+        .components
+        .iter()
+        .flatten()
+        .any(|c| c.name.to_ascii_lowercase().contains("podman"));
+    if podman {
+        Product::Podman
+    } else {
+        Product::Docker
+    }
+}
+
+/// Docker's containerd image store reports its snapshotter as the driver,
+/// with `driver-type io.containerd.snapshotter.v1` in the driver's status.
+fn image_store(info: &bollard::models::SystemInfo) -> ImageStore {
+    let driver = info.driver.clone().unwrap_or_default();
+    let snapshotter = info.driver_status.iter().flatten().any(|pair| {
+        pair.first().map(String::as_str) == Some("driver-type")
+            && pair
+                .get(1)
+                .is_some_and(|v| v.starts_with("io.containerd.snapshotter"))
+    });
+    if snapshotter {
+        ImageStore::Containerd {
+            snapshotter: driver,
+        }
+    } else {
+        ImageStore::Classic { driver }
+    }
+}
+
 fn engine_info(
     version: bollard::models::SystemVersion,
     info: bollard::models::SystemInfo,
 ) -> EngineInfo {
     let security = info.security_options.clone().unwrap_or_default();
+    let (product, image_store) = (product(&version), image_store(&info));
     EngineInfo {
+        product,
+        image_store,
         id: info.id.clone().unwrap_or_default(),
         server_version: version.version.unwrap_or_default(),
         api_version: version.api_version.unwrap_or_default(),
@@ -241,6 +277,55 @@ mod tests {
         assert!(!api_older_than("1.41", MIN_API));
         assert!(!api_older_than("1.100", MIN_API));
         assert!(!api_older_than("", MIN_API));
+    }
+
+    #[test]
+    fn the_image_store_and_product_are_read_from_info_and_version() {
+        use bollard::models::{SystemInfo, SystemVersion, SystemVersionComponents};
+        let pair = |k: &str, v: &str| vec![k.to_string(), v.to_string()];
+        let classic = SystemInfo {
+            driver: Some("overlay2".into()),
+            driver_status: Some(vec![pair("Backing Filesystem", "extfs")]),
+            ..Default::default()
+        };
+        assert_eq!(
+            image_store(&classic),
+            ImageStore::Classic {
+                driver: "overlay2".into()
+            }
+        );
+        // Docker with the containerd image store (`docker info`: "Storage
+        // Driver: overlayfs, driver-type: io.containerd.snapshotter.v1").
+        let containerd = SystemInfo {
+            driver: Some("overlayfs".into()),
+            driver_status: Some(vec![pair("driver-type", "io.containerd.snapshotter.v1")]),
+            ..Default::default()
+        };
+        assert_eq!(
+            image_store(&containerd).to_string(),
+            "containerd image store, overlayfs"
+        );
+        assert_eq!(
+            image_store(&SystemInfo::default()).to_string(),
+            "classic image store"
+        );
+
+        let component = |name: &str| SystemVersionComponents {
+            name: name.into(),
+            version: "1".into(),
+            details: None,
+        };
+        let docker = SystemVersion {
+            components: Some(vec![component("Engine"), component("containerd")]),
+            ..Default::default()
+        };
+        assert_eq!(product(&docker), Product::Docker);
+        assert_eq!(product(&SystemVersion::default()), Product::Docker);
+        let podman = SystemVersion {
+            components: Some(vec![component("Podman Engine")]),
+            ..Default::default()
+        };
+        assert_eq!(product(&podman).to_string(), "Podman");
     }
 
     #[test]

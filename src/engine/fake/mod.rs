@@ -113,6 +113,10 @@ impl FakeEngine {
                 runtimes: vec!["runc".into()],
                 kernel_version: "6.0".into(),
                 data_root: "/var/lib/docker".into(),
+                product: Product::Docker,
+                image_store: ImageStore::Classic {
+                    driver: "overlay2".into(),
+                },
             },
             endpoint: Endpoint {
                 host: endpoint::DEFAULT_SOCKET.into(),
