@@ -19,9 +19,26 @@ use super::*;
 mod strategies;
 use strategies::*;
 
-/// The longest a resolution may take. Parsing is microseconds; this only
-/// catches hangs and runaway expansion (with slack for a busy machine).
+/// The most CPU time a resolution may use. Parsing is microseconds; this
+/// only catches runaway expansion and loops. CPU time, not wall time: the
+/// unit tests run at the lowest priority beside the node image's Go build
+/// in `.ci/test`, where a case may wait seconds for a core.
 const LIMIT: Duration = Duration::from_secs(10);
+
+/// The longest a resolution may take on the wall clock (where its CPU time
+/// cannot be read, or when it waits on something instead of running).
+const WALL_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long the thread `tid` of this process has run (user and system), from
+/// /proc/self/task/TID/stat (fields 14 and 15, in the kernel's fixed USER_HZ
+/// of 100 ticks a second); None where it cannot be read.
+fn cpu_time(tid: i32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // After the command name in parentheses, the fields from the third on.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
 
 /// Cases per property: PROPTEST_CASES when set (the bench), else few, so
 /// that CI spends seconds here.
@@ -40,29 +57,47 @@ fn config() -> Config {
 }
 
 /// Run `f` on its own thread: a panic becomes a test failure with its
-/// message, and so does taking longer than [`LIMIT`].
+/// message, and so does using more than [`LIMIT`] of CPU time (or taking
+/// longer than [`WALL_LIMIT`]).
 fn bounded<T: Send + 'static>(
     what: String,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, TestCaseError> {
     let (tx, rx) = mpsc::channel();
+    let (tid_tx, tid_rx) = mpsc::channel();
     let handle = std::thread::Builder::new()
         .name("fuzz-case".into())
         // Deep nesting must be refused, not recursed into until the
         // stack runs out: a small stack makes such a bug show here.
         .stack_size(1 << 20)
         .spawn(move || {
+            let _ = tid_tx.send(nix::unistd::gettid().as_raw());
             let _ = tx.send(f());
         })
         .map_err(|e| TestCaseError::fail(format!("cannot start a thread: {e}")))?;
-    match rx.recv_timeout(LIMIT) {
+    let tid = tid_rx.recv().ok();
+    let start = std::time::Instant::now();
+    let outcome = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let wall = start.elapsed();
+                let cpu = tid.and_then(cpu_time);
+                if cpu.unwrap_or(wall) > LIMIT || wall > WALL_LIMIT {
+                    return Err(TestCaseError::fail(format!(
+                        "{what}: took longer than {LIMIT:?} of CPU time or {WALL_LIMIT:?} \
+                         in all (CPU {cpu:?}, wall {wall:?})"
+                    )));
+                }
+            }
+            other => break other,
+        }
+    };
+    match outcome {
         Ok(v) => {
             let _ = handle.join();
             Ok(v)
         }
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(TestCaseError::fail(format!(
-            "{what}: took longer than {LIMIT:?}"
-        ))),
+        Err(mpsc::RecvTimeoutError::Timeout) => unreachable!("waited for above"),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let why = match handle.join() {
                 Err(p) => p
@@ -75,6 +110,37 @@ fn bounded<T: Send + 'static>(
             Err(TestCaseError::fail(format!("{what}: panicked: {why}")))
         }
     }
+}
+
+#[test]
+fn a_thread_cpu_time_counts_running_not_sleeping() {
+    let (tx, rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(nix::unistd::gettid().as_raw());
+        std::thread::sleep(Duration::from_millis(300));
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(400) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let _ = done_rx.recv();
+    });
+    let tid = rx.recv().unwrap();
+    let asleep = cpu_time(tid).expect("this thread's /proc stat");
+    std::thread::sleep(Duration::from_millis(900));
+    let after = cpu_time(tid).unwrap();
+    done_tx.send(()).unwrap();
+    worker.join().unwrap();
+    assert!(
+        asleep < Duration::from_millis(100),
+        "{asleep:?} while asleep"
+    );
+    // 400 ms of spinning, of which a busy machine may give it less.
+    assert!(
+        after >= Duration::from_millis(50),
+        "{after:?} after spinning"
+    );
 }
 
 /// A rejection must say something and name one of `sources`.
