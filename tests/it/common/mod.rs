@@ -262,11 +262,7 @@ pub fn engine_objects(cluster: &str) -> Vec<String> {
 /// arch tier's, running beside, are not leftovers of the tests here), as
 /// `name image` lines.
 pub fn node_image_builders() -> Vec<String> {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
+    use local_cluster::images::foreign::{is_foreign, TARGETS};
     docker(&[
         "ps",
         "-a",
@@ -277,9 +273,9 @@ pub fn node_image_builders() -> Vec<String> {
     ])
     .lines()
     .filter(|l| {
-        !["amd64", "arm64", "arm", "ppc64le", "s390x"]
+        !TARGETS
             .iter()
-            .any(|other| *other != arch && l.ends_with(&format!("-{other}")))
+            .any(|t| is_foreign(t.go) && l.ends_with(&format!("-{}", t.go)))
     })
     .map(str::to_string)
     .collect()
