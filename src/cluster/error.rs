@@ -185,6 +185,20 @@ pub enum ClusterError {
         #[source]
         source: EngineError,
     },
+    #[error(
+        "{} has nothing for the architecture of {node} ({machine}): load an image built for \
+         it (`docker build --platform`, `docker pull --platform`)",
+        what_was_imported(archive, images)
+    )]
+    NoImageForPlatform {
+        node: String,
+        archive: std::path::PathBuf,
+        /// The images the archive was saved from, when the tool saved it
+        /// (`load IMAGE`); empty for an archive given as one.
+        images: Vec<String>,
+        /// The node's `uname -m`.
+        machine: String,
+    },
     #[error("listing the images in {node}")]
     ListNodeImages {
         node: String,
@@ -220,3 +234,12 @@ pub enum ClusterError {
 crate::error::io_constructor!(ClusterError);
 
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
+
+/// What an import was of, for [`ClusterError::NoImageForPlatform`].
+fn what_was_imported(archive: &std::path::Path, images: &[String]) -> String {
+    match images {
+        [] => format!("the archive {}", archive.display()),
+        [one] => format!("image {one}"),
+        many => format!("one of the images {}", many.join(", ")),
+    }
+}

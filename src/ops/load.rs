@@ -70,5 +70,30 @@ pub async fn load_images<E: Engine, L: Images>(
         crate::engine::save_images_to(local, &from_local, &path).await?;
         archives.push(path);
     }
-    import_archives_into(cx, &archives, &running).await
+    let saved_from = |path: &std::path::Path| -> Vec<String> {
+        let names: &[&str] = if path == dir.path().join("engine.tar") {
+            &here
+        } else if path == dir.path().join("local.tar") {
+            &from_local
+        } else {
+            &[]
+        };
+        names.iter().map(|n| n.to_string()).collect()
+    };
+    import_archives_into(cx, &archives, &running)
+        .await
+        .map_err(|e| match e {
+            ClusterError::NoImageForPlatform {
+                node,
+                archive,
+                machine,
+                ..
+            } => ClusterError::NoImageForPlatform {
+                images: saved_from(&archive),
+                node,
+                archive,
+                machine,
+            },
+            other => other,
+        })
 }

@@ -35,10 +35,14 @@ pub enum NodeOp {
     RenewControlPlane,
     /// A new client certificate for a node's kubelet, the kubelet restarted.
     RenewKubelet,
+    /// Import uploaded image archives into containerd, for the node's own
+    /// platform (exit 3 and `no-image-for-platform FILE MACHINE` when an
+    /// archive holds no image for it).
+    ImportImages,
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 12] = [
+    pub const ALL: [NodeOp; 13] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
@@ -51,6 +55,7 @@ impl NodeOp {
         NodeOp::CertList,
         NodeOp::RenewControlPlane,
         NodeOp::RenewKubelet,
+        NodeOp::ImportImages,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -67,6 +72,7 @@ impl NodeOp {
             NodeOp::CertList => "cert-list",
             NodeOp::RenewControlPlane => "renew-control-plane",
             NodeOp::RenewKubelet => "renew-kubelet",
+            NodeOp::ImportImages => "import-images",
         }
     }
 

@@ -1,4 +1,5 @@
 //! The commands against the fake engine.
 
 mod lifecycle;
+mod load;
 pub(crate) mod scene;
