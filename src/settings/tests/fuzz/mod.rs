@@ -114,31 +114,41 @@ fn bounded<T: Send + 'static>(
 
 #[test]
 fn a_thread_cpu_time_counts_running_not_sleeping() {
+    // The worker says when it has slept and when it has spun; each reading
+    // is taken while it waits, so a starved machine only makes it slower
+    // (the worker spins until it has had its CPU time, however long that
+    // takes in wall time).
     let (tx, rx) = mpsc::channel();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
     let worker = std::thread::spawn(move || {
-        let _ = tx.send(nix::unistd::gettid().as_raw());
+        let tid = nix::unistd::gettid().as_raw();
         std::thread::sleep(Duration::from_millis(300));
-        let start = std::time::Instant::now();
+        let _ = tx.send(tid);
+        let _ = go_rx.recv();
         let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(400) {
-            x = std::hint::black_box(x.wrapping_add(1));
+        while cpu_time(tid).unwrap() < Duration::from_millis(200) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
         }
-        let _ = done_rx.recv();
+        let _ = tx.send(tid);
+        let _ = go_rx.recv();
     });
-    let tid = rx.recv().unwrap();
-    let asleep = cpu_time(tid).expect("this thread's /proc stat");
-    std::thread::sleep(Duration::from_millis(900));
+    let wait = Duration::from_secs(300);
+    let tid = rx.recv_timeout(wait).unwrap();
+    let asleep = cpu_time(tid).expect("the worker's /proc stat");
+    go_tx.send(()).unwrap();
+    rx.recv_timeout(wait).unwrap();
     let after = cpu_time(tid).unwrap();
-    done_tx.send(()).unwrap();
+    go_tx.send(()).unwrap();
     worker.join().unwrap();
+    // 300 ms asleep: wall time would count them.
     assert!(
         asleep < Duration::from_millis(100),
-        "{asleep:?} while asleep"
+        "{asleep:?} after 300 ms asleep"
     );
-    // 400 ms of spinning, of which a busy machine may give it less.
     assert!(
-        after >= Duration::from_millis(50),
+        after >= Duration::from_millis(200),
         "{after:?} after spinning"
     );
 }
