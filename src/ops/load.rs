@@ -56,10 +56,13 @@ pub async fn load_images<E: Engine, L: Images>(
         &std::env::temp_dir(),
     ))?;
     let mut archives = request.archives.clone();
+    // The archives saved here, with the images each holds (for errors).
+    let mut saved: Vec<(PathBuf, &[&str])> = Vec::new();
     if !here.is_empty() {
         let path = dir.path().join("engine.tar");
         crate::engine::save_images_to(engine, &here, &path).await?;
-        archives.push(path);
+        archives.push(path.clone());
+        saved.push((path, &here));
     }
     if let Some(local) = local.filter(|_| !from_local.is_empty()) {
         cx.ui.info(format!(
@@ -68,32 +71,20 @@ pub async fn load_images<E: Engine, L: Images>(
         ));
         let path = dir.path().join("local.tar");
         crate::engine::save_images_to(local, &from_local, &path).await?;
-        archives.push(path);
+        archives.push(path.clone());
+        saved.push((path, &from_local));
     }
-    let saved_from = |path: &std::path::Path| -> Vec<String> {
-        let names: &[&str] = if path == dir.path().join("engine.tar") {
-            &here
-        } else if path == dir.path().join("local.tar") {
-            &from_local
-        } else {
-            &[]
-        };
-        names.iter().map(|n| n.to_string()).collect()
-    };
     import_archives_into(cx, &archives, &running)
         .await
-        .map_err(|e| match e {
-            ClusterError::NoImageForPlatform {
-                node,
-                archive,
-                machine,
-                ..
-            } => ClusterError::NoImageForPlatform {
-                images: saved_from(&archive),
-                node,
-                archive,
-                machine,
-            },
-            other => other,
+        .map_err(|mut e| {
+            if let ClusterError::NoImageForPlatform {
+                archive, images, ..
+            } = &mut e
+            {
+                if let Some((_, names)) = saved.iter().find(|(path, _)| path == archive) {
+                    *images = names.iter().map(|n| n.to_string()).collect();
+                }
+            }
+            e
         })
 }

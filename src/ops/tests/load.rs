@@ -24,32 +24,38 @@ async fn load(s: &Scene, request: &LoadRequest) -> Result<(), ClusterError> {
     load_images(Ctx::new(&s.fake, &s.plan, &ui), request, none).await
 }
 
-#[tokio::test(start_paused = true)]
-async fn every_running_node_imports_the_saved_images() {
-    let s = running_scene_with_app().await;
+/// `load` of the image [`APP`].
+async fn load_app(s: &Scene) -> Result<(), ClusterError> {
     let request = LoadRequest {
         images: vec![APP.to_string()],
         ..Default::default()
     };
-    load(&s, &request).await.unwrap();
+    load(s, &request).await
+}
+
+/// Nodes whose import finds nothing for their platform (machine `machine`)
+/// in the first archive, as the import script reports it.
+fn import_finds_nothing_for(s: &Scene, machine: &'static str) {
+    s.fake
+        .on_op(NodeOp::ImportImages.name(), move |_| ExecOutput {
+            exit_code: 3,
+            stdout: format!("no-image-for-platform 0.tar {machine}\n").into_bytes(),
+            stderr: Vec::new(),
+        });
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_running_node_imports_the_saved_images() {
+    let s = running_scene_with_app().await;
+    load_app(&s).await.unwrap();
     assert_eq!(s.ran("import"), NODES.len());
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_image_for_another_architecture_is_named_with_the_nodes_machine() {
     let s = running_scene_with_app().await;
-    // What the import script prints when containerd finds nothing for the
-    // node's platform in an archive.
-    s.fake.on_op(NodeOp::ImportImages.name(), |_| ExecOutput {
-        exit_code: 3,
-        stdout: b"no-image-for-platform 0.tar aarch64\n".to_vec(),
-        stderr: Vec::new(),
-    });
-    let request = LoadRequest {
-        images: vec![APP.to_string()],
-        ..Default::default()
-    };
-    let err = load(&s, &request).await.unwrap_err();
+    import_finds_nothing_for(&s, "aarch64");
+    let err = load_app(&s).await.unwrap_err();
     let message = err.to_string();
     assert!(
         matches!(&err, ClusterError::NoImageForPlatform { images, machine, .. }
@@ -68,11 +74,7 @@ async fn an_image_for_another_architecture_is_named_with_the_nodes_machine() {
 #[tokio::test(start_paused = true)]
 async fn an_archive_without_an_image_for_the_nodes_is_named_by_its_path() {
     let s = running_scene_with_app().await;
-    s.fake.on_op(NodeOp::ImportImages.name(), |_| ExecOutput {
-        exit_code: 3,
-        stdout: b"no-image-for-platform 0.tar armv7l\n".to_vec(),
-        stderr: Vec::new(),
-    });
+    import_finds_nothing_for(&s, "armv7l");
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("app.tar");
     std::fs::write(&archive, b"not read by the fake").unwrap();
@@ -93,11 +95,7 @@ async fn another_import_failure_keeps_containerds_words() {
     s.fake.on_op(NodeOp::ImportImages.name(), |_| {
         ExecOutput::failed(1, "ctr: content digest sha256:abc: not found")
     });
-    let request = LoadRequest {
-        images: vec![APP.to_string()],
-        ..Default::default()
-    };
-    let err = load(&s, &request).await.unwrap_err();
+    let err = load_app(&s).await.unwrap_err();
     assert!(matches!(err, ClusterError::ImportImages { .. }), "{err:?}");
     let chain = crate::error::chain(&err);
     assert!(
