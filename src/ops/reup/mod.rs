@@ -9,9 +9,9 @@
 //! 3. the kubelet into every node, restarted, the nodes Ready again;
 //! 4. kube-proxy: its image (made by the caller from the new binary) into
 //!    every node, the DaemonSet pointed at it, rolled out;
-//! 5. the control plane: its images into the master's containerd, and the
-//!    static pod manifests pointed at them, so the kubelet runs them; each
-//!    waited for.
+//! 5. the control plane: its images into the master's containerd, and (once
+//!    the master's kubelet has synced its pod sources) the static pod
+//!    manifests pointed at them, so the kubelet runs them; each waited for.
 //!
 //! Only what changed is swapped, so a one-line change to the kubelet
 //! restarts nothing but kubelets. Running containers are left alone: the

@@ -88,12 +88,50 @@ until ctr -n k8s.io containers ls 'labels."io.kubernetes.pod.name"=={pod}' | awk
     ctr -n k8s.io containers ls 'labels."io.kubernetes.pod.name"=={pod}' || true
     log=$(ls -t /var/log/pods/kube-system_{pod}_*/{name}/*.log 2>/dev/null | head -n 1)
     [ -z "$log" ] || {{ echo "the end of $log:"; tail -n 20 "$log"; }}
+    echo "the kubelet's last words on {pod}:"
+    journalctl -u kubelet --no-pager -o cat 2>/dev/null | grep -F {pod} | tail -n 30 || true
     exit 1
   fi
   sleep 0.2
 done
 "#
     )
+}
+
+/// Whether a kubelet's metrics show it has cleaned up its pods at least
+/// once since it started: it does so only once every source of pods (its
+/// manifest folder, the API server) has given it a full list, and sets
+/// `kubelet_desired_pods` there first.
+pub(super) fn kubelet_has_synced(metrics: &str) -> bool {
+    metrics
+        .lines()
+        .any(|line| line.starts_with("kubelet_desired_pods{"))
+}
+
+/// Waits until the master's kubelet has heard from all its pod sources.
+/// Until then it ignores a removed manifest ("sources aren't ready"), so
+/// the old pod is not stopped by it, and the new one of the same name
+/// waits for its volumes for minutes (kubernetes#116880; tried: a manifest
+/// swapped 0.5 s after `systemctl restart kubelet` ran after 3 minutes at
+/// load 10, the cold `--all` runs at load 17 gave up after 10; swapped
+/// once the kubelet has synced, it runs within 4 s). A kubelet just
+/// restarted (step 3, or a restore) is in that state for a few seconds,
+/// longer on a loaded machine.
+async fn kubelet_synced<E: Engine>(cx: Ctx<'_, E>, step: &crate::ui::Step<'_>) -> Result<()> {
+    let master = cx.plan.master();
+    let path = format!("/api/v1/nodes/{}/proxy/metrics", master.name);
+    let kubectl = cx.kubectl();
+    let what = format!(
+        "the kubelet of {} to have all its pods' sources",
+        master.name
+    );
+    wait_for(&what, step, || async {
+        let metrics = kubectl.run(&["get", "--raw", &path]).await?;
+        Ok(kubelet_has_synced(&metrics)
+            .then_some(())
+            .ok_or_else(|| format!("the kubelet of {} is still syncing its pods", master.name)))
+    })
+    .await
 }
 
 /// Step 5: the control-plane components' images into the master and their
@@ -117,6 +155,7 @@ pub(super) async fn replace_static_pods<E: Engine>(
         std::slice::from_ref(&master.container),
     )
     .await?;
+    kubelet_synced(cx, &step).await?;
     let mut scripts = Vec::new();
     for (binary, image) in pods {
         let name = &binary.name;
@@ -217,6 +256,19 @@ pub(super) async fn replace_kube_proxy<E: Engine>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_kubelet_has_synced_once_it_counts_its_desired_pods() {
+        let starting = "# HELP kubelet_desired_pods [ALPHA] The number of pods ...\n\
+                        # TYPE kubelet_desired_pods gauge\n\
+                        kubelet_running_pods 7\n";
+        assert!(!super::kubelet_has_synced(starting));
+        let synced = format!(
+            "{starting}kubelet_desired_pods{{static=\"\"}} 3\n\
+                              kubelet_desired_pods{{static=\"true\"}} 4\n"
+        );
+        assert!(super::kubelet_has_synced(&synced));
+    }
+
     #[test]
     fn the_restart_script_is_valid_shell() {
         let script = super::restart_script(
