@@ -567,3 +567,32 @@ fn an_engine_too_old_is_refused_naming_its_version() {
         files_under(home.path())
     );
 }
+
+#[test]
+fn a_tcp_engine_with_tls_verify_0_is_spoken_to_in_plain_http() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first_bytes = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4];
+        conn.read_exact(&mut buf).unwrap();
+        buf
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = command(home.path())
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .env("DOCKER_TLS_VERIFY", "0")
+        .env("DOCKER_CONFIG", home.path().join("no-docker-config"))
+        .args(["status", "--cluster-name", "clitest-tcp"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!stderr.contains("certificate"), "{stderr}");
+    // An HTTP request, not a TLS handshake (which starts with byte 0x16).
+    let first = first_bytes.join().unwrap();
+    assert!(
+        first[..3].iter().all(u8::is_ascii_uppercase),
+        "{first:?} {stderr}"
+    );
+}

@@ -135,8 +135,15 @@ async fn open(endpoint: &mut Endpoint, ssh_options: &[String]) -> Result<Transpo
         Some(socket) => socket_hint(std::path::Path::new(socket)),
         None => "; is dockerd running?".to_string(),
     };
+    // Plain TCP without bollard's own reading of DOCKER_TLS_VERIFY, which
+    // takes any value (even 0) for TLS: the endpoint has decided already.
+    let api = if endpoint.host.starts_with("tcp://") {
+        bollard::Docker::connect_with_http(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
+    } else {
+        bollard::Docker::connect_with_host(&endpoint.host)
+    };
     Ok(Transport {
-        api: bollard::Docker::connect_with_host(&endpoint.host),
+        api,
         ssh: None,
         hint,
     })
