@@ -52,6 +52,7 @@ chmod 755 "$dir"
 log=$dir/ci.log
 dockerd_pid=
 firewall_set=
+made_socket=
 
 # The namespace's way out, through this machine.
 firewall() { # firewall -I | -D
@@ -75,6 +76,7 @@ cleanup() {
   ip link del "$host_link" 2>/dev/null
   [ -z "$firewall_set" ] || firewall -D 2>/dev/null
   grep -o " $dir[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
+  [ -z "$made_socket" ] || rm -f "$host_socket"
   if [ -n "${KEEP:-}" ]; then echo "kept: $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
@@ -109,9 +111,23 @@ docker info >/dev/null 2>&1 || { cat "$dir/dockerd.log" >&2; exit 1; }
 git clone -q "$ROOT" "$dir/src"
 git -C "$dir/src" checkout -q "$commit"
 
-# In the namespace, as a fresh user of this machine would be.
+# The engine on this machine's default socket is the run's own too: where
+# the tool takes images from "the local engine" for a remote one (`load`),
+# it asks /run/docker.sock whatever DOCKER_HOST says. The run sees its
+# dockerd's socket there, in a mount namespace of its own; this machine's
+# engine stays out of reach. (Nothing else differs: the tool gives the
+# engine no host paths to mount, only volumes.)
+host_socket=/run/docker.sock
+if [ ! -e "$host_socket" ]; then
+  : >"$host_socket"
+  made_socket=1
+fi
+
+# In the namespaces, as a fresh user of this machine would be.
 in_ns() {
-  nsenter --net="/run/netns/$netns" env -u XDG_CACHE_HOME -u GOCACHE -u GOMODCACHE -u GOPATH \
+  nsenter --net="/run/netns/$netns" unshare --mount --propagation private \
+    sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' bind "$dir/docker.sock" "$host_socket" \
+    env -u XDG_CACHE_HOME -u GOCACHE -u GOMODCACHE -u GOPATH \
     -u CARGO_TARGET_DIR -u DOCKER_CONTEXT -u DOCKER_CONFIG -u LOCAL_CLUSTER_CONF \
     HOME="$dir/home" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" \
     RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" DOCKER_HOST="$DOCKER_HOST" "$@"
