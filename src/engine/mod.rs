@@ -84,6 +84,21 @@ pub enum EngineError {
         #[source]
         source: BoxError,
     },
+    /// The runtime could not give a container its resource limits: Podman's
+    /// defaults (1048576 open files, 4194304 processes) exceed what a root
+    /// without CAP_SYS_RESOURCE may set.
+    #[error(
+        "Docker engine: {action}: the engine could not give the container its resource limits \
+         (ulimits); Podman's defaults (1048576 open files, 4194304 processes) are more than \
+         root may set where it lacks CAP_SYS_RESOURCE: set `default_ulimits = [\"nofile=N:N\", \
+         \"nproc=M:M\"]` under [containers] in containers.conf, N and M at most `ulimit -Hn` and \
+         `ulimit -Hu` on the engine's machine"
+    )]
+    Ulimits {
+        action: String,
+        #[source]
+        source: BoxError,
+    },
     #[error(transparent)]
     Exec(#[from] ExecError),
     /// A tar archive to or from a container could not be made or read.

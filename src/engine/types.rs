@@ -107,6 +107,8 @@ pub struct ContainerSpec {
     pub binds: Vec<String>,
     /// A private cgroup namespace (cgroup v1 hosts need it asked for explicitly).
     pub cgroupns_private: bool,
+    /// `name:address` lines for the container's /etc/hosts.
+    pub extra_hosts: Vec<String>,
     pub stop_signal: Option<String>,
     pub ports: Vec<PublishedPort>,
     pub tty: bool,

@@ -15,6 +15,7 @@ use std::time::Instant;
 use common::cluster::{wait_stayer_running, Cluster, STAYER};
 use common::networking::{check_networking, workload};
 use common::remote::{Layout, RemoteEngine};
+use common::test_engine::TestEngine;
 use common::{assert_kubepods_confined, docker, ensure_busybox_image, BUSYBOX};
 
 /// The engine of the restart between `down` and `up`.

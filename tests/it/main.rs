@@ -17,6 +17,7 @@ mod doctor;
 mod e2e;
 mod e2e_images;
 mod engine;
+mod engines;
 mod install;
 mod node_image;
 mod pod_networks;

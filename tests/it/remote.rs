@@ -11,6 +11,7 @@ use std::process::Command;
 
 use common::cluster::Cluster;
 use common::remote::{RemoteEngine, ADDR};
+use common::test_engine::TestEngine;
 use common::{docker, ensure_busybox_image, BUSYBOX};
 use local_cluster::labels::{LABEL_CLUSTER, LABEL_REGISTRY};
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use common::cluster::Cluster;
 use common::remote::{Layout, RemoteEngine};
+use common::test_engine::TestEngine;
 use common::{docker, files_under};
 
 /// A tmpfs of `size` on a new directory; unmounted when dropped.

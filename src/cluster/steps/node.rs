@@ -85,6 +85,14 @@ pub fn container_spec(
             ("/run/lock".to_string(), String::new()),
         ]),
         binds: vec![format!("{}:/var", node.var_volume)],
+        // Every node's name in every node's /etc/hosts: the nodes find each
+        // other (`kubeadm join` the master) without the engine's DNS, which
+        // Podman's networks have only with a DNS plugin.
+        extra_hosts: plan
+            .nodes
+            .iter()
+            .map(|n| format!("{}:{}", n.name, n.ip))
+            .collect(),
         // cgroup v1 engines default to the host's namespace; each node needs
         // its own so that its kubelet manages only its own cgroup subtree.
         cgroupns_private: true,

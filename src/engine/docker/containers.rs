@@ -52,6 +52,7 @@ fn host_config(spec: &ContainerSpec) -> HostConfig {
         tmpfs: (!spec.tmpfs.is_empty())
             .then(|| spec.tmpfs.clone().into_iter().collect::<HashMap<_, _>>()),
         binds: non_empty(&spec.binds),
+        extra_hosts: non_empty(&spec.extra_hosts),
         cgroupns_mode: spec
             .cgroupns_private
             .then_some(bollard::models::HostConfigCgroupnsModeEnum::PRIVATE),
@@ -136,7 +137,16 @@ impl Containers for Docker {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 304, ..
             }) => Ok(()),
-            Err(e) => Err(api(format!("stop container {name}"))(e)),
+            Err(e) => {
+                // Podman answers 500 ("given PIDs did not die within
+                // timeout") when the grace period ran out and it killed the
+                // container: stopped all the same.
+                let state = self.api.inspect_container(name, None).await.ok();
+                match state.and_then(|c| c.state).and_then(|s| s.running) {
+                    Some(false) => Ok(()),
+                    _ => Err(api(format!("stop container {name}"))(e)),
+                }
+            }
         }
     }
 

@@ -37,10 +37,20 @@ impl super::Engine for Docker {
 /// Turn an API error into ours, naming the action.
 fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> EngineError {
     let action = action.into();
-    move |source| EngineError::Api {
-        kind: classify(&source),
-        action,
-        source: Box::new(source),
+    move |source| match &source {
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains("error setting rlimit") =>
+        {
+            EngineError::Ulimits {
+                action,
+                source: Box::new(source),
+            }
+        }
+        _ => EngineError::Api {
+            kind: classify(&source),
+            action,
+            source: Box::new(source),
+        },
     }
 }
 
@@ -127,5 +137,27 @@ mod tests {
             ApiErrorKind::PortInUse
         );
         assert_eq!(classify(&server_error(500, "boom")), ApiErrorKind::Other);
+    }
+
+    #[test]
+    fn a_container_refused_its_ulimits_says_what_to_set() {
+        // Podman 4.3's answer on a machine whose root lacks CAP_SYS_RESOURCE.
+        let refused = server_error(
+            500,
+            "runc: runc create failed: unable to start container process: error during \
+             container init: error setting rlimits for ready process: error setting rlimit \
+             type 7: operation not permitted: OCI permission denied",
+        );
+        let err = api("start container kube-master")(refused);
+        assert!(matches!(err, EngineError::Ulimits { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("Docker engine: start container kube-master: ")
+                && text.contains("default_ulimits")
+                && text.contains("ulimit -Hn"),
+            "{text}"
+        );
+        let other = api("start container kube-master")(server_error(500, "boom"));
+        assert!(matches!(other, EngineError::Api { .. }), "{other:?}");
     }
 }

@@ -76,6 +76,25 @@ fix_cgroup_v1() {
 	done
 }
 
+# A node needs a cgroup namespace of its own, rooted at its container's
+# cgroup: the engine is asked for one (CgroupnsMode private), but Podman 4's
+# Docker-compatible API leaves the container in the host's namespace on a
+# cgroup v1 host. The node then sees the host's cgroup paths in
+# /proc/self/cgroup (/libpod_parent/libpod-ID) beside hierarchies mounted
+# from its own cgroup, and the kubelet cannot find the cgroups it makes.
+# Enter one here instead: the view a private namespace gives.
+in_host_cgroup_namespace() {
+	awk -F: '$3 != "/" { found = 1 } END { exit !found }' /proc/self/cgroup
+}
+if [ -z "${LOCAL_CLUSTER_OWN_CGROUPNS:-}" ] && in_host_cgroup_namespace; then
+	if unshare --cgroup true; then
+		say "the engine gave no private cgroup namespace: entering one"
+		LOCAL_CLUSTER_OWN_CGROUPNS=1 exec unshare --cgroup "$0" "$@"
+	fi
+	say "the engine gave no private cgroup namespace and none can be made here: the kubelet may fail"
+fi
+unset LOCAL_CLUSTER_OWN_CGROUPNS
+
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	fix_cgroup_v2
 else

@@ -176,9 +176,19 @@ async fn down_keeps_the_snapshot_and_up_restores_it() {
     // port admin.conf already names.
     assert_eq!(s.ran("init"), 1);
     for node in ["kube-master", "kube-node-1", "kube-node-2"] {
+        let spec = &s.fake.containers()[&format!("c-{node}")].spec;
         assert_eq!(
-            s.fake.containers()[&format!("c-{node}")].spec.image,
+            spec.image,
             format!("kubeadm-local-cluster/snapshot-c:{node}")
+        );
+        // The nodes find each other by name without the engine's DNS.
+        assert_eq!(
+            spec.extra_hosts,
+            [
+                "kube-master:10.250.0.2",
+                "kube-node-1:10.250.0.3",
+                "kube-node-2:10.250.0.4"
+            ]
         );
     }
     assert_eq!(s.master_port(), port);

@@ -4,9 +4,13 @@
 
 pub mod cluster;
 pub mod networking;
+pub mod oci;
+pub mod podman;
 pub mod remote;
 pub mod remote_access;
+mod remote_disk;
 pub mod serve;
+pub mod test_engine;
 pub mod user;
 
 use std::path::{Path, PathBuf};

@@ -60,8 +60,10 @@ pub struct RemoteEngine {
     pub addr: &'static str,
     pub(super) netns: &'static str,
     host_link: &'static str,
-    /// dockerd's command line after `nsenter --net=...`, kept for restarts.
+    /// dockerd's command line after `nsenter --net=...`, and the PATH it
+    /// runs with when not this machine's, kept for restarts.
     args: Vec<String>,
+    path: Option<String>,
     dockerd: Child,
     pub(super) sshd: Option<Child>,
 }
@@ -73,6 +75,10 @@ pub struct RemoteEngine {
 pub struct EngineBuilder<'a> {
     layout: &'a Layout,
     runtimes: Vec<(String, String)>,
+    /// A directory with usr/sbin and usr/bin of another Docker (dockerd,
+    /// containerd), searched before this machine's.
+    binaries: Option<PathBuf>,
+    containerd_store: bool,
 }
 
 impl EngineBuilder<'_> {
@@ -96,6 +102,20 @@ impl EngineBuilder<'_> {
             "runtime {name} registered twice"
         );
         self.runtimes.push((name.to_string(), script.to_string()));
+        self
+    }
+
+    /// Run the dockerd and containerd under `dir` (an unpacked Docker
+    /// package: `usr/sbin`, `usr/bin`) instead of this machine's.
+    pub fn binaries(mut self, dir: &Path) -> Self {
+        self.binaries = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Keep images in containerd (the image store new Docker installs
+    /// use), not in the classic graph driver's store.
+    pub fn containerd_store(mut self) -> Self {
+        self.containerd_store = true;
         self
     }
 
@@ -136,9 +156,31 @@ fn remove_leftovers(layout: &Layout) {
     remove_namespace(layout.netns, layout.host_link);
 }
 
+/// The layout's namespace, linked to this machine by its veth pair.
+pub(super) fn make_namespace(layout: &Layout) {
+    let Layout {
+        netns,
+        host_link,
+        ns_link,
+        host_addr,
+        addr,
+        ..
+    } = layout;
+    sh(&format!(
+        "ip netns add {netns}
+         ip link add {host_link} type veth peer name {ns_link}
+         ip link set {ns_link} netns {netns}
+         ip addr add {host_addr}/30 dev {host_link}
+         ip link set {host_link} up
+         ip -n {netns} addr add {addr}/30 dev {ns_link}
+         ip -n {netns} link set {ns_link} up
+         ip -n {netns} link set lo up"
+    ));
+}
+
 /// Stop the processes in the namespace and remove it (its veth end goes
 /// with it).
-fn remove_namespace(netns: &str, host_link: &str) {
+pub(super) fn remove_namespace(netns: &str, host_link: &str) {
     let _ = Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -153,13 +195,17 @@ fn remove_namespace(netns: &str, host_link: &str) {
 /// dockerd in the namespace, its output appended to `<dir>/dockerd.log`.
 /// nsenter, not `ip netns exec`: the latter remounts /sys, hiding the
 /// cgroup file systems dockerd needs.
-fn spawn_dockerd(netns: &str, args: &[String], dir: &Path) -> Child {
+fn spawn_dockerd(netns: &str, args: &[String], path: &Option<String>, dir: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("dockerd.log"))
         .unwrap();
-    Command::new("nsenter")
+    let mut command = Command::new("nsenter");
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    command
         .arg(format!("--net=/run/netns/{netns}"))
         .args(args)
         .stdout(log.try_clone().unwrap())
@@ -183,30 +229,21 @@ impl RemoteEngine {
         EngineBuilder {
             layout,
             runtimes: Vec::new(),
+            binaries: None,
+            containerd_store: false,
         }
     }
 
     fn start_built(options: EngineBuilder) -> RemoteEngine {
         let layout = options.layout;
         remove_leftovers(layout);
+        make_namespace(layout);
         let Layout {
             netns,
             host_link,
-            ns_link,
-            host_addr,
             addr,
             ..
         } = layout;
-        sh(&format!(
-            "ip netns add {netns}
-             ip link add {host_link} type veth peer name {ns_link}
-             ip link set {ns_link} netns {netns}
-             ip addr add {host_addr}/30 dev {host_link}
-             ip link set {host_link} up
-             ip -n {netns} addr add {addr}/30 dev {ns_link}
-             ip -n {netns} link set {ns_link} up
-             ip -n {netns} link set lo up"
-        ));
         // Under /var/tmp: the engine's overlay file systems need a disk,
         // not the tmpfs /tmp may be.
         let dir = tempfile::Builder::new()
@@ -243,13 +280,26 @@ impl RemoteEngine {
                 .unwrap();
             args.push(format!("--add-runtime={name}={}", path.display()));
         }
-        let dockerd = spawn_dockerd(netns, &args, d);
+        if options.containerd_store {
+            let config = d.join("daemon.json");
+            std::fs::write(&config, r#"{"features": {"containerd-snapshotter": true}}"#).unwrap();
+            args.push(format!("--config-file={}", config.display()));
+        }
+        let path = options.binaries.as_ref().map(|bin| {
+            format!(
+                "{0}/usr/sbin:{0}/usr/bin:{1}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            )
+        });
+        let dockerd = spawn_dockerd(netns, &args, &path, d);
         let engine = RemoteEngine {
             dir,
             addr,
             netns,
             host_link,
             args,
+            path,
             dockerd,
             sshd: None,
         };
@@ -304,7 +354,7 @@ impl RemoteEngine {
             !self.path("docker.pid").exists(),
             "dockerd exited but left its pid file"
         );
-        self.dockerd = spawn_dockerd(self.netns, &self.args, self.dir.path());
+        self.dockerd = spawn_dockerd(self.netns, &self.args, &self.path, self.dir.path());
         self.wait_ready("start again after a restart");
         eprintln!(
             "test engine at {} restarted: pid {pid} -> {}",
@@ -326,70 +376,8 @@ impl RemoteEngine {
         map.keys().cloned().collect()
     }
 
-    /// `docker save` from this machine's engine, `docker load` here (the
-    /// image's name and id unchanged).
-    pub fn copy_image(&self, reference: &str) {
-        let archive = self.path("copied-image.tar");
-        super::docker(&["save", "-o", archive.to_str().unwrap(), reference]);
-        self.docker(&["load", "-i", archive.to_str().unwrap()]);
-        std::fs::remove_file(&archive).unwrap();
-    }
-
     pub(super) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
-    }
-
-    /// The engine's data root, as this machine sees it.
-    pub fn data_root(&self) -> PathBuf {
-        self.path("data")
-    }
-
-    /// Bytes free on the data root's filesystem.
-    pub fn data_root_free(&self) -> u64 {
-        let out = Command::new("df")
-            .args(["--output=avail", "-B1"])
-            .arg(self.data_root())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().nth(1).unwrap().trim().parse().unwrap()
-    }
-
-    /// Take all but `leave` bytes of the data root's free space with a
-    /// file (beside the engine's directories, which it leaves alone).
-    pub fn fill_data_root(&self, leave: u64) {
-        // In pieces, each as large as still fits: a tmpfs may refuse one
-        // large allocation that its free space would hold.
-        let mut piece = 0;
-        let mut chunk: u64 = 256 << 20;
-        while chunk >= 4096 {
-            let free = self.data_root_free().saturating_sub(leave);
-            let size = chunk.min(free);
-            if size < 4096 {
-                break;
-            }
-            let file = self.data_root().join(format!("filler-{piece}"));
-            let ok = Command::new("fallocate")
-                .args(["-l", &size.to_string()])
-                .arg(&file)
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                piece += 1;
-            } else {
-                let _ = std::fs::remove_file(&file);
-                chunk /= 2;
-            }
-        }
-    }
-
-    /// Give back what [`RemoteEngine::fill_data_root`] took.
-    pub fn free_data_root(&self) {
-        for entry in std::fs::read_dir(self.data_root()).unwrap().flatten() {
-            if entry.file_name().to_string_lossy().starts_with("filler-") {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
     }
 
     /// The docker CLI on the engine's own socket (the tests' view, not the
@@ -426,37 +414,6 @@ impl RemoteEngine {
             .is_ok_and(|s| s.success())
     }
 
-    /// What the engine holds: containers, volumes, images and networks
-    /// beyond the three every engine has.
-    pub fn objects(&self) -> Vec<String> {
-        let mut found = Vec::new();
-        for (kind, args) in [
-            ("container", &["ps", "-a", "--format", "{{.Names}}"][..]),
-            ("volume", &["volume", "ls", "--format", "{{.Name}}"][..]),
-            (
-                "image",
-                &["images", "--format", "{{.Repository}}:{{.Tag}}"][..],
-            ),
-            ("network", &["network", "ls", "--format", "{{.Name}}"][..]),
-        ] {
-            for line in self.docker(args).lines() {
-                if !(kind == "network" && ["bridge", "host", "none"].contains(&line)) {
-                    found.push(format!("{kind} {line}"));
-                }
-            }
-        }
-        found
-    }
-
-    /// What [`RemoteEngine::objects`] lists besides the tool's own images,
-    /// which only `clean --all` removes.
-    pub fn objects_but_tool_images(&self) -> Vec<String> {
-        self.objects()
-            .into_iter()
-            .filter(|o| !o.starts_with("image kubeadm-local-cluster/"))
-            .collect()
-    }
-
     /// Environment for the tool: the engine over TLS.
     pub fn tls_env(&self) -> Vec<(String, String)> {
         vec![
@@ -475,6 +432,20 @@ impl RemoteEngine {
                 self.path("no-docker-config").display().to_string(),
             ),
         ]
+    }
+}
+
+impl super::test_engine::TestEngine for RemoteEngine {
+    fn docker(&self, args: &[&str]) -> String {
+        RemoteEngine::docker(self, args)
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn tool_env(&self) -> Vec<(String, String)> {
+        self.tls_env()
     }
 }
 
