@@ -20,7 +20,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::cluster::Cluster;
 use common::oci::{absent_platforms, multi_platform_archive, MULTI};
@@ -86,31 +86,6 @@ fn newer_docker() -> PathBuf {
     dir
 }
 
-/// Run a pod of `image` (pulled as `pull`) that prints `word`; its log.
-fn pod_prints(c: &Cluster, pod: &str, image: &str, pull: &str, word: &str) -> String {
-    c.apply(&format!(
-        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}}}\nspec:\n  restartPolicy: Never\n  \
-         containers:\n  - {{name: c, image: \"{image}\", imagePullPolicy: {pull}, \
-         command: [/bin/busybox, echo, \"{word}\"]}}\n"
-    ));
-    let start = Instant::now();
-    loop {
-        let phase = c.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.phase}"]);
-        match phase.as_str() {
-            "Succeeded" => break,
-            "Failed" => panic!("pod {pod} failed: {}", c.kubectl(&["describe", "pod", pod])),
-            _ if start.elapsed() > Duration::from_secs(120) => panic!(
-                "pod {pod} is {phase:?}: {}",
-                c.kubectl(&["describe", "pod", pod])
-            ),
-            _ => std::thread::sleep(Duration::from_secs(1)),
-        }
-    }
-    let log = c.kubectl(&["logs", pod]);
-    c.kubectl(&["delete", "pod", pod, "--wait=false"]);
-    log.trim().to_string()
-}
-
 /// The life of a cluster on `engine`, as the module's comment says.
 fn a_cluster_lives_on(engine: &impl TestEngine, name: &str, subnet: &str) {
     let started = Instant::now();
@@ -147,7 +122,7 @@ fn a_cluster_lives_on(engine: &impl TestEngine, name: &str, subnet: &str) {
     }
     c.run(&["load", MULTI]);
     assert_eq!(
-        pod_prints(&c, "loaded", MULTI, "Never", "from-load"),
+        c.pod_prints("loaded", MULTI, "Never", "from-load"),
         "from-load"
     );
 
@@ -159,7 +134,7 @@ fn a_cluster_lives_on(engine: &impl TestEngine, name: &str, subnet: &str) {
     let pushed = format!("{registry}/{BUSYBOX}");
     assert_eq!(stdout.trim(), pushed);
     assert_eq!(
-        pod_prints(&c, "pulled", &pushed, "Always", "from-registry"),
+        c.pod_prints("pulled", &pushed, "Always", "from-registry"),
         "from-registry"
     );
 
@@ -170,11 +145,11 @@ fn a_cluster_lives_on(engine: &impl TestEngine, name: &str, subnet: &str) {
     assert!(said.contains("restored"), "{said}");
     c.run(&["load", MULTI]);
     assert_eq!(
-        pod_prints(&c, "loaded2", MULTI, "Never", "again-load"),
+        c.pod_prints("loaded2", MULTI, "Never", "again-load"),
         "again-load"
     );
     assert_eq!(
-        pod_prints(&c, "pulled2", &pushed, "Always", "again-registry"),
+        c.pod_prints("pulled2", &pushed, "Always", "again-registry"),
         "again-registry"
     );
 

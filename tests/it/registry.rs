@@ -11,7 +11,6 @@
 use crate::common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
 use common::{docker, engine_objects, ensure_busybox_image, BUSYBOX};
@@ -22,33 +21,6 @@ const SUBNET: &str = "10.231.0.0/24";
 const PORT: &str = "5031";
 /// A name registry.k8s.io does not serve: only the mirror can.
 const MIRRORED: &str = "registry.k8s.io/e2e-test-images/local-cluster-mirror-test:1";
-
-/// Run a pod that pulls `image` (always) and prints `word`; returns its log.
-fn pod_prints(c: &Cluster, pod: &str, image: &str, word: &str) -> String {
-    c.apply(&format!(
-        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}}}\nspec:\n  restartPolicy: Never\n  \
-         containers:\n  - {{name: c, image: \"{image}\", imagePullPolicy: Always, \
-         command: [/bin/busybox, echo, \"{word}\"]}}\n"
-    ));
-    let start = Instant::now();
-    loop {
-        let phase = c.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.phase}"]);
-        match phase.as_str() {
-            "Succeeded" => break,
-            "Failed" => panic!("pod {pod} failed: {}", c.kubectl(&["describe", "pod", pod])),
-            _ if start.elapsed() > Duration::from_secs(90) => {
-                panic!(
-                    "pod {pod} is {phase:?}: {}",
-                    c.kubectl(&["describe", "pod", pod])
-                )
-            }
-            _ => std::thread::sleep(Duration::from_secs(1)),
-        }
-    }
-    let log = c.kubectl(&["logs", pod]);
-    c.kubectl(&["delete", "pod", pod, "--wait=false"]);
-    log
-}
 
 fn registry_objects() -> (String, String) {
     let label = format!("label=io.kubeadm-local-cluster.registry={NAME}");
@@ -123,11 +95,12 @@ fn pods_pull_pushed_images_from_the_local_registry_and_its_mirror() {
         .success());
 
     assert_eq!(
-        pod_prints(&c, "local", &local, "from-local").trim(),
+        c.pod_prints("local", &local, "Always", "from-local"),
         "from-local"
     );
     assert_eq!(
-        pod_prints(&c, "mirror", MIRRORED, "from-mirror").trim(),
+        c.pod_prints("mirror", MIRRORED, "Always", "from-mirror")
+            .trim(),
         "from-mirror"
     );
     let (status, _) = c.run(&["status"]);
@@ -142,11 +115,13 @@ fn pods_pull_pushed_images_from_the_local_registry_and_its_mirror() {
     let (_, stderr) = c.run(&["up"]);
     assert!(stderr.contains("restored"), "{stderr}");
     assert_eq!(
-        pod_prints(&c, "local2", &local, "again-local").trim(),
+        c.pod_prints("local2", &local, "Always", "again-local")
+            .trim(),
         "again-local"
     );
     assert_eq!(
-        pod_prints(&c, "mirror2", MIRRORED, "again-mirror").trim(),
+        c.pod_prints("mirror2", MIRRORED, "Always", "again-mirror")
+            .trim(),
         "again-mirror"
     );
 

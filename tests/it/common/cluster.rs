@@ -178,6 +178,36 @@ impl Cluster {
         stdout
     }
 
+    /// Run a pod of `image` (pulled as `pull`: Always, Never, ...) that
+    /// prints `word`, wait up to two minutes for it to succeed, delete it;
+    /// its log.
+    pub fn pod_prints(&self, pod: &str, image: &str, pull: &str, word: &str) -> String {
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}}}\nspec:\n  restartPolicy: Never\n  \
+             containers:\n  - {{name: c, image: \"{image}\", imagePullPolicy: {pull}, \
+             command: [/bin/busybox, echo, \"{word}\"]}}\n"
+        ));
+        let start = Instant::now();
+        loop {
+            let phase = self.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.phase}"]);
+            match phase.as_str() {
+                "Succeeded" => break,
+                "Failed" => panic!(
+                    "pod {pod} failed: {}",
+                    self.kubectl(&["describe", "pod", pod])
+                ),
+                _ if start.elapsed() > Duration::from_secs(120) => panic!(
+                    "pod {pod} is {phase:?}: {}",
+                    self.kubectl(&["describe", "pod", pod])
+                ),
+                _ => std::thread::sleep(Duration::from_secs(1)),
+            }
+        }
+        let log = self.kubectl(&["logs", pod]);
+        self.kubectl(&["delete", "pod", pod, "--wait=false"]);
+        log.trim().to_string()
+    }
+
     pub fn apply(&self, manifest: &str) {
         let mut child = Command::new(self.home().join("kubectl"))
             .env("KUBECONFIG", self.home().join("admin.conf"))
