@@ -32,28 +32,6 @@ spec:
     )
 }
 
-/// Wait until pod `name` has ended with success; panics with its state on
-/// failure or after `within`.
-fn wait_succeeded(c: &Cluster, name: &str, within: Duration) {
-    let start = Instant::now();
-    loop {
-        let phase = c.kubectl(&["get", "pod", name, "-o", "jsonpath={.status.phase}"]);
-        match phase.trim() {
-            "Succeeded" => return,
-            "Failed" => panic!(
-                "pod {name} failed: {}",
-                c.kubectl(&["describe", "pod", name])
-            ),
-            _ if start.elapsed() > within => panic!(
-                "pod {name} is {phase:?} after {within:?}: {}\n{}",
-                c.kubectl(&["describe", "pod", name]),
-                c.kubectl(&["get", "pods", "-A", "-o", "wide"])
-            ),
-            _ => std::thread::sleep(Duration::from_secs(2)),
-        }
-    }
-}
-
 /// What a claim-less PVC gets from the default class: bound, written by one
 /// pod, read back by another that the volume's node affinity places.
 fn check_local_path_volume(c: &Cluster, suffix: &str) {
@@ -67,7 +45,7 @@ fn check_local_path_volume(c: &Cluster, suffix: &str) {
         &claim,
         &format!("echo written-by-{writer} > /data/file"),
     ));
-    wait_succeeded(c, &writer, Duration::from_secs(180));
+    c.wait_succeeded(&writer, Duration::from_secs(180));
     let phase = c.kubectl(&["get", "pvc", &claim, "-o", "jsonpath={.status.phase}"]);
     assert_eq!(phase.trim(), "Bound", "claim {claim}");
     let class = c.kubectl(&[
@@ -80,7 +58,7 @@ fn check_local_path_volume(c: &Cluster, suffix: &str) {
     assert_eq!(class.trim(), "local-path", "the default class was given");
     let reader = format!("reader-{suffix}");
     c.apply(&volume_pod(&reader, &claim, "cat /data/file"));
-    wait_succeeded(c, &reader, Duration::from_secs(120));
+    c.wait_succeeded(&reader, Duration::from_secs(120));
     let read = c.kubectl(&["logs", &reader]);
     assert_eq!(read.trim(), format!("written-by-{writer}"));
     let node_of = |pod: &str| c.kubectl(&["get", "pod", pod, "-o", "jsonpath={.spec.nodeName}"]);
@@ -159,7 +137,7 @@ fn with_no_settings_sources_fall_back_and_default_addons_work() {
     c.extra.clear();
     // The first volume's data is still there, and new claims work.
     c.apply(&volume_pod("reader-again", "data-a", "cat /data/file"));
-    wait_succeeded(&c, "reader-again", Duration::from_secs(120));
+    c.wait_succeeded("reader-again", Duration::from_secs(120));
     assert_eq!(
         c.kubectl(&["logs", "reader-again"]).trim(),
         "written-by-writer-a"

@@ -178,6 +178,28 @@ impl Cluster {
         stdout
     }
 
+    /// Wait until pod `name` has ended with success; panics with its state
+    /// on failure or after `within`.
+    pub fn wait_succeeded(&self, name: &str, within: Duration) {
+        let start = Instant::now();
+        loop {
+            let phase = self.kubectl(&["get", "pod", name, "-o", "jsonpath={.status.phase}"]);
+            match phase.trim() {
+                "Succeeded" => return,
+                "Failed" => panic!(
+                    "pod {name} failed: {}",
+                    self.kubectl(&["describe", "pod", name])
+                ),
+                _ if start.elapsed() > within => panic!(
+                    "pod {name} is {phase:?} after {within:?}: {}\n{}",
+                    self.kubectl(&["describe", "pod", name]),
+                    self.kubectl(&["get", "pods", "-A", "-o", "wide"])
+                ),
+                _ => std::thread::sleep(Duration::from_secs(1)),
+            }
+        }
+    }
+
     /// Run a pod of `image` (pulled as `pull`: Always, Never, ...) that
     /// prints `word`, wait up to two minutes for it to succeed, delete it;
     /// its log.
@@ -187,22 +209,7 @@ impl Cluster {
              containers:\n  - {{name: c, image: \"{image}\", imagePullPolicy: {pull}, \
              command: [/bin/busybox, echo, \"{word}\"]}}\n"
         ));
-        let start = Instant::now();
-        loop {
-            let phase = self.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.phase}"]);
-            match phase.as_str() {
-                "Succeeded" => break,
-                "Failed" => panic!(
-                    "pod {pod} failed: {}",
-                    self.kubectl(&["describe", "pod", pod])
-                ),
-                _ if start.elapsed() > Duration::from_secs(120) => panic!(
-                    "pod {pod} is {phase:?}: {}",
-                    self.kubectl(&["describe", "pod", pod])
-                ),
-                _ => std::thread::sleep(Duration::from_secs(1)),
-            }
-        }
+        self.wait_succeeded(pod, Duration::from_secs(120));
         let log = self.kubectl(&["logs", pod]);
         self.kubectl(&["delete", "pod", pod, "--wait=false"]);
         log.trim().to_string()
