@@ -32,9 +32,24 @@ fn container_ids(cluster: &str) -> Vec<String> {
     ids
 }
 
-/// Each kubelet manages only its own node's cgroup.
+/// Each kubelet manages only its own node's cgroup, in every hierarchy:
+/// none is mounted in the node at its true root (the only cgroup with a
+/// `release_agent`), which every node on this kernel would share. (On this
+/// machine's cgroup v1, the engine gives containers no cgroup in the
+/// hierarchies the host does not mount: hugetlb, net_cls and perf_event.)
 fn assert_kubepods_confined(container: &str) {
     common::assert_kubepods_confined(container, &docker_inspect(container, "{{.Id}}"));
+    let shared = common::docker(&[
+        "exec",
+        container,
+        "sh",
+        "-c",
+        r#"for d in /sys/fs/cgroup/*/; do [ ! -e "$d/release_agent" ] || echo "$d"; done"#,
+    ]);
+    assert!(
+        shared.trim().is_empty(),
+        "{container} has these cgroup hierarchies at their root, shared with every node: {shared}"
+    );
 }
 
 fn docker_inspect(container: &str, format: &str) -> String {

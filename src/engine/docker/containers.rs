@@ -264,12 +264,15 @@ impl Containers for Docker {
         config: &ImageConfig,
     ) -> Result<String> {
         let (repo, tag) = split_reference(reference);
-        let options = CommitContainerOptionsBuilder::default()
+        let mut options = CommitContainerOptionsBuilder::default()
             .container(container)
             .repo(repo)
             .tag(tag)
-            .pause(true)
-            .build();
+            .pause(true);
+        if self.info.product == crate::engine::Product::Podman {
+            options = options.changes(&super::changes::podman_commit_changes(config));
+        }
+        let options = options.build();
         let body = bollard::models::ContainerConfig {
             labels: Some(config.labels.clone().into_iter().collect()),
             entrypoint: config.entrypoint.clone(),

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::{api, is_not_found, label_filters, Docker};
+use super::{api, has_labels, is_not_found, label_filters, Docker};
 use crate::engine::{
     split_reference, ApiErrorKind, ByteStream, EngineError, ImageDetails, ImageSummary, Images,
     Labels, RemoveImage, Result,
@@ -28,9 +28,12 @@ impl Images for Docker {
         }
     }
 
+    /// Podman 4.3 lists no image when asked for two labels (it answers
+    /// containers and volumes right): the engine is asked for the first,
+    /// and the others are checked here.
     async fn list_images(&self, labels: &Labels<'_>) -> Result<Vec<ImageSummary>> {
         let options = ListImagesOptionsBuilder::default()
-            .filters(&label_filters(labels))
+            .filters(&label_filters(&labels[..labels.len().min(1)]))
             .build();
         let list = self
             .api
@@ -39,6 +42,7 @@ impl Images for Docker {
             .map_err(api("list images"))?;
         Ok(list
             .into_iter()
+            .filter(|i| has_labels(&i.labels, labels))
             .map(|i| ImageSummary {
                 id: i.id,
                 tags: i.repo_tags,

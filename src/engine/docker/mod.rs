@@ -3,6 +3,7 @@
 //! status codes; what the rest of the tool acts on is turned into
 //! [`ApiErrorKind`] here.
 
+mod changes;
 mod connect;
 mod containers;
 mod exec;
@@ -101,6 +102,14 @@ fn label_filters(labels: &Labels<'_>) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), values)])
 }
 
+/// Whether `have` holds every label of `want` (an empty value: the key).
+fn has_labels(have: &HashMap<String, String>, want: &Labels<'_>) -> bool {
+    want.iter().all(|(k, v)| match have.get(*k) {
+        Some(value) => v.is_empty() || value == v,
+        None => false,
+    })
+}
+
 fn non_empty(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
@@ -108,6 +117,18 @@ fn non_empty(v: &[String]) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_match_by_value_or_by_key_alone() {
+        let have: HashMap<String, String> = [("a", "1"), ("b", "2")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(has_labels(&have, &[("a", "1"), ("b", "")]));
+        assert!(has_labels(&have, &[]));
+        assert!(!has_labels(&have, &[("a", "1"), ("b", "3")]));
+        assert!(!has_labels(&have, &[("c", "")]));
+    }
 
     fn server_error(status_code: u16, message: &str) -> bollard::errors::Error {
         bollard::errors::Error::DockerResponseServerError {

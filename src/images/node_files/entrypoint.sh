@@ -95,10 +95,86 @@ if [ -z "${LOCAL_CLUSTER_OWN_CGROUPNS:-}" ] && in_host_cgroup_namespace; then
 fi
 unset LOCAL_CLUSTER_OWN_CGROUPNS
 
+# The cgroup v1 hierarchies this machine does not mount (commonly hugetlb,
+# net_cls,net_prio and perf_event) get no cgroup of the container's from the
+# engine: systemd in the node would mount them at their true root, which
+# every node of every cluster on this kernel (and the host) shares. Their
+# kubelets then fight over the same paths: static pods have the same UID in
+# every cluster (a hash of the manifest and the node name), so a kubelet
+# could not remove a replaced kube-scheduler pod's hugetlb cgroup while
+# another cluster's scheduler ran in it, and never started the new one.
+# Each such hierarchy is mounted here, the node's processes moved into a
+# cgroup of its own there, and the entrypoint re-executed in a new cgroup
+# namespace rooted at it (the hierarchies then mounted afresh, rooted there).
+# Those cgroups stay in the host's hierarchy after the container is gone.
+node_id() {
+	id=$(awk '$5 == "/etc/hostname" { print $4; exit }' /proc/self/mountinfo | grep -o '[0-9a-f]\{64\}' | head -n 1)
+	[ -n "$id" ] || id=$(cat /proc/sys/kernel/random/uuid)
+	echo "kubeadm-local-cluster-$id"
+}
+
+unmounted_hierarchies() {
+	# One line per enabled hierarchy no cgroup filesystem is mounted for: its
+	# controllers joined by commas, as systemd names its folder.
+	awk 'NR > 1 && $2 != 0 && $4 == 1 { if ($2 in h) h[$2] = h[$2] "," $1; else h[$2] = $1 }
+	     END { for (k in h) print h[k] }' /proc/cgroups | while read -r names; do
+		first=${names%%,*}
+		if ! awk -v c="$first" '{
+			for (i = 7; i < NF; i++) if ($i == "-") break
+			if ($(i + 1) != "cgroup") next
+			n = split($(i + 3), o, ","); for (j = 1; j <= n; j++) if (o[j] == c) found = 1
+		} END { exit !found }' /proc/self/mountinfo; then
+			echo "$names"
+		fi
+	done
+}
+
+own_unmounted_hierarchies() {
+	names_list=$(unmounted_hierarchies)
+	[ -n "$names_list" ] || return 0
+	own=$(node_id)
+	moved=""
+	for names in $names_list; do
+		dir=/sys/fs/cgroup/$names
+		mkdir -p "$dir"
+		mount -t cgroup -o "rw,nosuid,nodev,noexec,$names" cgroup "$dir" || continue
+		if [ -e "$dir/release_agent" ]; then
+			mkdir -p "$dir/$own"
+			for pid in $(ls /proc | grep '^[0-9][0-9]*$'); do
+				echo "$pid" >"$dir/$own/cgroup.procs" 2>/dev/null || true
+			done
+			moved="$moved $names"
+		fi
+	done
+	if [ -n "$moved" ] && unshare --cgroup true; then
+		say "cgroup hierarchies the engine left shared:$moved; this node's own: $own"
+		LOCAL_CLUSTER_REMOUNT=$moved exec unshare --cgroup "$0" "$@"
+	fi
+}
+
+remount_owned_hierarchies() {
+	for names in $LOCAL_CLUSTER_REMOUNT; do
+		dir=/sys/fs/cgroup/$names
+		umount -l "$dir"
+		mount -t cgroup -o "rw,nosuid,nodev,noexec,$names" cgroup "$dir"
+		# systemd names a joined hierarchy's controllers by links.
+		case "$names" in *,*)
+			for name in $(echo "$names" | tr ',' ' '); do
+				[ -e "/sys/fs/cgroup/$name" ] || ln -s "$names" "/sys/fs/cgroup/$name"
+			done
+			;;
+		esac
+	done
+}
+
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	fix_cgroup_v2
+elif [ -n "${LOCAL_CLUSTER_REMOUNT:-}" ]; then
+	remount_owned_hierarchies
+	unset LOCAL_CLUSTER_REMOUNT
 else
 	fix_cgroup_v1
+	own_unmounted_hierarchies "$@"
 fi
 
 # The kubelet propagates mounts between pods and the node.

@@ -44,7 +44,15 @@ pub fn multi_platform_archive(path: &Path) {
     docker(&["save", "-o", saved.to_str().unwrap(), BUSYBOX]);
     let files = tar_files(&saved);
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
-    let config = files[manifest[0]["Config"].as_str().unwrap()].clone();
+    // A config of its own (a label added), so the image has an ID of its
+    // own: the kubelet keeps a record of each image ID it pulled, and a
+    // `Never` pod naming an image whose ID it pulled under another name
+    // only (the busybox image from the cluster's registry) gets
+    // ErrImageNeverPull (KubeletEnsureSecretPulledImages).
+    let mut config: Value =
+        serde_json::from_slice(&files[manifest[0]["Config"].as_str().unwrap()]).unwrap();
+    config["config"]["Labels"] = json!({"io.kubeadm-local-cluster.test": "multi"});
+    let config = serde_json::to_vec(&config).unwrap();
     let layers = manifest[0]["Layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1, "the busybox test image has one layer");
     let layer = files[layers[0].as_str().unwrap()].clone();
