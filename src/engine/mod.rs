@@ -99,6 +99,21 @@ pub enum EngineError {
         #[source]
         source: BoxError,
     },
+    /// The engine pushed over HTTPS to a plain-HTTP registry: Docker takes
+    /// loopback registries as insecure by itself, Podman only when told.
+    #[error(
+        "Docker engine: {action}: the engine spoke HTTPS to the registry {registry}, which \
+         serves plain HTTP on loopback; Podman needs it marked insecure: add `[[registry]]` \
+         with `location = \"{registry}\"` and `insecure = true` to registries.conf \
+         (/etc/containers/registries.conf, or the file CONTAINERS_REGISTRIES_CONF names for \
+         the service) and restart `podman system service`"
+    )]
+    InsecureRegistry {
+        action: String,
+        registry: String,
+        #[source]
+        source: BoxError,
+    },
     #[error(transparent)]
     Exec(#[from] ExecError),
     /// A tar archive to or from a container could not be made or read.

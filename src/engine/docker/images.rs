@@ -122,7 +122,7 @@ impl Images for Docker {
         // stream (the registry refused a blob) into an Err.
         let mut stream = self.api.push_image(repo, Some(options), None);
         while let Some(item) = stream.next().await {
-            let info = item.map_err(api(format!("push image {reference}")))?;
+            let info = item.map_err(|e| push_error(reference, e))?;
             if let Some(status) = info.status {
                 on_status(&status);
             }
@@ -139,5 +139,46 @@ impl Images for Docker {
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(api(format!("remove image {reference}"))(e)),
         }
+    }
+}
+
+/// A push's error, telling a registry spoken to over HTTPS apart.
+fn push_error(reference: &str, e: bollard::errors::Error) -> EngineError {
+    let action = format!("push image {reference}");
+    if e.to_string()
+        .contains("server gave HTTP response to HTTPS client")
+    {
+        let registry = reference.split('/').next().unwrap_or(reference).to_string();
+        return EngineError::InsecureRegistry {
+            action,
+            registry,
+            source: Box::new(e),
+        };
+    }
+    api(action)(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_over_https_to_a_plain_registry_says_how_to_mark_it_insecure() {
+        let e = bollard::errors::Error::DockerStreamError {
+            error: "trying to reuse blob sha256:e15b at destination: pinging container registry \
+                    localhost:5001: Get \"https://localhost:5001/v2/\": http: server gave HTTP \
+                    response to HTTPS client"
+                .to_string(),
+        };
+        let said = push_error("localhost:5001/local-test/busybox:1", e).to_string();
+        assert!(said.contains("registry localhost:5001,"), "{said}");
+        assert!(said.contains("location = \"localhost:5001\""), "{said}");
+        let other = bollard::errors::Error::DockerStreamError {
+            error: "denied".to_string(),
+        };
+        assert!(matches!(
+            push_error("localhost:5001/x:1", other),
+            EngineError::Api { .. }
+        ));
     }
 }

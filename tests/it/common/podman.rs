@@ -91,6 +91,7 @@ fn spawn_service(layout: &Layout, dir: &Path) -> Child {
     let log = std::fs::File::create(dir.join("service.log")).unwrap();
     Command::new("nsenter")
         .env("CONTAINERS_CONF", dir.join("containers.conf"))
+        .env("CONTAINERS_REGISTRIES_CONF", dir.join("registries.conf"))
         .arg(format!("--net=/run/netns/{}", layout.netns))
         .arg("podman")
         .args(podman_options(dir))
@@ -118,6 +119,14 @@ impl PodmanEngine {
         let d = dir.path();
         std::fs::create_dir_all(d.join("networks")).unwrap();
         std::fs::write(d.join("containers.conf"), "[containers]\n").unwrap();
+        // Podman speaks HTTPS to any registry not marked insecure, the
+        // cluster's on loopback too (Docker makes an exception of loopback):
+        // marked as the tool's error for it tells users to.
+        std::fs::write(
+            d.join("registries.conf"),
+            "[[registry]]\nlocation = \"localhost:5001\"\ninsecure = true\n",
+        )
+        .unwrap();
         let mut engine = PodmanEngine {
             addr: layout.addr,
             netns: layout.netns,
