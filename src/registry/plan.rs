@@ -121,9 +121,12 @@ impl Registry {
         format!("localhost:{}", self.host_port)
     }
 
-    /// How nodes reach it over the cluster network.
+    /// How nodes reach it over the cluster network: by its fixed address,
+    /// as pods do. Its container name resolves only where the engine's
+    /// networks have DNS (Podman's CNI networks without the dnsname plugin
+    /// have none: the nodes' pulls from it failed there).
     pub fn url_in_cluster(&self) -> String {
-        format!("http://{}:{CONTAINER_PORT}", self.container)
+        format!("http://{}:{CONTAINER_PORT}", self.ip)
     }
 
     /// How pods reach it (by address: pods need not resolve container names).

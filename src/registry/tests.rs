@@ -132,7 +132,7 @@ async fn a_new_registry_gets_a_volume_a_fixed_address_and_the_default_port() {
         assert_eq!(
             s.file(node, "/etc/containerd/certs.d/localhost:5001/hosts.toml")
                 .as_deref(),
-            Some(hosts::local_hosts_toml("http://c-registry:5000").as_str()),
+            Some(hosts::local_hosts_toml("http://10.250.0.254:5000").as_str()),
             "{node}"
         );
     }
@@ -234,7 +234,7 @@ async fn mirrors_reach_running_nodes_and_are_remembered_for_later_ones() {
         .expect("mirror file");
     assert_eq!(
         text,
-        hosts::mirror_hosts_toml("registry.k8s.io", "http://c-registry:5000")
+        hosts::mirror_hosts_toml("registry.k8s.io", "http://10.250.0.254:5000")
     );
     assert!(s
         .file(
