@@ -126,7 +126,7 @@ impl Registry {
     /// networks have DNS (Podman's CNI networks without the dnsname plugin
     /// have none: the nodes' pulls from it failed there).
     pub fn url_in_cluster(&self) -> String {
-        format!("http://{}:{CONTAINER_PORT}", self.ip)
+        format!("http://{}", self.address_in_cluster())
     }
 
     /// How pods reach it (by address: pods need not resolve container names).
