@@ -41,6 +41,69 @@ spec:
     )
 }
 
+const SERVER_BINARIES: [&str; 5] = [
+    "kubelet",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+];
+
+/// Copies of the server binaries the tree's build left, to tell a later
+/// build's differences from.
+fn keep_server_binaries(tree: &Path, to: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(to).unwrap();
+    let out = tree.join("_output/local/bin/linux/amd64");
+    for name in SERVER_BINARIES {
+        std::fs::copy(out.join(name), to.join(name)).unwrap();
+    }
+    to.to_path_buf()
+}
+
+/// What differs between the kept binaries and the tree's build now: their
+/// Go build information (`go version -m`), build IDs, first differing
+/// byte, and the state of the tree, its output and the disks.
+fn how_builds_differ(kept: &Path, tree: &Path) -> String {
+    let out = tree.join("_output/local/bin/linux/amd64");
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(tree)
+            .output()
+            .map(|o| text(&o))
+            .unwrap_or_else(|e| (String::new(), format!("{program}: {e}")));
+        format!("{}{}", out.0, out.1)
+    };
+    let mut report = String::from("how the build differs from the one swapped in:\n");
+    for name in SERVER_BINARIES {
+        let (old, new) = (kept.join(name), out.join(name));
+        let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+        let (a, b) = (
+            run("go", &["version", "-m", old]),
+            run("go", &["version", "-m", new]),
+        );
+        let lines_a: Vec<&str> = a.lines().skip(1).collect();
+        let lines_b: Vec<&str> = b.lines().skip(1).collect();
+        report.push_str(&format!("{name}:\n"));
+        for l in lines_a.iter().filter(|l| !lines_b.contains(l)) {
+            report.push_str(&format!("  - {l}\n"));
+        }
+        for l in lines_b.iter().filter(|l| !lines_a.contains(l)) {
+            report.push_str(&format!("  + {l}\n"));
+        }
+        report.push_str(&format!("  cmp: {}", run("cmp", &[old, new])));
+        let ids = run("go", &["tool", "buildid", old]) + &run("go", &["tool", "buildid", new]);
+        report.push_str(&format!("  build IDs:\n{ids}"));
+    }
+    report.push_str(&run("git", &["status", "--porcelain"]));
+    report.push_str(&run(
+        "ls",
+        &["-la", "--time-style=full-iso", "_output/local/go/bin"],
+    ));
+    report.push_str(&run("df", &["-h", "/", "/tmp", "/var/tmp"]));
+    report
+}
+
 /// A file in a package of the tree that logs `MARKER` when the binary starts.
 fn add_marker(tree: &Path, package: &str) {
     std::fs::write(
@@ -181,15 +244,10 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
     add_marker(&tree, "cmd/kube-apiserver/app");
     let dirty = format!("{VERSION}-dirty");
     let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
-    for name in [
-        "kubelet",
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-        "kube-proxy",
-    ] {
+    for name in SERVER_BINARIES {
         assert!(stderr.contains(&format!("  {name}: changed")), "{stderr}");
     }
+    let swapped = keep_server_binaries(&tree, &dir.path().join("swapped"));
     // Every kubelet is the new build and logged the marker since it started.
     for node in containers(&c) {
         // What the running kubelet process (this invocation of the unit) logged.
@@ -279,7 +337,11 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
 
     // The same build again: nothing changed, nothing restarted.
     let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
-    assert!(stderr.contains("nothing had changed"), "{stderr}");
+    assert!(
+        stderr.contains("nothing had changed"),
+        "{stderr}\n{}",
+        how_builds_differ(&swapped, &tree)
+    );
 
     // kubeadm and kubectl: in the nodes and beside admin.conf.
     let (_, stderr) = c.run(&["reup", "--build-kubeadm", "--build-kubectl", &tree_flag]);
