@@ -16,6 +16,9 @@ use common::cluster::Cluster;
 use common::docker;
 
 const VERSION: &str = "v1.37.2";
+/// `status` of a cluster that is not running (its snapshot, damaged or
+/// not, is reported all the same).
+const NOT_RUNNING: i32 = 3;
 
 fn node_image() -> String {
     format!("kubeadm-local-cluster/node:{VERSION}-amd64")
@@ -69,7 +72,8 @@ fn damaged_snapshots_and_a_node_image_removed_under_one() {
         &worker,
     ]);
     docker(&["rm", "-f", tmp]);
-    let (status, _) = cluster.run(&["status"]);
+    let (status, code) = cluster.status();
+    assert_eq!(code, NOT_RUNNING, "{status}");
     let why = format!(
         "the image {worker} has an unreadable label io.kubeadm-local-cluster.fingerprint-fields"
     );
@@ -99,7 +103,8 @@ fn damaged_snapshots_and_a_node_image_removed_under_one() {
         .to_string();
     let retag = Retag { id: id.clone() };
     docker(&["rmi", "-f", &node_image()]);
-    let (status, _) = cluster.run(&["status"]);
+    let (status, code) = cluster.status();
+    assert_eq!(code, NOT_RUNNING, "{status}");
     let up = cluster.run(&["up"]);
     drop(retag);
     assert!(
