@@ -41,6 +41,9 @@ spec:
     )
 }
 
+/// Where the tree's make leaves the binaries for this host.
+const OUTPUT: &str = "_output/local/bin/linux/amd64";
+
 const SERVER_BINARIES: [&str; 5] = [
     "kubelet",
     "kube-apiserver",
@@ -51,20 +54,19 @@ const SERVER_BINARIES: [&str; 5] = [
 
 /// Copies of the server binaries the tree's build left, to tell a later
 /// build's differences from.
-fn keep_server_binaries(tree: &Path, to: &Path) -> std::path::PathBuf {
+fn keep_server_binaries(tree: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    let out = tree.join("_output/local/bin/linux/amd64");
+    let out = tree.join(OUTPUT);
     for name in SERVER_BINARIES {
         std::fs::copy(out.join(name), to.join(name)).unwrap();
     }
-    to.to_path_buf()
 }
 
 /// What differs between the kept binaries and the tree's build now: their
 /// Go build information (`go version -m`), build IDs, first differing
 /// byte, and the state of the tree, its output and the disks.
 fn how_builds_differ(kept: &Path, tree: &Path) -> String {
-    let out = tree.join("_output/local/bin/linux/amd64");
+    let out = tree.join(OUTPUT);
     let run = |program: &str, args: &[&str]| {
         let out = Command::new(program)
             .args(args)
@@ -247,7 +249,8 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
     for name in SERVER_BINARIES {
         assert!(stderr.contains(&format!("  {name}: changed")), "{stderr}");
     }
-    let swapped = keep_server_binaries(&tree, &dir.path().join("swapped"));
+    let swapped = dir.path().join("swapped");
+    keep_server_binaries(&tree, &swapped);
     // Every kubelet is the new build and logged the marker since it started.
     for node in containers(&c) {
         // What the running kubelet process (this invocation of the unit) logged.
@@ -331,7 +334,7 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
         "{stderr}"
     );
     assert!(stdout.contains(": 1 passed, 0 failed"), "{stdout}");
-    let built = tree.join("_output/local/bin/linux/amd64/e2e.test");
+    let built = tree.join(OUTPUT).join("e2e.test");
     let version = Command::new(&built).arg("--version").output().unwrap();
     assert!(text(&version).0.contains(&dirty), "{}", text(&version).0);
 
