@@ -255,6 +255,17 @@ impl Step<'_> {
         }
     }
 
+    /// A point reached inside the step, noted at `--v 2` with the time
+    /// since the step began (what a long wait went through, and when).
+    pub fn milestone(&self, text: impl AsRef<str>) {
+        self.ui.note(format!(
+            "{}: {} after {}",
+            self.title,
+            text.as_ref(),
+            seconds(self.start.elapsed())
+        ));
+    }
+
     /// Finish successfully; returns the elapsed time.
     pub fn done(mut self) -> Duration {
         self.finished = true;

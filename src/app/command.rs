@@ -30,6 +30,10 @@ pub enum Command {
     Reup,
     /// Remove the node containers, keeping the snapshot
     Down,
+    /// Freeze every node (no CPU used, memory kept) until `unpause`
+    Pause,
+    /// Resume a paused cluster and wait until it is ready
+    Unpause,
     /// `down`, plus remove the snapshot, volumes and network
     Clean {
         /// Also remove node images and the build cache
@@ -142,7 +146,8 @@ const DOCTOR_AFTER_HELP: &str = "Each finding is ok, a warning (works, with a co
 
 const STATUS_AFTER_HELP: &str = "Exit status: 0 when the cluster runs and is well, 3 when it \
     is not running (no node container), 4 when it runs but is unfinished or has broken nodes \
-    (`up` repairs it), 1 when the engine could not be asked, 2 for a wrong command line.";
+    (`up` repairs it), 5 when it is paused (`unpause` or `up` resumes it), 1 when the engine \
+    could not be asked, 2 for a wrong command line.";
 
 /// What `e2e` and `e2e-serial` take.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -201,6 +206,10 @@ impl Command {
                  down{flag}` again removes them (the snapshot stays), `local-cluster up{flag}` \
                  starts the cluster"
             ),
+            Command::Pause | Command::Unpause => format!(
+                "some nodes of cluster {cluster:?} may be paused and others not; `local-cluster \
+                 unpause{flag}` resumes them all, `local-cluster pause{flag}` freezes them all"
+            ),
             Command::Clean { .. } => format!(
                 "part of cluster {cluster:?} may be left; `local-cluster clean{flag}` again \
                  removes the rest"
@@ -226,6 +235,8 @@ pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Resu
         Command::Reup => super::reup(settings, ui).await,
         Command::Source { dir } => super::source_tree(settings, ui, &dir).await,
         Command::Down => super::down(settings, ui).await,
+        Command::Pause => super::pause(settings, ui).await,
+        Command::Unpause => super::unpause(settings, ui).await,
         Command::Clean { all } => super::clean(settings, ui, all).await,
         Command::E2e(args) => super::e2e(settings, ui, args.selection(Suite::Parallel)).await,
         Command::E2eSerial(args) => super::e2e(settings, ui, args.selection(Suite::Serial)).await,

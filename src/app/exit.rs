@@ -10,6 +10,8 @@ pub enum Exit {
     NotRunning,
     /// `status` of a cluster unfinished or with broken nodes.
     Unwell,
+    /// `status` of a cluster whose nodes are paused.
+    Paused,
     /// `doctor` found something that stops clusters.
     Problems,
 }
@@ -20,6 +22,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::NotRunning => 3,
             Exit::Unwell => 4,
+            Exit::Paused => 5,
             Exit::Problems => 1,
         }
     }

@@ -32,6 +32,7 @@ pub(super) fn exit_for(condition: &Condition) -> Exit {
         Condition::Healthy => Exit::Success,
         Condition::Absent => Exit::NotRunning,
         Condition::Unfinished | Condition::Broken { .. } => Exit::Unwell,
+        Condition::Paused => Exit::Paused,
     }
 }
 
@@ -52,6 +53,10 @@ pub(super) async fn report<E: Engine>(
     match &condition {
         Condition::Absent => say(format!("cluster {}: not running", plan.name)),
         Condition::Healthy => say(format!("cluster {}: running", plan.name)),
+        Condition::Paused => say(format!(
+            "cluster {}: paused; `local-cluster unpause{flag}` resumes it",
+            plan.name,
+        )),
         Condition::Unfinished => say(format!(
             "cluster {}: not finished (an `up` was interrupted, or the nodes restarted under it); \
              `local-cluster up{flag}` starts it again",

@@ -148,7 +148,7 @@ pub(super) async fn up_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &
                 plan.cluster_flag()
             )
         })?;
-    if outcome != UpOutcome::AlreadyRunning {
+    if !matches!(outcome, UpOutcome::AlreadyRunning | UpOutcome::Unpaused) {
         ui.info(format!(
             "Cluster {:?} is up: {} node{}, Kubernetes {}, {} in {}.",
             plan.name,
@@ -158,6 +158,7 @@ pub(super) async fn up_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &
             match outcome {
                 UpOutcome::Restored => "restored",
                 UpOutcome::Repaired => "repaired",
+                UpOutcome::Unpaused => "unpaused",
                 _ => "created",
             },
             seconds(start.elapsed())

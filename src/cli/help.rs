@@ -36,6 +36,8 @@ pub static SHOWN: &[(&str, Shown)] = &[
     ("down", OPERATE),
     ("clean", OPERATE),
     ("status", OPERATE),
+    ("pause", OPERATE),
+    ("unpause", OPERATE),
     ("reup", Shown::All),
     ("e2e", OPERATE),
     ("e2e-serial", OPERATE),
@@ -237,7 +239,7 @@ mod tests {
             "{status}"
         );
         assert!(
-            status.contains("Commands: up, down, clean, status, reup, e2e,"),
+            status.contains("Commands: up, down, clean, status, pause, unpause, reup, e2e,"),
             "{status}"
         );
         assert!(!status.contains("docs"), "{status}");

@@ -43,15 +43,23 @@ impl<'a, E: Engine> Ctx<'a, E> {
     }
 
     /// The cluster's node containers in the engine: name → running?
+    /// (A paused one is not.)
     pub async fn node_containers(&self) -> Result<BTreeMap<String, bool>> {
+        Ok(self
+            .node_states()
+            .await?
+            .into_iter()
+            .map(|(name, state)| (name, state == ContainerState::Running))
+            .collect())
+    }
+
+    /// The cluster's node containers in the engine: name → state.
+    pub async fn node_states(&self) -> Result<BTreeMap<String, ContainerState>> {
         let containers = self
             .engine
             .list_containers(&[(LABEL_CLUSTER, &self.plan.name), (LABEL_ROLE, ROLE_NODE)])
             .await?;
-        Ok(containers
-            .into_iter()
-            .map(|c| (c.name, c.state == ContainerState::Running))
-            .collect())
+        Ok(containers.into_iter().map(|c| (c.name, c.state)).collect())
     }
 }
 

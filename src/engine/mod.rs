@@ -176,6 +176,13 @@ pub trait Containers: Send + Sync {
         name: &str,
         timeout_secs: i32,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Kill a container at once (SIGKILL to every process in it, no grace
+    /// period). A missing or already stopped container is not an error.
+    fn kill_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Freeze every process of a running container (the cgroup freezer).
+    fn pause_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Thaw a paused container.
+    fn unpause_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
     /// Remove a container (killing it if running) with its anonymous
     /// volumes. Removing a container that does not exist succeeds.
     fn remove_container(&self, name: &str) -> impl Future<Output = Result<()>> + Send;

@@ -160,7 +160,9 @@ pub struct PublishedPort {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerState {
     Running,
-    /// Created, exited, paused, restarting, dead: anything but running.
+    /// Frozen by `pause`: its processes are there but get no CPU.
+    Paused,
+    /// Created, exited, restarting, dead: anything but running or paused.
     NotRunning,
 }
 

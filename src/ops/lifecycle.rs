@@ -95,7 +95,7 @@ pub async fn down<E: Engine>(cx: Ctx<'_, E>) -> Result<bool> {
     }
     let keep = matches!(snapshot::state(cx).await?, SnapshotState::Complete { .. });
     let step = cx.ui.step(format!(
-        "Stopping and removing {} node container{}{}",
+        "Removing {} node container{}{}",
         nodes.len(),
         plural(nodes.len()),
         if keep { " (the snapshot stays)" } else { "" }

@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod lock;
 pub mod logs;
+pub mod pause;
 pub mod reup;
 #[cfg(test)]
 pub(crate) mod tests;

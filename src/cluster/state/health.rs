@@ -32,6 +32,8 @@ pub enum NodeState {
     },
     /// It runs but cannot be asked (the exec failed).
     Unreachable(String),
+    /// Frozen by `pause`.
+    Paused,
 }
 
 impl NodeState {
@@ -61,6 +63,7 @@ impl NodeState {
                 text
             }
             NodeState::Unreachable(why) => format!("running but not answering ({why})"),
+            NodeState::Paused => "paused".to_string(),
         }
     }
 }
@@ -81,6 +84,9 @@ pub enum Condition {
     /// No running node carries the mark: an `up` did not finish (or the
     /// nodes all started again since). The cluster as a whole is redone.
     Unfinished,
+    /// Some node is paused (`pause`): frozen, not broken; `unpause` or `up`
+    /// thaws it.
+    Paused,
     /// A finished cluster with some nodes broken; the rest are fine.
     Broken {
         /// Nodes whose units are to be started again (container fine).
@@ -94,6 +100,9 @@ impl Health {
     pub fn condition(&self) -> Condition {
         if self.nodes.iter().all(|(_, s)| *s == NodeState::Missing) {
             return Condition::Absent;
+        }
+        if self.nodes.iter().any(|(_, s)| *s == NodeState::Paused) {
+            return Condition::Paused;
         }
         if !self.nodes.iter().any(|(_, s)| s.is_marked()) {
             return Condition::Unfinished;

@@ -7,7 +7,7 @@ use crate::cluster::state::health::{parse_probe, probe_script, Health, NodeState
 use crate::cluster::state::plan::NodePlan;
 use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{Ctx, Result};
-use crate::engine::Engine;
+use crate::engine::{ContainerState, Engine};
 use crate::labels::LABEL_CLUSTER;
 
 /// Look at every node of the cluster (in parallel). A node of the plan
@@ -15,7 +15,7 @@ use crate::labels::LABEL_CLUSTER;
 /// nodes than the cluster was made with (other settings) does not make the
 /// running cluster broken, while a removed node (its volume stays) does.
 pub async fn inspect<E: Engine>(cx: Ctx<'_, E>) -> Result<Health> {
-    let found = cx.node_containers().await?;
+    let found = cx.node_states().await?;
     let volumes = cx
         .engine
         .list_volumes(&[(LABEL_CLUSTER, &cx.plan.name)])
@@ -32,8 +32,11 @@ pub async fn inspect<E: Engine>(cx: Ctx<'_, E>) -> Result<Health> {
                 async move {
                     let state = match running {
                         None => NodeState::Missing,
-                        Some(false) => NodeState::Stopped(stopped_status(cx, node).await),
-                        Some(true) => ask(cx, node).await,
+                        Some(ContainerState::NotRunning) => {
+                            NodeState::Stopped(stopped_status(cx, node).await)
+                        }
+                        Some(ContainerState::Paused) => NodeState::Paused,
+                        Some(ContainerState::Running) => ask(cx, node).await,
                     };
                     (node.clone(), state)
                 }
@@ -75,6 +78,22 @@ pub async fn mark_finished<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
             .nodes
             .iter()
             .map(|node| NodeOp::MarkFinished.run(cx.engine, &node.container, &argv)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Restart every node's kubelet (their pods keep running). After a thaw
+/// the API calls the nodes NotReady (their leases ran out while they
+/// slept) until each kubelet reports, which it does every 10 s, or at once
+/// when it starts.
+pub async fn restart_kubelets<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    let argv = ["systemctl", "restart", "kubelet"];
+    futures_util::future::try_join_all(
+        cx.plan
+            .nodes
+            .iter()
+            .map(|node| NodeOp::RestartKubelet.run(cx.engine, &node.container, &argv)),
     )
     .await?;
     Ok(())

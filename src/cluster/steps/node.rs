@@ -248,9 +248,17 @@ async fn remove_leftover<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan) -> Result<b
     Ok(true)
 }
 
-/// Stop (cleanly: systemd shuts down in order on SIGRTMIN+3, so etcd and the
-/// kubelet stop before the container does) and remove every container of the
-/// cluster.
+/// Kill and remove every container of the cluster, all at once.
+///
+/// Killed, not shut down: an orderly systemd shutdown takes 5 s and more
+/// (the API server drains, CoreDNS waits out its lame-duck period), and
+/// gains nothing for the snapshot. What a restore needs is on the node's
+/// /var volume, written by programs that survive being killed at any
+/// instant: etcd acknowledges a write only once its log holds it, and
+/// containerd's and the kubelet's files are replaced whole. The host keeps
+/// running, so nothing written is lost with the processes.
+/// `bench/down-loop.sh` writes to etcd just before each `down` and looks
+/// for it after the restore.
 pub async fn remove_all<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
     let engine = cx.engine;
     let containers = engine
@@ -258,7 +266,7 @@ pub async fn remove_all<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
         .await?;
     try_join_all(containers.iter().map(|c| async move {
         if c.state == ContainerState::Running {
-            engine.stop_container(&c.name, 30).await?;
+            engine.kill_container(&c.name).await?;
         }
         engine.remove_container(&c.name).await
     }))

@@ -23,6 +23,8 @@ pub enum NodeOp {
     BootCheck,
     /// kubectl: the Node objects (JSON list).
     NodeList,
+    /// Restart the kubelet (its containers keep running).
+    RestartKubelet,
     /// kubectl: the Nodes, and kube-system's Pods and Deployments, in one
     /// JSON list (what readiness is judged from).
     ClusterObjects,
@@ -42,7 +44,7 @@ pub enum NodeOp {
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 13] = [
+    pub const ALL: [NodeOp; 14] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
@@ -50,6 +52,7 @@ impl NodeOp {
         NodeOp::KubeProxyHealth,
         NodeOp::BootCheck,
         NodeOp::NodeList,
+        NodeOp::RestartKubelet,
         NodeOp::ClusterObjects,
         NodeOp::ServerVersion,
         NodeOp::CertList,
@@ -67,6 +70,7 @@ impl NodeOp {
             NodeOp::KubeProxyHealth => "kube-proxy-health",
             NodeOp::BootCheck => "boot-check",
             NodeOp::NodeList => "node-list",
+            NodeOp::RestartKubelet => "restart-kubelet",
             NodeOp::ClusterObjects => "cluster-objects",
             NodeOp::ServerVersion => "server-version",
             NodeOp::CertList => "cert-list",

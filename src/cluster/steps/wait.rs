@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use futures_util::future::try_join_all;
 
 use crate::cluster::state::plan::NodePlan;
+use crate::cluster::steps::kubectl::Fresh;
 use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
@@ -138,9 +139,9 @@ pub async fn kube_proxy<E: Engine>(
 }
 
 /// Nodes Ready, kube-proxy synced on each, CoreDNS ready (without a pod
-/// network: nodes registered, kube-proxy synced). With `since`
-/// (after a restore) only what happened after that time counts.
-pub async fn ready<E: Engine>(cx: Ctx<'_, E>, since: Option<&str>) -> Result<()> {
+/// network: nodes registered, kube-proxy synced), counting only what is
+/// `fresh` in the API.
+pub async fn ready<E: Engine>(cx: Ctx<'_, E>, fresh: Fresh<'_>) -> Result<()> {
     let network = cx.plan.cni.installs_network();
     let step = cx.ui.step(if network {
         "Waiting for nodes, kube-proxy and CoreDNS"
@@ -155,7 +156,7 @@ pub async fn ready<E: Engine>(cx: Ctx<'_, E>, since: Option<&str>) -> Result<()>
     let kubectl = cx.kubectl();
     while_nodes_run(cx, async {
         tokio::try_join!(
-            kubectl.wait_ready(cx.plan.nodes.len(), network, timeout, since, &step),
+            kubectl.wait_ready(cx.plan.nodes.len(), network, timeout, fresh, &step),
             proxies
         )
     })

@@ -7,8 +7,8 @@ use bollard::models::{
     PortBinding,
 };
 use bollard::query_parameters::{
-    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::TryStreamExt;
 
@@ -150,6 +150,39 @@ impl Containers for Docker {
         }
     }
 
+    async fn kill_container(&self, name: &str) -> Result<()> {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        match self.api.kill_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => {
+                // 409 when it does not run (Docker), 500 from Podman when it
+                // stopped under the kill: stopped all the same.
+                let state = self.api.inspect_container(name, None).await.ok();
+                match state.and_then(|c| c.state).and_then(|s| s.running) {
+                    Some(false) => Ok(()),
+                    _ => Err(api(format!("kill container {name}"))(e)),
+                }
+            }
+        }
+    }
+
+    async fn pause_container(&self, name: &str) -> Result<()> {
+        self.api
+            .pause_container(name)
+            .await
+            .map_err(api(format!("pause container {name}")))
+    }
+
+    async fn unpause_container(&self, name: &str) -> Result<()> {
+        self.api
+            .unpause_container(name)
+            .await
+            .map_err(api(format!("unpause container {name}")))
+    }
+
     async fn remove_container(&self, name: &str) -> Result<()> {
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
@@ -185,6 +218,9 @@ impl Containers for Docker {
                 state: match c.state {
                     Some(bollard::models::ContainerSummaryStateEnum::RUNNING) => {
                         ContainerState::Running
+                    }
+                    Some(bollard::models::ContainerSummaryStateEnum::PAUSED) => {
+                        ContainerState::Paused
                     }
                     _ => ContainerState::NotRunning,
                 },

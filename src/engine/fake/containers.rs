@@ -7,6 +7,45 @@ use futures_util::TryStreamExt;
 use super::{not_found, refused, FakeContainer, FakeEngine, Op, State};
 use crate::engine::*;
 
+impl FakeEngine {
+    /// Paused or thawed, as Docker does it: only a running container, and
+    /// only from the other state.
+    fn set_paused(&self, name: &str, paused: bool) -> Result<()> {
+        let verb = if paused { "pause" } else { "unpause" };
+        self.record(format!("{verb}_container {name}"));
+        let mut s = self.state();
+        match s.containers.get_mut(name) {
+            Some(c) if c.running && c.paused != paused => {
+                c.paused = paused;
+                Ok(())
+            }
+            Some(_) => Err(refused(
+                format!("{verb} container {name}: not in a state to {verb}"),
+                ApiErrorKind::Conflict,
+            )),
+            None => Err(not_found(format!(
+                "{verb} container {name}: no such container"
+            ))),
+        }
+    }
+
+    /// Stopped or killed: no longer running, its published ports freed.
+    fn halt(&self, name: &str) {
+        let mut s = self.state();
+        let freed: Vec<u16> = match s.containers.get_mut(name) {
+            Some(c) => {
+                c.running = false;
+                c.paused = false;
+                c.host_ports.drain().map(|(_, h)| h).collect()
+            }
+            None => Vec::new(),
+        };
+        for port in freed {
+            s.taken_ports.remove(&port);
+        }
+    }
+}
+
 impl Containers for FakeEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         self.record(format!("create_container {}", spec.name));
@@ -75,18 +114,22 @@ impl Containers for FakeEngine {
 
     async fn stop_container(&self, name: &str, _timeout_secs: i32) -> Result<()> {
         self.record(format!("stop_container {name}"));
-        let mut s = self.state();
-        let freed: Vec<u16> = match s.containers.get_mut(name) {
-            Some(c) => {
-                c.running = false;
-                c.host_ports.drain().map(|(_, h)| h).collect()
-            }
-            None => Vec::new(),
-        };
-        for port in freed {
-            s.taken_ports.remove(&port);
-        }
+        self.halt(name);
         Ok(())
+    }
+
+    async fn kill_container(&self, name: &str) -> Result<()> {
+        self.record(format!("kill_container {name}"));
+        self.halt(name);
+        Ok(())
+    }
+
+    async fn pause_container(&self, name: &str) -> Result<()> {
+        self.set_paused(name, true)
+    }
+
+    async fn unpause_container(&self, name: &str) -> Result<()> {
+        self.set_paused(name, false)
     }
 
     async fn remove_container(&self, name: &str) -> Result<()> {
@@ -108,7 +151,9 @@ impl Containers for FakeEngine {
                 id: c.id.clone(),
                 name: name.clone(),
                 image: c.spec.image.clone(),
-                state: if c.running {
+                state: if c.paused {
+                    ContainerState::Paused
+                } else if c.running {
                     ContainerState::Running
                 } else {
                     ContainerState::NotRunning
@@ -253,6 +298,12 @@ impl Exec for FakeEngine {
         let (replies, by_op) = {
             let s = self.state();
             match s.containers.get(container) {
+                Some(c) if c.paused => {
+                    return Err(refused(
+                        format!("run `{}` in {container}: it is paused", argv.join(" ")),
+                        ApiErrorKind::Conflict,
+                    ))
+                }
                 Some(c) if c.running => {}
                 _ => {
                     return Err(refused(
@@ -321,6 +372,7 @@ impl FakeEngine {
                 spec,
                 image_id,
                 running: false,
+                paused: false,
                 files,
                 host_ports: HashMap::new(),
             },

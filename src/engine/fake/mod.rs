@@ -24,6 +24,7 @@ pub struct FakeContainer {
     pub spec: ContainerSpec,
     pub image_id: String,
     pub running: bool,
+    pub paused: bool,
     pub files: FileTree,
     pub host_ports: HashMap<u16, u16>,
 }

@@ -2,4 +2,5 @@
 
 mod lifecycle;
 mod load;
+mod pause;
 pub(crate) mod scene;

@@ -1,6 +1,9 @@
 //! What the steps of `up` share: the [`Step`] each one is, and the [`Job`]
 //! they work on (what the path was given, and what earlier steps found).
 
+// tokio's clock, which tests can pause and advance.
+use tokio::time::Instant;
+
 use futures_util::future::LocalBoxFuture;
 
 use super::{Extras, NodeImageRef, PrepareError};
@@ -9,6 +12,7 @@ use crate::cluster::state::plan::{ClusterPlan, RunMode};
 use crate::cluster::state::snapshot::{self, SnapshotFields};
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
+use crate::ui::seconds;
 
 /// One named step of a path of `up`.
 pub trait Step<E: Engine> {
@@ -118,14 +122,24 @@ impl<'a> Job<'a> {
     }
 }
 
-/// Run `steps` in order; the first failure ends the path.
+/// Run `steps` in order; the first failure ends the path. At `--v 2` each
+/// step's time is noted, with when it ended since the path began: the
+/// timeline of a restore or a new cluster.
 pub async fn run<E: Engine>(
     cx: Ctx<'_, E>,
     steps: &[&dyn Step<E>],
     job: &mut Job<'_>,
 ) -> Result<()> {
+    let path = Instant::now();
     for step in steps {
+        let start = Instant::now();
         step.run(cx, job).await?;
+        cx.ui.note(format!(
+            "step {}: {} (at {})",
+            step.name(),
+            seconds(start.elapsed()),
+            seconds(path.elapsed())
+        ));
     }
     Ok(())
 }

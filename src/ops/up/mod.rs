@@ -26,6 +26,8 @@ pub enum UpOutcome {
     Restored,
     /// Broken nodes were brought back; the others kept running.
     Repaired,
+    /// It was paused, and runs again as it was.
+    Unpaused,
 }
 
 /// The node image a cluster is made from.
@@ -70,10 +72,19 @@ async fn up_with<'a, E: Engine>(
 ) -> Result<UpOutcome> {
     let plan = cx.plan;
     let fields = SnapshotFields::of(plan, &image.id);
-    let found = health::inspect(cx).await?;
+    let mut found = health::inspect(cx).await?;
+    // A paused cluster is thawed first; what it then needs is judged anew.
+    let unpaused = found.condition() == Condition::Paused;
+    if unpaused {
+        crate::ops::pause::unpause(cx).await?;
+        found = health::inspect(cx).await?;
+    }
     let condition = found.condition();
     let decision = decide::up_path(&condition, &snapshot::state(cx).await?, &fields);
     if decision.path == UpPath::AlreadyRunning {
+        if unpaused {
+            return Ok(UpOutcome::Unpaused);
+        }
         say_running(cx);
         return Ok(UpOutcome::AlreadyRunning);
     }
@@ -142,7 +153,7 @@ fn say_condition<E>(cx: Ctx<'_, E>, condition: &Condition, problems: &[String]) 
             cx.plan.name,
             problems.join("; ")
         )),
-        Condition::Absent | Condition::Healthy => {}
+        Condition::Absent | Condition::Healthy | Condition::Paused => {}
     }
 }
 

@@ -146,6 +146,30 @@ fn interrupt_after(
     said
 }
 
+/// `down` signalled as soon as it starts removing: it takes well under a
+/// second, so it may finish first. Either way it must end cleanly: stopped
+/// by the signal (130) or done (0), never panicking or half-failed.
+fn interrupt_down(c: &Cluster) {
+    let mut running = spawn(c, &["down"]);
+    running.wait_for("• Removing", Duration::from_secs(120));
+    running.signal(Signal::SIGINT);
+    let (code, said) = running.finish(Duration::from_secs(20));
+    match code {
+        Some(130) => assert!(said.contains("stopped by SIGINT: "), "{said}"),
+        Some(0) => {}
+        other => panic!("down stopped by SIGINT exited {other:?}: {said}"),
+    }
+    assert!(!said.contains("panicked"), "{said}");
+    eprintln!(
+        "down signalled while removing: {}",
+        if code == Some(0) {
+            "it had finished"
+        } else {
+            "stopped"
+        }
+    );
+}
+
 fn lock_file(home: &Path, name: &str) -> Option<PathBuf> {
     std::fs::read_dir(home.join("locks"))
         .ok()?
@@ -296,6 +320,7 @@ fn core_lock_interruption_and_killed_node() {
 fn interruptions_and_faults() {
     const NAME: &str = "it-relf";
     const WORKER: &str = "it-relf-kube-node-1";
+    const MASTER: &str = "it-relf-kube-master";
     ensure_busybox_image();
     let c = cluster(NAME, "10.235.0.0/24");
     let (_, said) = c.run(&["up"]);
@@ -319,7 +344,7 @@ fn interruptions_and_faults() {
     assert!(status(&c).starts_with("cluster it-relf: running\n"));
 
     // `down` stopped midway: `up` repairs or restores, `down` again ends it.
-    interrupt(&c, &["down"], "• Stopping and removing", Signal::SIGINT);
+    interrupt_down(&c);
     eprintln!("status after the stopped down:\n{}", status(&c));
     c.run(&["up"]);
     assert!(status(&c).starts_with("cluster it-relf: running\n"));
@@ -344,6 +369,29 @@ fn interruptions_and_faults() {
     );
     assert_eq!(container_id(WORKER), worker_id, "the worker was kept");
     assert_eq!(stayer(&c), before);
+
+    // Paused: every node frozen, status says so (exit 5); unpause resumes
+    // them with the pod as it was, and it answers an exec.
+    let (_, said) = c.run(&["pause"]);
+    assert!(said.contains("is paused"), "{said}");
+    for node in [MASTER, WORKER] {
+        assert_eq!(
+            docker(&["inspect", "-f", "{{.State.Paused}}", node]).trim(),
+            "true"
+        );
+    }
+    let (shown, code) = c.status();
+    assert!(shown.starts_with("cluster it-relf: paused;"), "{shown}");
+    assert_eq!(code, 5, "{shown}");
+    std::thread::sleep(Duration::from_secs(45));
+    let (_, said) = c.run(&["unpause"]);
+    assert!(said.contains("is running again"), "{said}");
+    assert!(status(&c).starts_with("cluster it-relf: running\n"));
+    assert_eq!(stayer(&c), before);
+    assert_eq!(
+        c.kubectl(&["exec", "stayer", "--", "echo", "alive"]).trim(),
+        "alive"
+    );
 
     // A forced node image build stopped while its build container runs: the
     // image stays as it was, and the container goes with the command.

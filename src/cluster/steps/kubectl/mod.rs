@@ -11,7 +11,7 @@ use serde::Deserialize;
 mod objects;
 
 use objects::{still_awaited, List, Node, Object};
-pub use objects::{NodeStatus, Pod};
+pub use objects::{Fresh, NodeStatus, Pod};
 
 use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{ClusterError, Ctx, Result};
@@ -100,19 +100,20 @@ impl<'a, E: Engine> Kubectl<'a, E> {
     }
 
     /// Wait until `expected` nodes are Ready, CoreDNS is available and
-    /// kube-proxy runs on every node. With `since` (after a restore, when the
-    /// API still shows the state from before the shutdown) only node
-    /// heartbeats and pod starts after that time count. Progress goes to `step`.
+    /// kube-proxy runs on every node, counting only what is `fresh`.
+    /// Progress goes to `step`.
     pub async fn wait_ready(
         &self,
         expected: usize,
         network: bool,
         timeout: Duration,
-        since: Option<&str>,
+        fresh: Fresh<'_>,
         step: &Step<'_>,
     ) -> Result<()> {
         let start = Instant::now();
         let mut last = String::from("the API server did not answer");
+        // The last state noted: the wait's timeline, each change once.
+        let mut shown: Option<String> = None;
         while start.elapsed() < timeout {
             // One kubectl call per round: each costs an exec and a process
             // start, which is most of a round on a busy 2-core machine.
@@ -123,13 +124,15 @@ impl<'a, E: Engine> Kubectl<'a, E> {
                 )
                 .await;
             match objects {
-                Ok(list) => {
-                    match still_awaited(&list.items, expected, network, since.unwrap_or("")) {
-                        None => return Ok(()),
-                        Some(waiting_for) => last = waiting_for,
-                    }
-                }
+                Ok(list) => match still_awaited(&list.items, expected, network, fresh) {
+                    None => return Ok(()),
+                    Some(waiting_for) => last = waiting_for,
+                },
                 Err(e) => last = crate::error::chain(&e),
+            }
+            if shown.as_deref() != Some(last.as_str()) {
+                step.milestone(&last);
+                shown = Some(last.clone());
             }
             step.set_message(&last);
             tokio::time::sleep(Duration::from_millis(250)).await;

@@ -12,18 +12,39 @@ pub struct NodeStatus {
     pub pod_cidr: Option<String>,
 }
 
+/// From when what the API shows counts: after a restore it still shows the
+/// nodes' and pods' state from before the snapshot; after a thaw, from
+/// before the pause. Timestamps are RFC 3339 in UTC, so they compare as
+/// strings; empty counts everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fresh<'a> {
+    /// Node heartbeats (lastHeartbeatTime of Ready) at or after this.
+    pub heartbeats: &'a str,
+    /// Pods' containers started at or after this.
+    pub pod_starts: &'a str,
+}
+
+impl<'a> Fresh<'a> {
+    /// Heartbeats and pod starts since `time` (a restore: all started again).
+    pub fn since(time: &'a str) -> Fresh<'a> {
+        Fresh {
+            heartbeats: time,
+            pod_starts: time,
+        }
+    }
+}
+
 /// What the cluster still lacks (None when ready): `expected` nodes Ready,
 /// kube-proxy Ready on each, every CoreDNS replica Ready. Without a pod
 /// `network` nodes never become Ready and CoreDNS never starts, so only
-/// their registration counts. Only heartbeats and container starts at or
-/// after `since` count. Timestamps are RFC 3339 in UTC, so they compare as
-/// strings.
+/// their registration counts. Only what is `fresh` counts.
 pub(super) fn still_awaited(
     objects: &[Object],
     expected: usize,
     network: bool,
-    since: &str,
+    fresh: Fresh<'_>,
 ) -> Option<String> {
+    let since = fresh.heartbeats;
     let nodes: Vec<NodeStatus> = objects
         .iter()
         .filter_map(|o| match o {
@@ -65,7 +86,7 @@ pub(super) fn still_awaited(
             .filter(|o| match o {
                 Object::Pod(p) => {
                     p.metadata.labels.get("k8s-app").map(String::as_str) == Some(app)
-                        && p.is_ready_since(since)
+                        && p.is_ready_since(fresh.pod_starts)
                 }
                 _ => false,
             })

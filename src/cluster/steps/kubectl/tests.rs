@@ -43,7 +43,7 @@ const COREDNS: &str =
 fn awaited(items: &[String]) -> Option<String> {
     let json = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
     let list: List<Object> = serde_json::from_str(&json).unwrap();
-    still_awaited(&list.items, 2, true, SINCE)
+    still_awaited(&list.items, 2, true, Fresh::since(SINCE))
 }
 
 #[test]
@@ -92,9 +92,41 @@ fn without_a_pod_network_registered_nodes_are_enough() {
     );
     let list: List<Object> = serde_json::from_str(&json).unwrap();
     assert_eq!(
-        still_awaited(&list.items, 2, false, SINCE).as_deref(),
+        still_awaited(&list.items, 2, false, Fresh::since(SINCE)).as_deref(),
         Some("1/2 nodes registered (NotReady until a pod network is installed)")
     );
-    assert_eq!(still_awaited(&list.items, 2, false, BEFORE), None);
-    assert_eq!(still_awaited(&list.items, 1, false, SINCE), None);
+    assert_eq!(
+        still_awaited(&list.items, 2, false, Fresh::since(BEFORE)),
+        None
+    );
+    assert_eq!(
+        still_awaited(&list.items, 1, false, Fresh::since(SINCE)),
+        None
+    );
+}
+
+#[test]
+fn after_a_thaw_fresh_heartbeats_count_and_pods_may_be_old() {
+    let items = [
+        node("kube-master", true, AFTER),
+        node("kube-node-1", true, AFTER),
+        pod("kube-proxy", true, BEFORE),
+        pod("kube-proxy", true, BEFORE),
+        pod("kube-dns", true, BEFORE),
+        pod("kube-dns", true, BEFORE),
+        COREDNS.to_string(),
+    ];
+    let json = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
+    let list: List<Object> = serde_json::from_str(&json).unwrap();
+    let thawed = Fresh {
+        heartbeats: SINCE,
+        pod_starts: "",
+    };
+    assert_eq!(still_awaited(&list.items, 2, true, thawed), None);
+    let mut stale = list;
+    stale.items.truncate(1);
+    assert_eq!(
+        still_awaited(&stale.items, 2, true, thawed).as_deref(),
+        Some("1/2 nodes Ready")
+    );
 }

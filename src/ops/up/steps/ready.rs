@@ -1,6 +1,7 @@
 //! Every node Ready, kube-proxy and CoreDNS running (after the path's start,
 //! when it has one).
 
+use crate::cluster::steps::kubectl::Fresh;
 use crate::cluster::steps::wait;
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
@@ -9,5 +10,5 @@ use crate::ops::up::job::Job;
 step!(WaitReady, "wait-ready", run);
 
 async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
-    wait::ready(cx, job.since.as_deref()).await
+    wait::ready(cx, Fresh::since(job.since.as_deref().unwrap_or(""))).await
 }
