@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Seconds for `up` of 1 master + 2 workers with the node image already built
-# (no snapshot), and the nodes' total memory one minute later, idle.
+# RUNS (default 3) cold `up`s of 1 master + 2 workers with the node image
+# already built and no snapshot (`clean` before each), and the nodes' total
+# memory one minute after each, idle. Prints each run, then the medians.
+# kind v0.33 with the same binaries on this kind of machine (2 cores):
+# create 37.5 s, idle memory 762 MiB (../shared/ENVIRONMENT.md).
 source "$(dirname "$0")/common.sh"
 export K8S_DIND_CLUSTER_NAME=bench K8S_DIND_DIND_SUBNET=10.220.0.0/24
+runs=${RUNS:-3}
+median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 lc build node-image >/dev/null 2>&1
-lc clean >/dev/null 2>&1
-t=$(now); lc up >/dev/null 2>&1; up=$(since "$t")
-echo "up, 1 master + 2 workers, node image built, no snapshot: ${up}s"
-sleep 60
-total=0
-for c in bench-kube-master bench-kube-node-1 bench-kube-node-2; do
-  # The container's cgroup: everything in the node (systemd, containerd, kubelet, pods).
-  bytes=$(docker stats --no-stream --format '{{.MemUsage}}' "$c" | awk '{print $1}' | sed 's/B$//' | numfmt --from=iec-i)
-  echo "  $c: $(numfmt --to=iec-i --suffix=B "$bytes")"
-  total=$((total + bytes))
+ups=() mems=()
+for i in $(seq "$runs"); do
+  lc clean >/dev/null 2>&1
+  t=$(now); lc up >/dev/null 2>&1; up=$(since "$t")
+  sleep 60
+  total=0
+  for c in bench-kube-master bench-kube-node-1 bench-kube-node-2; do
+    # The container's cgroup: everything in the node (systemd, containerd, kubelet, pods).
+    bytes=$(docker stats --no-stream --format '{{.MemUsage}}' "$c" | awk '{print $1}' | sed 's/B$//' | numfmt --from=iec-i)
+    total=$((total + bytes))
+  done
+  mib=$((total / 1048576))
+  echo "run $i: up ${up}s, idle memory of the 3 nodes one minute later ${mib} MiB"
+  ups+=("$up") mems+=("$mib")
 done
-echo "idle memory of the 3 nodes one minute after up: $(numfmt --to=iec-i --suffix=B $total)"
+echo "cold up, 1 master + 2 workers, node image built, no snapshot: median $(printf '%s\n' "${ups[@]}" | median)s of $runs (kind: 37.5 s)"
+echo "idle memory one minute after up: median $(printf '%s\n' "${mems[@]}" | median) MiB of $runs (kind: 762 MiB)"
 lc clean >/dev/null 2>&1
