@@ -79,3 +79,21 @@ pub const LABEL_REGISTRY: &str = "io.kubeadm-local-cluster.registry";
 pub const LABEL_REGISTRY_PORT: &str = "io.kubeadm-local-cluster.registry-port";
 /// The cluster network's subnet the registry container was made for.
 pub const LABEL_REGISTRY_SUBNET: &str = "io.kubeadm-local-cluster.registry-subnet";
+
+// Named snapshots (`snapshot save NAME`).
+
+/// On a named snapshot's images and volumes; its value is the cluster name.
+/// Not [`LABEL_CLUSTER`] (set empty on its images, whose node containers
+/// carried it): what carries that goes with `down` and `clean`, and named
+/// snapshots outlive both (`clean --all` removes them).
+pub const LABEL_SAVED_FROM: &str = "io.kubeadm-local-cluster.saved-from";
+/// The name a snapshot was saved under.
+pub const LABEL_SNAPSHOT_NAME: &str = "io.kubeadm-local-cluster.snapshot-name";
+/// When it was saved, in seconds since the Unix epoch.
+pub const LABEL_SAVED_AT: &str = "io.kubeadm-local-cluster.saved-at";
+/// The size of the node's /var as saved, in bytes.
+pub const LABEL_VAR_BYTES: &str = "io.kubeadm-local-cluster.var-bytes";
+/// A node's image in a named snapshot.
+pub const ROLE_SAVED_SNAPSHOT: &str = "saved-snapshot";
+/// A copy of a node's /var in a named snapshot.
+pub const ROLE_SAVED_VAR: &str = "saved-var";

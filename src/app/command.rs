@@ -34,6 +34,11 @@ pub enum Command {
     Pause,
     /// Resume a paused cluster and wait until it is ready
     Unpause,
+    /// Named snapshots of the cluster with its workloads: save, restore, list, rm
+    Snapshot {
+        #[command(subcommand)]
+        what: SnapshotCommand,
+    },
     /// `down`, plus remove the snapshot, volumes and network
     Clean {
         /// Also remove node images and the build cache
@@ -177,6 +182,21 @@ pub enum Build {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum SnapshotCommand {
+    /// Save the running cluster as it is now (workloads, etcd, loaded images, volumes); its nodes are frozen while their /var is copied
+    Save {
+        /// Lowercase letters, digits and dashes (e.g. before-upgrade)
+        name: String,
+    },
+    /// Return the cluster to a saved snapshot (what it runs now is replaced)
+    Restore { name: String },
+    /// The cluster's named snapshots: name, when saved, size, Kubernetes version, nodes, settings
+    List,
+    /// Remove a named snapshot
+    Rm { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Docs {
     /// The README's settings table
     SettingsTable,
@@ -205,6 +225,20 @@ impl Command {
                 "some node containers of cluster {cluster:?} may be left; `local-cluster \
                  down{flag}` again removes them (the snapshot stays), `local-cluster up{flag}` \
                  starts the cluster"
+            ),
+            Command::Snapshot {
+                what: SnapshotCommand::Save { name },
+            } => format!(
+                "snapshot {name:?} may be half saved (it is never restored so; `local-cluster \
+                 snapshot rm {name}{flag}` removes it) and the nodes of cluster {cluster:?} may \
+                 be left paused; `local-cluster unpause{flag}` resumes them"
+            ),
+            Command::Snapshot {
+                what: SnapshotCommand::Restore { .. },
+            } => format!(
+                "cluster {cluster:?} may be half replaced by the snapshot: the same \
+                 `local-cluster snapshot restore` again restores it (a half-made cluster \
+                 snapshot is never restored: `local-cluster up{flag}` would make the cluster anew)"
             ),
             Command::Pause | Command::Unpause => format!(
                 "some nodes of cluster {cluster:?} may be paused and others not; `local-cluster \
@@ -237,6 +271,12 @@ pub async fn run(command: Command, settings: &Settings, ui: &Ui) -> anyhow::Resu
         Command::Down => super::down(settings, ui).await,
         Command::Pause => super::pause(settings, ui).await,
         Command::Unpause => super::unpause(settings, ui).await,
+        Command::Snapshot { what } => match what {
+            SnapshotCommand::Save { name } => super::snapshot_save(settings, ui, &name).await,
+            SnapshotCommand::Restore { name } => super::snapshot_restore(settings, ui, &name).await,
+            SnapshotCommand::List => super::snapshot_list(settings, ui).await,
+            SnapshotCommand::Rm { name } => super::snapshot_rm(settings, ui, &name).await,
+        },
         Command::Clean { all } => super::clean(settings, ui, all).await,
         Command::E2e(args) => super::e2e(settings, ui, args.selection(Suite::Parallel)).await,
         Command::E2eSerial(args) => super::e2e(settings, ui, args.selection(Suite::Serial)).await,

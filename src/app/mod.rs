@@ -21,6 +21,7 @@ mod nodes;
 mod pause;
 mod registry;
 mod reup;
+mod snapshots;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,10 @@ pub use nodes::{clean, down, export_logs, load_images};
 pub use pause::{pause, unpause};
 pub use registry::{push, registry};
 pub use reup::{reup, source_tree};
+pub use snapshots::{
+    list as snapshot_list, remove as snapshot_rm, restore as snapshot_restore,
+    save as snapshot_save,
+};
 pub use status::status;
 pub use up::{build_images, up};
 

@@ -60,10 +60,36 @@ pub(super) async fn clean_locked<E: Engine>(
         "Removing cluster {:?}: containers, snapshot, volumes, network",
         plan.name
     ));
-    lifecycle::clean(Ctx::new(engine, &plan, ui)).await?;
+    let cx = Ctx::new(engine, &plan, ui);
+    lifecycle::clean(cx).await?;
+    // Named snapshots outlive `clean`, not `clean --all`.
+    let named = if all {
+        crate::ops::snapshots::remove_all(cx).await?
+    } else {
+        Vec::new()
+    };
     // Node images replaced by newer builds while this cluster used them.
     node_image::remove_superseded(engine).await?;
     step.done();
+    if !named.is_empty() {
+        ui.info(format!(
+            "Removed the named snapshots: {}.",
+            named.join(", ")
+        ));
+    }
+    if !all {
+        let kept = crate::cluster::steps::named::list(cx).await?;
+        if !kept.is_empty() {
+            let names: Vec<&str> = kept.iter().map(|s| s.name.as_str()).collect();
+            ui.info(format!(
+                "Kept the named snapshots of cluster {:?}: {} (`local-cluster snapshot rm NAME{}` \
+                 or `clean --all` removes them).",
+                plan.name,
+                names.join(", "),
+                plan.cluster_flag()
+            ));
+        }
+    }
     if all {
         let step = ui.step("Removing node images and the build cache");
         let mut images = engine.list_images(&[(LABEL_ROLE, ROLE_NODE_IMAGE)]).await?;

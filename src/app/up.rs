@@ -109,30 +109,9 @@ pub(super) async fn up_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &
         print_hints(&plan)?;
         return Ok(());
     }
-    let image_plan = node_image_plan(settings, &arch, Some(&versions));
-    // A node image untagged under its snapshot is tagged again, not rebuilt.
-    let reference = node_image::node_image_reference(&plan.kubernetes_version.to_string(), &arch);
-    lifecycle::retag_orphaned_node_image(Ctx::new(engine, &plan, ui), &reference, &arch).await?;
-    let image = ensure_node_image(
-        engine,
-        ui,
-        settings,
-        &image_plan,
-        node_image::Reuse::AnyForVersion,
-    )
-    .await?;
+    let node_image = node_image_for(settings, ui, engine, &plan, &versions).await?;
     let cx = Ctx::new(engine, &plan, ui);
-    let id = engine
-        .inspect_image(&image)
-        .await?
-        .map(|i| i.id)
-        .with_context(|| format!("node image {image} vanished"))?;
     let start = Instant::now();
-    let node_image = NodeImageRef {
-        reference: image,
-        id,
-        arch: arch.clone(),
-    };
     let prepare = async || prepare_extras(engine, ui, settings, &arch, &plan).await;
     let outcome = crate::ops::up::up(cx, &node_image, prepare)
         .await
@@ -166,6 +145,41 @@ pub(super) async fn up_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &
     }
     print_hints(&plan)?;
     Ok(())
+}
+
+/// The node image `up` makes `plan`'s cluster from: the one of the
+/// version, tagged again when only its tag was lost under a snapshot, else
+/// built.
+pub(super) async fn node_image_for<E: Engine>(
+    settings: &Settings,
+    ui: &Ui,
+    engine: &E,
+    plan: &ClusterPlan,
+    versions: &super::images::Versions,
+) -> Result<NodeImageRef> {
+    let arch = node_arch(settings, engine.info());
+    let image_plan = node_image_plan(settings, &arch, Some(versions));
+    // A node image untagged under its snapshot is tagged again, not rebuilt.
+    let reference = node_image::node_image_reference(&plan.kubernetes_version.to_string(), &arch);
+    lifecycle::retag_orphaned_node_image(Ctx::new(engine, plan, ui), &reference, &arch).await?;
+    let image = ensure_node_image(
+        engine,
+        ui,
+        settings,
+        &image_plan,
+        node_image::Reuse::AnyForVersion,
+    )
+    .await?;
+    let id = engine
+        .inspect_image(&image)
+        .await?
+        .map(|i| i.id)
+        .with_context(|| format!("node image {image} vanished"))?;
+    Ok(NodeImageRef {
+        reference: image,
+        id,
+        arch,
+    })
 }
 
 /// `build images`: the pod network's and the addons' images a new cluster

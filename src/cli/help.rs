@@ -36,6 +36,10 @@ pub static SHOWN: &[(&str, Shown)] = &[
     ("down", OPERATE),
     ("clean", OPERATE),
     ("status", OPERATE),
+    ("snapshot save", OPERATE),
+    ("snapshot restore", Shown::All),
+    ("snapshot list", OPERATE),
+    ("snapshot rm", OPERATE),
     ("pause", OPERATE),
     ("unpause", OPERATE),
     ("reup", Shown::All),
@@ -239,7 +243,9 @@ mod tests {
             "{status}"
         );
         assert!(
-            status.contains("Commands: up, down, clean, status, pause, unpause, reup, e2e,"),
+            status.contains(
+                "Commands: up, down, clean, status, snapshot, pause, unpause, reup, e2e,"
+            ),
             "{status}"
         );
         assert!(!status.contains("docs"), "{status}");

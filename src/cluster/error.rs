@@ -160,6 +160,58 @@ pub enum ClusterError {
         source: Box<EngineError>,
     },
 
+    #[error("copying the volume {from} into {to}")]
+    CopyVar {
+        from: String,
+        to: String,
+        #[source]
+        source: Box<EngineError>,
+    },
+    #[error("{0}")]
+    SnapshotName(String),
+    #[error(
+        "cluster {cluster:?} has no snapshot named {name:?}{}",
+        if known.is_empty() { String::from(" (it has none)") } else { format!(" (it has: {})", known.join(", ")) }
+    )]
+    NoSuchSnapshot {
+        cluster: String,
+        name: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "cluster {cluster:?} has a snapshot named {name:?} already (saved {when}); \
+         `local-cluster snapshot rm {name}{flag}` removes it, or choose another name"
+    )]
+    SnapshotExists {
+        cluster: String,
+        name: String,
+        when: String,
+        flag: String,
+    },
+    #[error("snapshot {name:?} of cluster {cluster:?} cannot be restored: {why}")]
+    SavedDamaged {
+        cluster: String,
+        name: String,
+        why: String,
+    },
+    #[error(
+        "snapshot {name:?} was made for other settings than cluster {cluster:?} has now \
+         ({difference}); bring the cluster up with the settings it was saved with to restore it"
+    )]
+    SavedForOtherSettings {
+        cluster: String,
+        name: String,
+        difference: String,
+    },
+    #[error(
+        "cluster {cluster:?} is not running well ({why}); `local-cluster up{flag}` first, then save"
+    )]
+    NotSaveable {
+        cluster: String,
+        why: String,
+        flag: String,
+    },
+
     #[error("rendering addon {addon}: {why}")]
     AddonRender { addon: String, why: String },
     #[error("preparing what the new cluster installs")]

@@ -8,6 +8,7 @@ pub mod lock;
 pub mod logs;
 pub mod pause;
 pub mod reup;
+pub mod snapshots;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod up;

@@ -78,13 +78,8 @@ pub async fn unpause<E: Engine>(cx: Ctx<'_, E>) -> Result<Outcome> {
         plural(paused.len())
     ));
     try_join_all(paused.iter().map(|n| cx.engine.unpause_container(n))).await?;
-    health::restart_kubelets(cx).await?;
     step.done();
-    let fresh = Fresh {
-        heartbeats: &since,
-        pod_starts: "",
-    };
-    wait::ready(cx, fresh).await?;
+    after_thaw(cx, &since).await?;
     cx.ui.info(format!(
         "Cluster {:?} is running again (unpaused in {}).",
         cx.plan.name,
@@ -93,7 +88,20 @@ pub async fn unpause<E: Engine>(cx: Ctx<'_, E>) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-fn named(
+/// After nodes thawed at `since` (RFC 3339): the kubelets restarted, so
+/// that they report at once, and the cluster waited for, counting only
+/// heartbeats since then (the pods' starts from before count).
+pub(crate) async fn after_thaw<E: Engine>(cx: Ctx<'_, E>, since: &str) -> Result<()> {
+    health::restart_kubelets(cx).await?;
+    let fresh = Fresh {
+        heartbeats: since,
+        pod_starts: "",
+    };
+    wait::ready(cx, fresh).await
+}
+
+/// The names of the containers in `states` that are `wanted`.
+pub(crate) fn named(
     states: &std::collections::BTreeMap<String, ContainerState>,
     wanted: ContainerState,
 ) -> Vec<String> {

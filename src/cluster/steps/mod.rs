@@ -10,6 +10,7 @@ pub mod images;
 pub mod kubeadm;
 pub mod kubeconfig;
 pub mod kubectl;
+pub mod named;
 pub mod network;
 pub mod node;
 pub mod node_ops;

@@ -4,3 +4,4 @@ mod lifecycle;
 mod load;
 mod pause;
 pub(crate) mod scene;
+mod snapshots;

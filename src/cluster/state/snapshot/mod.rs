@@ -15,6 +15,7 @@
 
 mod fields;
 mod labels;
+pub mod named;
 
 pub use fields::SnapshotFields;
 pub use labels::SnapshotLabels;
