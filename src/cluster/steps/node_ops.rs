@@ -16,8 +16,12 @@ pub enum NodeOp {
     RestartUnits,
     /// The host's inotify instance limit, as a node sees it.
     InotifyLimit,
-    /// kube-proxy's health endpoint on the node (JSON with `lastUpdated`).
+    /// kube-proxy's health endpoint on the node, asked until it says it
+    /// synced (exit 0), or for a while (exit 1, its last answer).
     KubeProxyHealth,
+    /// The API server's /readyz on the master, asked until it is `ok`
+    /// (exit 0), or for a while (exit 1, its last answer).
+    ApiReady,
     /// Has systemd finished booting and does containerd answer? (Exit 0,
     /// or a line saying what is not ready.)
     BootCheck,
@@ -44,12 +48,13 @@ pub enum NodeOp {
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 14] = [
+    pub const ALL: [NodeOp; 15] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
         NodeOp::InotifyLimit,
         NodeOp::KubeProxyHealth,
+        NodeOp::ApiReady,
         NodeOp::BootCheck,
         NodeOp::NodeList,
         NodeOp::RestartKubelet,
@@ -68,6 +73,7 @@ impl NodeOp {
             NodeOp::RestartUnits => "restart-units",
             NodeOp::InotifyLimit => "inotify-limit",
             NodeOp::KubeProxyHealth => "kube-proxy-health",
+            NodeOp::ApiReady => "api-ready",
             NodeOp::BootCheck => "boot-check",
             NodeOp::NodeList => "node-list",
             NodeOp::RestartKubelet => "restart-kubelet",

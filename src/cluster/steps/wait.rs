@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use futures_util::future::try_join_all;
 
 use crate::cluster::state::plan::NodePlan;
+use crate::cluster::steps::kubeadm::API_PORT;
 use crate::cluster::steps::kubectl::Fresh;
 use crate::cluster::steps::node_ops::NodeOp;
 use crate::cluster::{ClusterError, Ctx, Result};
@@ -104,37 +105,81 @@ pub async fn kube_proxy<E: Engine>(
     node: &NodePlan,
     timeout: Duration,
 ) -> Result<()> {
+    let probe = "curl -sSf --max-time 2 http://127.0.0.1:10256/healthz";
+    poll_in_node(
+        cx,
+        node,
+        NodeOp::KubeProxyHealth,
+        probe,
+        "lastUpdated",
+        timeout,
+    )
+    .await
+    .map_err(|last| ClusterError::KubeProxyNotHealthy {
+        node: node.name.clone(),
+        secs: timeout.as_secs(),
+        last,
+    })
+}
+
+/// Wait until the API server on the master says it is ready (`/readyz`,
+/// which anyone may ask).
+pub async fn api_server<E: Engine>(cx: Ctx<'_, E>, timeout: Duration) -> Result<()> {
+    let probe = format!("curl -skf --max-time 2 https://127.0.0.1:{API_PORT}/readyz");
+    poll_in_node(
+        cx,
+        cx.plan.master(),
+        NodeOp::ApiReady,
+        &probe,
+        "ok",
+        timeout,
+    )
+    .await
+    .map_err(|last| ClusterError::NotReady {
+        secs: timeout.as_secs(),
+        last: format!("the API server is not ready: {last}"),
+    })
+}
+
+/// How long one exec of [`poll_in_node`] asks before it hands back.
+const POLL_WINDOW_SECS: u64 = 20;
+
+/// Run `probe` (a shell command) in `node` every quarter second until its
+/// output holds `pattern`; Err with its last output after `timeout`. The
+/// loop runs in the node, one exec per [`POLL_WINDOW_SECS`], not one per
+/// try: each exec and each kubectl costs the engine and the node CPU that
+/// a starting cluster on two cores is short of.
+async fn poll_in_node<E: Engine>(
+    cx: Ctx<'_, E>,
+    node: &NodePlan,
+    op: NodeOp,
+    probe: &str,
+    pattern: &str,
+    timeout: Duration,
+) -> std::result::Result<(), String> {
     let start = Instant::now();
+    let script = format!(
+        "end=$(( $(date +%s) + {POLL_WINDOW_SECS} )); \
+         while :; do \
+           out=$({probe} 2>&1) && case \"$out\" in *{pattern}*) exit 0;; esac; \
+           [ \"$(date +%s)\" -ge \"$end\" ] && {{ echo \"$out\"; exit 1; }}; \
+           sleep 0.25; \
+         done"
+    );
     loop {
-        let out = NodeOp::KubeProxyHealth
-            .exec(
-                cx.engine,
-                &node.container,
-                &[
-                    "curl",
-                    "-sSf",
-                    "--max-time",
-                    "2",
-                    "http://127.0.0.1:10256/healthz",
-                ],
-            )
-            .await;
         // A node that is still booting may refuse the exec itself.
-        let last = match out {
-            Ok(out) if out.exit_code == 0 && out.stdout_text().contains("lastUpdated") => {
-                return Ok(())
-            }
+        let last = match op
+            .exec(cx.engine, &node.container, &["sh", "-c", &script])
+            .await
+        {
+            Ok(out) if out.exit_code == 0 => return Ok(()),
             Ok(out) => out.combined().trim().to_string(),
             Err(e) => crate::error::chain(&e),
         };
         if start.elapsed() >= timeout {
-            return Err(ClusterError::KubeProxyNotHealthy {
-                node: node.name.clone(),
-                secs: timeout.as_secs(),
-                last,
-            });
+            return Err(last);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -152,9 +197,14 @@ pub async fn ready<E: Engine>(cx: Ctx<'_, E>, fresh: Fresh<'_>) -> Result<()> {
     // A Running kube-proxy pod may still fail to program its rules (it has
     // no readiness probe); its health endpoint says whether it synced.
     // Asked alongside the API, as kube-proxy is usually ready well before CoreDNS.
+    // Nothing else is asked until the API server is ready: kubectl and
+    // kube-proxy have nothing to say before, and asking costs CPU.
+    step.set_message("the API server is not ready yet");
     let proxies = try_join_all(cx.plan.nodes.iter().map(|n| kube_proxy(cx, n, timeout)));
     let kubectl = cx.kubectl();
     while_nodes_run(cx, async {
+        api_server(cx, timeout).await?;
+        step.milestone("the API server is ready");
         tokio::try_join!(
             kubectl.wait_ready(cx.plan.nodes.len(), network, timeout, fresh, &step),
             proxies

@@ -3,5 +3,6 @@
 mod lifecycle;
 mod load;
 mod pause;
+mod ready;
 pub(crate) mod scene;
 mod snapshots;
