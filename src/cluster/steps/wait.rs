@@ -205,8 +205,21 @@ pub async fn ready<E: Engine>(cx: Ctx<'_, E>, fresh: Fresh<'_>) -> Result<()> {
     while_nodes_run(cx, async {
         api_server(cx, timeout).await?;
         step.milestone("the API server is ready");
+        // A kubelet that holds back kube-proxy or CoreDNS after a restore
+        // (it tried before it had listed the Services, and now waits out a
+        // back-off of 10 s) is restarted: it lists them at once and starts
+        // the pod.
+        let restart = async |node: &str| {
+            if let Ok(plan) = cx.plan.node(node) {
+                let argv = ["systemctl", "restart", "kubelet"];
+                let _ = NodeOp::RestartKubelet
+                    .run(cx.engine, &plan.container, &argv)
+                    .await;
+            }
+        };
+        let nodes = cx.plan.nodes.len();
         tokio::try_join!(
-            kubectl.wait_ready(cx.plan.nodes.len(), network, timeout, fresh, &step),
+            kubectl.wait_ready(nodes, network, timeout, fresh, &step, restart),
             proxies
         )
     })

@@ -101,7 +101,9 @@ impl<'a, E: Engine> Kubectl<'a, E> {
 
     /// Wait until `expected` nodes are Ready, CoreDNS is available and
     /// kube-proxy runs on every node, counting only what is `fresh`.
-    /// Progress goes to `step`.
+    /// Progress goes to `step`. `held_back` is called once for each node
+    /// whose kubelet holds back a kube-proxy or CoreDNS container
+    /// ([`objects::nodes_holding_back`]).
     pub async fn wait_ready(
         &self,
         expected: usize,
@@ -109,8 +111,10 @@ impl<'a, E: Engine> Kubectl<'a, E> {
         timeout: Duration,
         fresh: Fresh<'_>,
         step: &Step<'_>,
+        mut held_back: impl AsyncFnMut(&str),
     ) -> Result<()> {
         let start = Instant::now();
+        let mut kicked = std::collections::BTreeSet::new();
         let mut last = String::from("the API server did not answer");
         // The last state noted: the wait's timeline, each change once.
         let mut shown: Option<String> = None;
@@ -126,7 +130,15 @@ impl<'a, E: Engine> Kubectl<'a, E> {
             match objects {
                 Ok(list) => match still_awaited(&list.items, expected, network, fresh) {
                     None => return Ok(()),
-                    Some(waiting_for) => last = waiting_for,
+                    Some(waiting_for) => {
+                        last = waiting_for;
+                        for node in objects::nodes_holding_back(&list.items) {
+                            if kicked.insert(node.clone()) {
+                                step.milestone(format!("{node} holds a system pod back"));
+                                held_back(&node).await;
+                            }
+                        }
+                    }
                 },
                 Err(e) => last = crate::error::chain(&e),
             }

@@ -183,10 +183,57 @@ struct Condition {
 pub struct Pod {
     metadata: Meta,
     #[serde(default)]
+    spec: PodSpec,
+    #[serde(default)]
     status: PodStatus,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PodSpec {
+    #[serde(default)]
+    node_name: String,
+}
+
+/// Why a kubelet holds a container back that it would have started: after
+/// a restore a kubelet may try a pod before it has listed the Services
+/// (`CreateContainerConfigError`: "services have not yet been read at least
+/// once"), and then waits out a back-off of 10 s (`CrashLoopBackOff`).
+const HELD_BACK: [&str; 2] = ["CreateContainerConfigError", "CrashLoopBackOff"];
+
+/// The nodes on which a kube-proxy or CoreDNS pod waits to start a
+/// container for one of the [`HELD_BACK`] reasons, in name order.
+pub(super) fn nodes_holding_back(objects: &[Object]) -> Vec<String> {
+    let mut nodes: Vec<String> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Pod(p) if p.is_system() && p.held_back() => Some(p.spec.node_name.clone()),
+            _ => None,
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    nodes
+}
+
 impl Pod {
+    fn is_system(&self) -> bool {
+        matches!(
+            self.metadata.labels.get("k8s-app").map(String::as_str),
+            Some("kube-proxy" | "kube-dns")
+        )
+    }
+
+    fn held_back(&self) -> bool {
+        self.status.container_statuses.iter().any(|c| {
+            c.state
+                .waiting
+                .as_ref()
+                .is_some_and(|w| HELD_BACK.contains(&w.reason.as_str()))
+        })
+    }
+
     /// Ready, with every container started at or after `since`.
     fn is_ready_since(&self, since: &str) -> bool {
         let ready = self
@@ -238,6 +285,13 @@ struct ContainerStatus {
 #[derive(Deserialize, Default)]
 struct ContainerState {
     running: Option<Running>,
+    waiting: Option<Waiting>,
+}
+
+#[derive(Deserialize)]
+struct Waiting {
+    #[serde(default)]
+    reason: String,
 }
 
 #[derive(Deserialize)]

@@ -130,3 +130,28 @@ fn after_a_thaw_fresh_heartbeats_count_and_pods_may_be_old() {
         Some("1/2 nodes Ready")
     );
 }
+
+#[test]
+fn a_system_pod_held_back_names_its_node_once() {
+    let held = |app: &str, node: &str, reason: &str| {
+        format!(
+            r#"{{"kind":"Pod","metadata":{{"name":"{app}-x","labels":{{"k8s-app":"{app}"}}}},
+                "spec":{{"nodeName":"{node}"}},
+                "status":{{"containerStatuses":[{{"state":{{"waiting":{{"reason":"{reason}"}}}}}}]}}}}"#
+        )
+    };
+    let items = [
+        held("kube-proxy", "kube-node-2", "CreateContainerConfigError"),
+        held("kube-dns", "kube-node-2", "CrashLoopBackOff"),
+        held("kube-dns", "kube-master", "CrashLoopBackOff"),
+        held("kube-proxy", "kube-node-1", "ContainerCreating"),
+        held("my-app", "kube-node-1", "CrashLoopBackOff"),
+        node("kube-master", true, AFTER),
+    ];
+    let json = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
+    let list: List<Object> = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        objects::nodes_holding_back(&list.items),
+        ["kube-master", "kube-node-2"]
+    );
+}
