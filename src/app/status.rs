@@ -93,6 +93,21 @@ pub(super) async fn report<E: Engine>(
             SnapshotState::Damaged(why) => format!("damaged ({why})"),
         }
     ));
+    let named = crate::cluster::steps::named::list(cx).await?;
+    if !named.is_empty() {
+        let names: Vec<String> = named
+            .iter()
+            .map(|s| match &s.damage {
+                Some(_) => format!("{} (damaged)", s.name),
+                None => format!(
+                    "{} ({})",
+                    s.name,
+                    crate::ops::snapshots::say_date(s.saved_at)
+                ),
+            })
+            .collect();
+        say(format!("named snapshots: {}", names.join(", ")));
+    }
     // The snapshot's version, else the configured one when it is exact.
     let version = match (&snapshot, &settings.kubernetes_version) {
         (SnapshotState::Complete { fields, .. }, _) => Some(fields.kubernetes_version.clone()),
