@@ -22,7 +22,7 @@ const SYSTEMD_MANAGER: &str = include_str!("../node_files/system.conf");
 const JOURNALD: &str = include_str!("../node_files/journald.conf");
 
 /// Units that make no sense in a container node.
-const MASKED_UNITS: [&str; 16] = [
+const MASKED_UNITS: [&str; 17] = [
     "getty.target",
     "console-getty.service",
     "systemd-udevd.service",
@@ -43,6 +43,9 @@ const MASKED_UNITS: [&str; 16] = [
     "sys-kernel-tracing.mount",
     "sys-kernel-config.mount",
     "sys-fs-fuse-connections.mount",
+    // Nobody logs in, and the kubelet asks logind only for a graceful node
+    // shutdown, which kubeadm leaves off: 8.5 MiB of memory a node.
+    "systemd-logind.service",
 ];
 
 /// The reference CNI plugins the base system keeps in /usr/lib/cni (see
