@@ -90,14 +90,17 @@ pub async fn unpause<E: Engine>(cx: Ctx<'_, E>) -> Result<Outcome> {
 
 /// After nodes thawed at `since` (RFC 3339): the kubelets restarted, so
 /// that they report at once, and the cluster waited for, counting only
-/// heartbeats since then (the pods' starts from before count).
+/// heartbeats since then (the pods' starts from before count), and until
+/// each kubelet serves its pods again (`kubectl exec` works).
 pub(crate) async fn after_thaw<E: Engine>(cx: Ctx<'_, E>, since: &str) -> Result<()> {
     health::restart_kubelets(cx).await;
     let fresh = Fresh {
         heartbeats: since,
         pod_starts: "",
     };
-    wait::ready(cx, fresh).await
+    wait::ready(cx, fresh).await?;
+    let timeout = std::time::Duration::from_secs(120);
+    wait::while_nodes_run(cx, wait::kubelets_serving(cx, timeout)).await
 }
 
 /// The names of the containers in `states` that are `wanted`.

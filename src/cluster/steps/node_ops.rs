@@ -29,6 +29,9 @@ pub enum NodeOp {
     NodeList,
     /// Restart the kubelet (its containers keep running).
     RestartKubelet,
+    /// A kubelet's /pods, asked from the master until it lists its pods
+    /// (exit 0), or for a while (exit 1, its last answer).
+    KubeletPods,
     /// kubectl: the Nodes, and kube-system's Pods and Deployments, in one
     /// JSON list (what readiness is judged from).
     ClusterObjects,
@@ -48,7 +51,7 @@ pub enum NodeOp {
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 15] = [
+    pub const ALL: [NodeOp; 16] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
@@ -58,6 +61,7 @@ impl NodeOp {
         NodeOp::BootCheck,
         NodeOp::NodeList,
         NodeOp::RestartKubelet,
+        NodeOp::KubeletPods,
         NodeOp::ClusterObjects,
         NodeOp::ServerVersion,
         NodeOp::CertList,
@@ -77,6 +81,7 @@ impl NodeOp {
             NodeOp::BootCheck => "boot-check",
             NodeOp::NodeList => "node-list",
             NodeOp::RestartKubelet => "restart-kubelet",
+            NodeOp::KubeletPods => "kubelet-pods",
             NodeOp::ClusterObjects => "cluster-objects",
             NodeOp::ServerVersion => "server-version",
             NodeOp::CertList => "cert-list",

@@ -141,6 +141,41 @@ pub async fn api_server<E: Engine>(cx: Ctx<'_, E>, timeout: Duration) -> Result<
     })
 }
 
+/// Wait until every node's kubelet serves its pods (lists kube-proxy's on
+/// its /pods endpoint, asked from the master with the API server's kubelet
+/// client certificate): a kubelet just restarted answers `kubectl exec` and
+/// `logs` with "pod does not exist" until it has them from the API.
+pub async fn kubelets_serving<E: Engine>(cx: Ctx<'_, E>, timeout: Duration) -> Result<()> {
+    try_join_all(cx.plan.nodes.iter().map(|node| async move {
+        let probe = format!(
+            "curl -sk --max-time 2 --cert {PKI}/apiserver-kubelet-client.crt \
+             --key {PKI}/apiserver-kubelet-client.key https://{}:10250/pods",
+            node.ip
+        );
+        poll_in_node(
+            cx,
+            cx.plan.master(),
+            NodeOp::KubeletPods,
+            &probe,
+            "kube-proxy",
+            timeout,
+        )
+        .await
+        .map_err(|last| ClusterError::NotReady {
+            secs: timeout.as_secs(),
+            last: format!(
+                "the kubelet of {} does not list its pods: {last}",
+                node.name
+            ),
+        })
+    }))
+    .await?;
+    Ok(())
+}
+
+/// kubeadm's certificates on the master.
+const PKI: &str = "/etc/kubernetes/pki";
+
 /// How long one exec of [`poll_in_node`] asks before it hands back.
 const POLL_WINDOW_SECS: u64 = 20;
 

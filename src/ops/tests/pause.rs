@@ -45,6 +45,9 @@ async fn pause_freezes_every_node_and_unpause_thaws_them_and_waits() {
         let restart = format!("exec {node}: systemctl restart kubelet");
         assert!(after.contains(&restart), "{after:#?}");
     }
+    // Then each kubelet is asked, from the master, whether it serves its pods.
+    let asked = after.iter().filter(|c| c.contains(":10250/pods")).count();
+    assert_eq!(asked, 3, "{after:#?}");
     assert_eq!(unpause(cx).await.unwrap(), Outcome::AlreadySo);
     let said = format!("{:#?}", ui.events());
     assert!(
