@@ -39,9 +39,9 @@ pub enum Command {
         #[command(subcommand)]
         what: SnapshotCommand,
     },
-    /// `down`, plus remove the snapshot, volumes and network
+    /// `down`, plus remove the snapshot, volumes and network (named snapshots stay)
     Clean {
-        /// Also remove node images and the build cache
+        /// Also remove the named snapshots, node images and the build cache
         #[arg(long)]
         all: bool,
     },
