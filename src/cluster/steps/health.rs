@@ -89,14 +89,16 @@ pub async fn mark_finished<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
 /// when it starts. Best effort: a node that cannot be asked (gone, broken)
 /// shows in the wait for the cluster that follows.
 pub async fn restart_kubelets<E: Engine>(cx: Ctx<'_, E>) {
+    join_all(cx.plan.nodes.iter().map(|node| restart_kubelet(cx, node))).await;
+}
+
+/// Restart `node`'s kubelet (its pods keep running); best effort, as
+/// [`restart_kubelets`].
+pub async fn restart_kubelet<E: Engine>(cx: Ctx<'_, E>, node: &NodePlan) {
     let argv = ["systemctl", "restart", "kubelet"];
-    join_all(
-        cx.plan
-            .nodes
-            .iter()
-            .map(|node| NodeOp::RestartKubelet.exec(cx.engine, &node.container, &argv)),
-    )
-    .await;
+    let _ = NodeOp::RestartKubelet
+        .exec(cx.engine, &node.container, &argv)
+        .await;
 }
 
 /// Start a node's units again; true when all are active afterwards.

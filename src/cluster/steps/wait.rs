@@ -231,9 +231,9 @@ pub async fn ready<E: Engine>(cx: Ctx<'_, E>, fresh: Fresh<'_>) -> Result<()> {
     let timeout = Duration::from_secs(300);
     // A Running kube-proxy pod may still fail to program its rules (it has
     // no readiness probe); its health endpoint says whether it synced.
-    // Asked alongside the API, as kube-proxy is usually ready well before CoreDNS.
-    // Nothing else is asked until the API server is ready: kubectl and
-    // kube-proxy have nothing to say before, and asking costs CPU.
+    // Asked alongside the API's view, as kube-proxy is usually ready well
+    // before CoreDNS. Neither is asked until the API server is ready: they
+    // have nothing to say before, and asking costs CPU.
     step.set_message("the API server is not ready yet");
     let proxies = try_join_all(cx.plan.nodes.iter().map(|n| kube_proxy(cx, n, timeout)));
     let kubectl = cx.kubectl();
@@ -246,10 +246,7 @@ pub async fn ready<E: Engine>(cx: Ctx<'_, E>, fresh: Fresh<'_>) -> Result<()> {
         // the pod.
         let restart = async |node: &str| {
             if let Ok(plan) = cx.plan.node(node) {
-                let argv = ["systemctl", "restart", "kubelet"];
-                let _ = NodeOp::RestartKubelet
-                    .run(cx.engine, &plan.container, &argv)
-                    .await;
+                super::health::restart_kubelet(cx, plan).await;
             }
         };
         let nodes = cx.plan.nodes.len();
