@@ -4,7 +4,9 @@
 # make with the shared Go build cache) and swap (the kubelet replaced and
 # restarted on every node; nothing else changed). Before those runs, one
 # reup swaps everything in once (the tree's version differs from the
-# release's), which is timed too.
+# release's), which is timed too. The first change turns a clean tree
+# dirty, which changes every binary's version stamp: only the code decides
+# what is built and swapped ("kept" lists what the cluster runs already).
 # Usage: bench/reup.sh [TREE]   (default: a tree made with `local-cluster source`)
 # RUNS=n one-line changes (default 3).
 source "$(dirname "$0")/common.sh"
@@ -17,6 +19,7 @@ if [ -z "$tree" ]; then
   tree=$tmp/kubernetes
   t=$(now); lc source "$tree" >/tmp/bench-reup-source.log 2>&1; echo "source tree: $(since "$t")s"
 fi
+rm -f "$edit"
 lc clean >/dev/null 2>&1
 t=$(now); lc up >/tmp/bench-reup-up.log 2>&1; echo "up: $(since "$t")s"
 reup() {
@@ -27,13 +30,17 @@ reup() {
   # The tool's last line says: (build Xs, swap Ys).
   local split; split=$(grep -o '(build [0-9.]*s, swap [0-9.]*s)' "$log" | tail -1 || true)
   local changed; changed=$( (grep -E '^  [a-z-]+: changed' "$log" || true) | awk -F: '{print $1}' | xargs | tr ' ' ,)
-  echo "$1: reup ${total}s $split; swapped: ${changed:-nothing}"
+  local kept; kept=$( (grep -E '^  [a-z-]+: the cluster runs this code already' "$log" || true) | awk -F: '{print $1}' | xargs | tr ' ' ,)
+  echo "$1: reup ${total}s $split; swapped: ${changed:-nothing}; kept: ${kept:-nothing}"
 }
-reup first-swap
+# The edit of an earlier run that stopped would make the tree dirty.
 edit=$tree/pkg/kubelet/zz_bench_edit.go
+rm -f "$edit"
+reup first-swap
 for i in $(seq "$runs"); do
   # One line that changes what the kubelet runs at start.
   printf 'package kubelet\n\nimport "k8s.io/klog/v2"\n\nfunc init() { klog.V(9).InfoS("bench edit", "run", "%s") }\n' "$(date +%s.%N)" >"$edit"
   reup "one-line-change-$i"
 done
+rm -f "$edit"
 lc clean >/dev/null 2>&1

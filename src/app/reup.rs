@@ -19,7 +19,7 @@ use crate::images::components::{self, Component, ComponentInputs, WantedImage};
 use crate::images::rootfs::{self, BaseSystem};
 use crate::images::BuildContext;
 use crate::ops::lifecycle;
-use crate::ops::reup::{self, Binary, Image, Swap};
+use crate::ops::reup::{self, Binary, Image, Sameness, Swap};
 use crate::ops::up::NodeImageRef;
 use crate::settings::{KubeVersion, Settings};
 use crate::source;
@@ -76,15 +76,41 @@ async fn reup_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Res
         return super::up::up_locked(settings, ui, engine).await;
     }
 
-    // The build first: when it fails, nothing has been touched.
+    // The build first: when it fails, nothing has been touched. What a
+    // running cluster already runs the code of (only the version stamp
+    // would differ) is neither built nor swapped.
     let start = Instant::now();
     let names = source::selected(
         settings.build_kubeadm,
         settings.build_hyperkube,
         settings.build_kubectl,
     );
-    let built =
-        source::build::build(ui, &settings.k8s_dir, &tree.version.stamp, &names, &arch).await?;
+    let code = source::fingerprint::of_commands(ui, &settings.k8s_dir, &names, &arch).await?;
+    let kept: Vec<&str> = if running {
+        let nodes = reup::reports(cx).await?;
+        names
+            .iter()
+            .copied()
+            .filter(|n| code.get(*n).is_some_and(|c| reup::runs_code(n, c, &nodes)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for name in &kept {
+        ui.info(format!(
+            "  {name}: the cluster runs this code already: kept"
+        ));
+    }
+    let wanted: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !kept.contains(n))
+        .collect();
+    let built = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        source::build::build(ui, &settings.k8s_dir, &tree.version.stamp, &wanted, &arch).await?
+    };
     let build_time = start.elapsed();
 
     let restored_plan;
@@ -104,7 +130,7 @@ async fn reup_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Res
     };
 
     let swap_start = Instant::now();
-    let swapped = swap_in(cx, settings, &arch, tree.version.version(), &built).await?;
+    let swapped = swap_in(cx, settings, &arch, tree.version.version(), &built, &code).await?;
     ui.info(format!(
         "Cluster {:?} runs the build of {} ({}): {} (build {}, swap {}).",
         plan.name,
@@ -160,30 +186,44 @@ async fn restorable_snapshot<E: Engine>(cx: Ctx<'_, E>) -> Result<Option<Restora
 }
 
 /// What of `built` differs from the cluster, images for what runs as
-/// containers, and the swap; returns the names swapped.
+/// containers, and the swap; returns the names swapped. `code` is what
+/// each binary was built from, without its version stamp.
 async fn swap_in<E: Engine>(
     cx: Ctx<'_, E>,
     settings: &Settings,
     arch: &str,
     version: &KubeVersion,
     built: &[(String, PathBuf)],
+    code: &BTreeMap<String, String>,
 ) -> Result<Vec<String>> {
     let ui = cx.ui;
+    if built.is_empty() {
+        return Ok(Vec::new());
+    }
     let step = ui.step("Comparing the build with what the cluster runs");
     let binaries = built
         .iter()
-        .map(|(name, path)| Binary::new(name, path.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let changed = reup::changed(cx, &binaries).await?;
+        .map(|(name, path)| {
+            let mut binary = Binary::new(name, path.clone())?;
+            binary.code = code.get(name).cloned();
+            Ok(binary)
+        })
+        .collect::<Result<Vec<_>, crate::cluster::ClusterError>>()?;
+    let compared = reup::changed(cx, &binaries).await?;
     step.done();
-    for b in &binaries {
-        let what = if changed.iter().any(|c| c.name == b.name) {
-            "changed"
-        } else {
-            "unchanged"
+    for (b, sameness) in &compared {
+        let what = match sameness {
+            Sameness::Other => "changed",
+            Sameness::Same => "unchanged",
+            Sameness::SameCode => "same code, only the version stamp differs: kept",
         };
         ui.info(format!("  {}: {what} ({})", b.name, &b.sha256[..12]));
     }
+    let changed: Vec<Binary> = compared
+        .into_iter()
+        .filter(|(_, s)| *s == Sameness::Other)
+        .map(|(b, _)| b)
+        .collect();
     if changed.is_empty() {
         return Ok(Vec::new());
     }

@@ -9,6 +9,7 @@
 pub mod assemble;
 pub mod build;
 mod error;
+pub mod fingerprint;
 pub mod release;
 pub mod version;
 

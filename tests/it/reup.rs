@@ -346,6 +346,37 @@ fn reup_swaps_a_rebuilt_tree_into_the_running_cluster() {
         how_builds_differ(&swapped, &tree)
     );
 
+    // The same code committed: only the version stamp would change (the
+    // tree clean at another commit), so nothing is built or restarted.
+    let identity = ["-c", "user.name=it", "-c", "user.email=it@localhost"];
+    git(&tree, &["add", "-A"]);
+    git(
+        &tree,
+        &[&identity[..], &["commit", "-q", "-m", "markers"]].concat(),
+    );
+    let before: Vec<String> = containers(&c).iter().map(|n| started(n)).collect();
+    let (_, stderr) = c.run(&["reup", "--build-hyperkube", &tree_flag]);
+    for name in SERVER_BINARIES {
+        assert!(
+            stderr.contains(&format!(
+                "  {name}: the cluster runs this code already: kept"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("nothing had changed") && !stderr.contains("Building"),
+        "{stderr}"
+    );
+    let after: Vec<String> = containers(&c).iter().map(|n| started(n)).collect();
+    assert_eq!(
+        before, after,
+        "a kubelet was restarted for a new stamp alone"
+    );
+    assert_eq!(server_version(&c)["gitVersion"], dirty.as_str());
+    // The edits uncommitted again: the tree is dirty, as the rest expects.
+    git(&tree, &["reset", "-q", "--soft", "HEAD~1"]);
+
     // kubeadm and kubectl: in the nodes and beside admin.conf.
     let (_, stderr) = c.run(&["reup", "--build-kubeadm", "--build-kubectl", &tree_flag]);
     assert!(

@@ -3,7 +3,9 @@
 //!
 //! 1. [`changed`]: which of the new binaries differ from what the nodes run
 //!    (each node says: the sha256 of its `/usr/bin` binaries, and a record of
-//!    what earlier swaps put in the control plane and kube-proxy);
+//!    what earlier swaps put in the control plane and kube-proxy, with the
+//!    code each build was made from); one whose code is the same as the
+//!    running one's (only the version stamp differs) is kept;
 //! 2. kubeadm and kubectl into every node's `/usr/bin` (and kubectl beside
 //!    admin.conf);
 //! 3. the kubelet into every node, restarted, the nodes Ready again;
@@ -14,7 +16,8 @@
 //!    manifests pointed at them, so the kubelet runs them; each waited for.
 //!
 //! Only what changed is swapped, so a one-line change to the kubelet
-//! restarts nothing but kubelets. Running containers are left alone: the
+//! restarts nothing but kubelets, the first one too (it turns the tree
+//! dirty, which changes every binary's version stamp). Running containers are left alone: the
 //! kubelet restarts without stopping pods, and kube-proxy's rules stay
 //! while it is replaced. The record lives in the nodes' root filesystems,
 //! like the binaries, so after `down` and `up` (the snapshot, not the
@@ -29,7 +32,7 @@ mod nodes;
 mod pods;
 mod record;
 
-pub use record::changed;
+pub use record::{changed, reports, runs_code, NodeReport, Sameness};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,6 +61,10 @@ pub struct Binary {
     pub name: String,
     pub path: PathBuf,
     pub sha256: String,
+    /// What it was built from, without its version stamp, when known
+    /// ([`crate::source::fingerprint`]): a binary with the same code as
+    /// the running one is kept.
+    pub code: Option<String>,
 }
 
 impl Binary {
@@ -67,6 +74,7 @@ impl Binary {
             name: name.to_string(),
             sha256: hex::encode(Sha256::digest(&data)),
             path,
+            code: None,
         })
     }
 }

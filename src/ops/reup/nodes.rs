@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use futures_util::future::try_join_all;
 
+use super::record::record;
 use super::{wait_for, Binary};
 use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
@@ -58,6 +59,7 @@ pub(super) async fn replace_tools<E: Engine>(cx: Ctx<'_, E>, tools: &[&Binary]) 
         std::fs::copy(&kubectl.path, &incoming).map_err(ClusterError::io("writing", &incoming))?;
         std::fs::rename(&incoming, &host).map_err(ClusterError::io("replacing", &host))?;
     }
+    record(cx, tools).await?;
     step.done();
     Ok(())
 }
@@ -98,6 +100,7 @@ pub(super) async fn replace_kubelet<E: Engine>(cx: Ctx<'_, E>, kubelet: &Binary)
             .ok_or(format!("{fresh}/{expected} nodes Ready")))
     })
     .await?;
+    record(cx, &[kubelet]).await?;
     step.done();
     Ok(())
 }

@@ -11,45 +11,100 @@ use super::Binary;
 use crate::cluster::{Ctx, Result};
 use crate::engine::Engine;
 
-/// Where a node notes which builds of the control plane and kube-proxy
-/// swaps gave it: `<binary> <sha256>` lines.
+/// Where a node notes which builds swaps gave it: `<binary> <sha256>
+/// [<code>]` lines, the code being what the build was made from without
+/// its version stamp ([`crate::source::fingerprint`]).
 const RECORD: &str = "/etc/kubeadm-local-cluster/swapped";
 
 /// Binaries installed in every node's /usr/bin.
 const NODE_BINARIES: [&str; 3] = ["kubeadm", "kubelet", "kubectl"];
 
-/// `name hash` per binary as one node reports them: `sha256sum` lines for
-/// its `/usr/bin` binaries (what is there), then the record of what swaps
-/// gave the control plane and kube-proxy (later lines win).
-pub(super) fn parse_node_report(text: &str) -> BTreeMap<String, String> {
-    let mut hashes = BTreeMap::new();
+/// What one node runs, as it reports it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NodeReport {
+    /// The sha256 of what runs, by binary name.
+    pub running: BTreeMap<String, String>,
+    /// The code of builds swaps gave the node, by binary name and sha256.
+    pub code: BTreeMap<(String, String), String>,
+}
+
+/// A node's report: `sha256sum` lines for its `/usr/bin` binaries (what is
+/// there), then the record of what swaps gave it (for the control plane
+/// and kube-proxy, later lines win).
+pub(super) fn parse_node_report(text: &str) -> NodeReport {
+    let mut report = NodeReport::default();
     for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let (Some(a), Some(b), None) = (words.next(), words.next(), words.next()) else {
-            continue;
-        };
-        if let Some(name) = b.strip_prefix("/usr/bin/") {
-            hashes.insert(name.to_string(), a.to_string());
-        } else if a.len() != 64 && !NODE_BINARIES.contains(&a) {
-            // What runs as a container; later records win.
-            hashes.insert(a.to_string(), b.to_string());
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            [sha, file] if file.starts_with("/usr/bin/") => {
+                let name = &file["/usr/bin/".len()..];
+                report.running.insert(name.to_string(), sha.to_string());
+            }
+            [name, sha] | [name, sha, _] if sha.len() == 64 && name.len() != 64 => {
+                if let [_, _, code] = words[..] {
+                    report
+                        .code
+                        .insert((name.to_string(), sha.to_string()), code.to_string());
+                }
+                if !NODE_BINARIES.contains(&name) {
+                    // What runs as a container.
+                    report.running.insert(name.to_string(), sha.to_string());
+                }
+            }
+            _ => {}
         }
     }
-    hashes
+    report
 }
 
-/// The new binaries some node does not run yet.
-pub(super) fn differing<'a>(
-    new: &'a [Binary],
-    nodes: &[BTreeMap<String, String>],
-) -> Vec<&'a Binary> {
-    new.iter()
-        .filter(|b| nodes.iter().any(|n| n.get(&b.name) != Some(&b.sha256)))
-        .collect()
+/// How a new binary compares with what one node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sameness {
+    /// The very same file.
+    Same,
+    /// Built from the same code, with another version stamp.
+    SameCode,
+    /// Other code, or nothing says.
+    Other,
 }
 
-/// Step 1: which of `new` differ from what runs, as every node reports it.
-pub async fn changed<E: Engine>(cx: Ctx<'_, E>, new: &[Binary]) -> Result<Vec<Binary>> {
+fn compare(new: &Binary, node: &NodeReport) -> Sameness {
+    let Some(sha) = node.running.get(&new.name) else {
+        return Sameness::Other;
+    };
+    if *sha == new.sha256 {
+        return Sameness::Same;
+    }
+    match (&new.code, node.code.get(&(new.name.clone(), sha.clone()))) {
+        (Some(new), Some(old)) if new == old => Sameness::SameCode,
+        _ => Sameness::Other,
+    }
+}
+
+/// How `new` compares with what every node runs: the least alike.
+pub(super) fn compare_all(new: &Binary, nodes: &[NodeReport]) -> Sameness {
+    let all: Vec<Sameness> = nodes.iter().map(|n| compare(new, n)).collect();
+    if all.contains(&Sameness::Other) {
+        Sameness::Other
+    } else if all.contains(&Sameness::SameCode) {
+        Sameness::SameCode
+    } else {
+        Sameness::Same
+    }
+}
+
+/// Whether every node runs a build of `name` made from `code`.
+pub fn runs_code(name: &str, code: &str, nodes: &[NodeReport]) -> bool {
+    nodes.iter().all(|node| {
+        node.running
+            .get(name)
+            .and_then(|sha| node.code.get(&(name.to_string(), sha.clone())))
+            .is_some_and(|recorded| recorded == code)
+    })
+}
+
+/// What every node runs, as it reports it.
+pub async fn reports<E: Engine>(cx: Ctx<'_, E>) -> Result<Vec<NodeReport>> {
     let script = format!(
         "cd /usr/bin && sha256sum {} 2>/dev/null | sed 's#  #  /usr/bin/#'; cat {RECORD} 2>/dev/null; true",
         NODE_BINARIES.join(" ")
@@ -61,16 +116,27 @@ pub async fn changed<E: Engine>(cx: Ctx<'_, E>, new: &[Binary]) -> Result<Vec<Bi
             .map(|n| cx.engine.sh(&n.container, &script)),
     )
     .await?;
-    let nodes: Vec<BTreeMap<String, String>> =
-        reports.iter().map(|r| parse_node_report(r)).collect();
-    Ok(differing(new, &nodes).into_iter().cloned().collect())
+    Ok(reports.iter().map(|r| parse_node_report(r)).collect())
+}
+
+/// Step 1: how each of `new` compares with what runs, as every node
+/// reports it; only [`Sameness::Other`] needs a swap.
+pub async fn changed<E: Engine>(cx: Ctx<'_, E>, new: &[Binary]) -> Result<Vec<(Binary, Sameness)>> {
+    let nodes = reports(cx).await?;
+    Ok(new
+        .iter()
+        .map(|b| (b.clone(), compare_all(b, &nodes)))
+        .collect())
 }
 
 /// Note on every node that `binaries` now run.
 pub(super) async fn record<E: Engine>(cx: Ctx<'_, E>, binaries: &[&Binary]) -> Result<()> {
     let lines: String = binaries
         .iter()
-        .map(|b| format!("{} {}\n", b.name, b.sha256))
+        .map(|b| match &b.code {
+            Some(code) => format!("{} {} {code}\n", b.name, b.sha256),
+            None => format!("{} {}\n", b.name, b.sha256),
+        })
         .collect();
     let script = format!("mkdir -p \"$(dirname {RECORD})\" && cat >> {RECORD} <<'EOF'\n{lines}EOF");
     try_join_all(
