@@ -3,12 +3,11 @@
 use crate::cluster::state::plan::NodePlan;
 use crate::cluster::steps::{kubeadm, pod_network};
 use crate::cluster::{plural, Ctx, Result};
+use crate::cni;
 use crate::engine::Engine;
-use crate::ops::up::job::Job;
 
-step!(JoinWorkers, "join-workers", run);
-
-async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
+/// Runs beside the master's pod network ([`super::network_join`]).
+pub(super) async fn workers<E: Engine>(cx: Ctx<'_, E>, install: &cni::Install) -> Result<()> {
     let workers: Vec<&NodePlan> = cx.plan.workers().collect();
     if workers.is_empty() {
         return Ok(());
@@ -19,7 +18,7 @@ async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
         plural(workers.len())
     ));
     kubeadm::join(cx).await?;
-    pod_network::install(cx, &job.extras.pod_network, &workers).await?;
+    pod_network::install(cx, install, &workers).await?;
     step.done();
     Ok(())
 }

@@ -3,12 +3,11 @@
 
 use crate::cluster::steps::pod_network;
 use crate::cluster::{Ctx, Result};
+use crate::cni;
 use crate::engine::Engine;
-use crate::ops::up::job::Job;
 
-step!(PodNetwork, "pod-network", run);
-
-async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
+/// Runs beside the workers' joins ([`super::network_join`]).
+pub(super) async fn on_master<E: Engine>(cx: Ctx<'_, E>, install: &cni::Install) -> Result<()> {
     let plan = cx.plan;
     if !plan.cni.installs_network() {
         cx.ui.info(
@@ -22,7 +21,7 @@ async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
         "Installing the pod network ({})",
         plan.cni.as_str()
     ));
-    pod_network::install(cx, &job.extras.pod_network, &[plan.master()]).await?;
+    pod_network::install(cx, install, &[plan.master()]).await?;
     step.done();
     Ok(())
 }

@@ -202,39 +202,49 @@ async fn init_control_plane_runs_kubeadm_init_on_the_master_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn pod_network_is_installed_or_its_absence_explained() {
-    let s = before("pod-network", &[]).await;
-    let (result, events) = run(&s, &PodNetwork, &mut job(&s)).await;
+async fn the_pod_network_is_installed_as_the_workers_join() {
+    let s = before("pod-network-and-join", &[]).await;
+    let (result, events) = run(&s, &PodNetworkAndJoin, &mut job(&s)).await;
     result.unwrap();
+    assert_eq!(s.ran("join"), 2);
     assert!(
         done(&events, "Installing the pod network (bridge)"),
         "{events}"
     );
-    let s = before("pod-network", &[("K8S_DIND_CNI_PLUGIN", "none")]).await;
-    let (result, events) = run(&s, &PodNetwork, &mut job(&s)).await;
+    assert!(
+        done(&events, "Joining 2 workers (kubeadm join)"),
+        "{events}"
+    );
+    // Each node got its network's files.
+    let containers = s.fake.containers();
+    for node in NODES {
+        assert!(
+            containers[node]
+                .files
+                .keys()
+                .any(|f| f.starts_with("/etc/cni/net.d/")),
+            "{node}: {:?}",
+            containers[node].files.keys()
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_single_node_joins_nothing_and_no_network_is_explained() {
+    let s = before("pod-network-and-join", &[("K8S_DIND_NUM_NODES", "0")]).await;
+    let (result, events) = run(&s, &PodNetworkAndJoin, &mut job(&s)).await;
+    result.unwrap();
+    assert_eq!(s.ran("join"), 0);
+    assert!(!events.contains("Joining"), "{events}");
+    let s = before("pod-network-and-join", &[("K8S_DIND_CNI_PLUGIN", "none")]).await;
+    let (result, events) = run(&s, &PodNetworkAndJoin, &mut job(&s)).await;
     result.unwrap();
     assert!(
         events.contains("No pod network (cniPlugin: none)"),
         "{events}"
     );
-    assert!(!events.contains("StepDone"), "{events}");
-}
-
-#[tokio::test(start_paused = true)]
-async fn join_workers_joins_each_worker_and_skips_a_single_node() {
-    let s = before("join-workers", &[]).await;
-    let (result, events) = run(&s, &JoinWorkers, &mut job(&s)).await;
-    result.unwrap();
+    assert!(!events.contains("Installing the pod network"), "{events}");
     assert_eq!(s.ran("join"), 2);
-    assert!(
-        done(&events, "Joining 2 workers (kubeadm join)"),
-        "{events}"
-    );
-    let s = before("join-workers", &[("K8S_DIND_NUM_NODES", "0")]).await;
-    let (result, events) = run(&s, &JoinWorkers, &mut job(&s)).await;
-    result.unwrap();
-    assert_eq!(s.ran("join"), 0);
-    assert!(!events.contains("Joining"), "{events}");
 }
 
 #[tokio::test(start_paused = true)]
