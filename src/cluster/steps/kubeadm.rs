@@ -3,6 +3,7 @@
 //! nodes that are containers.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use futures_util::future::try_join_all;
 
@@ -120,6 +121,24 @@ pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
     // last as long as kubeadm's.
     let _ = writeln!(out, "  - name: cluster-signing-duration");
     let _ = writeln!(out, "    value: \"{validity}\"");
+    // At start the controller manager gets each controller its own
+    // service account token, one API request after another, throttled by
+    // the client's default 20 requests a second: seconds during which no
+    // pod range is given and no join is signed. Its lease retried every
+    // 0.5 s rather than 2-4.4 s once RBAC lets it ask (the default lease
+    // duration and renew deadline stay).
+    for (name, value) in [
+        ("kube-api-qps", "200"),
+        ("kube-api-burst", "400"),
+        ("leader-elect-retry-period", "500ms"),
+    ] {
+        let _ = writeln!(out, "  - name: {name}");
+        let _ = writeln!(out, "    value: \"{value}\"");
+    }
+    let _ = writeln!(out, "scheduler:");
+    let _ = writeln!(out, "  extraArgs:");
+    let _ = writeln!(out, "  - name: leader-elect-retry-period");
+    let _ = writeln!(out, "    value: \"500ms\"");
     let _ = writeln!(out, "---");
     out.push_str(&kubelet_config());
     let _ = writeln!(out, "---");
@@ -227,6 +246,15 @@ pub async fn init<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
 
 /// Write each worker's configuration and run `kubeadm join`, concurrently.
 pub async fn join<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
+    // The joins once they can discover the cluster (should it not come,
+    // kubeadm's own wait says so).
+    let token = bootstrap_token(cx.plan);
+    let id = token.split('.').next().unwrap_or_default();
+    if let Err(last) = super::wait::join_discovery(cx, id, Duration::from_secs(120)).await {
+        cx.ui.note(format!(
+            "the cluster-info ConfigMap is not signed for token {id} yet ({last}); joining anyway"
+        ));
+    }
     try_join_all(cx.plan.workers().map(|node| async move {
         let config = join_config(cx.plan, node);
         async {

@@ -22,6 +22,10 @@ pub enum NodeOp {
     /// The API server's /readyz on the master, asked until it is `ok`
     /// (exit 0), or for a while (exit 1, its last answer).
     ApiReady,
+    /// The cluster-info ConfigMap (anonymous, as `kubeadm join` reads it),
+    /// asked on the master until it is signed for the bootstrap token
+    /// (exit 0), or for a while (exit 1, its last answer).
+    JoinDiscovery,
     /// Has systemd finished booting and does containerd answer? (Exit 0,
     /// or a line saying what is not ready.)
     BootCheck,
@@ -51,13 +55,14 @@ pub enum NodeOp {
 }
 
 impl NodeOp {
-    pub const ALL: [NodeOp; 16] = [
+    pub const ALL: [NodeOp; 17] = [
         NodeOp::HealthProbe,
         NodeOp::MarkFinished,
         NodeOp::RestartUnits,
         NodeOp::InotifyLimit,
         NodeOp::KubeProxyHealth,
         NodeOp::ApiReady,
+        NodeOp::JoinDiscovery,
         NodeOp::BootCheck,
         NodeOp::NodeList,
         NodeOp::RestartKubelet,
@@ -78,6 +83,7 @@ impl NodeOp {
             NodeOp::InotifyLimit => "inotify-limit",
             NodeOp::KubeProxyHealth => "kube-proxy-health",
             NodeOp::ApiReady => "api-ready",
+            NodeOp::JoinDiscovery => "join-discovery",
             NodeOp::BootCheck => "boot-check",
             NodeOp::NodeList => "node-list",
             NodeOp::RestartKubelet => "restart-kubelet",

@@ -141,6 +141,31 @@ pub async fn api_server<E: Engine>(cx: Ctx<'_, E>, timeout: Duration) -> Result<
     })
 }
 
+/// Wait until the controller manager has signed the cluster-info
+/// ConfigMap for the bootstrap token `token_id`: `kubeadm join` looks for
+/// the signature only every 5 s, so joins started right after `kubeadm
+/// init` lose up to that much per look.
+pub async fn join_discovery<E: Engine>(
+    cx: Ctx<'_, E>,
+    token_id: &str,
+    timeout: Duration,
+) -> std::result::Result<(), String> {
+    let probe = format!(
+        "curl -sk --max-time 2 \
+         https://127.0.0.1:{API_PORT}/api/v1/namespaces/kube-public/configmaps/cluster-info"
+    );
+    let signature = format!("jws-kubeconfig-{token_id}");
+    poll_in_node(
+        cx,
+        cx.plan.master(),
+        NodeOp::JoinDiscovery,
+        &probe,
+        &signature,
+        timeout,
+    )
+    .await
+}
+
 /// Wait until every node's kubelet serves its pods (lists kube-proxy's on
 /// its /pods endpoint, asked from the master with the API server's kubelet
 /// client certificate): a kubelet just restarted answers `kubectl exec` and

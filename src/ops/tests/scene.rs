@@ -181,6 +181,7 @@ pub(crate) fn answer_like_a_healthy_cluster(fake: &FakeEngine, plan: &ClusterPla
         ExecOutput::ok(r#"{"lastUpdated": "now"}"#)
     });
     fake.on_op(NodeOp::ApiReady.name(), |_| ExecOutput::ok(""));
+    fake.on_op(NodeOp::JoinDiscovery.name(), |_| ExecOutput::ok(""));
     fake.on_op(NodeOp::KubeletPods.name(), |_| ExecOutput::ok(""));
     fake.on_op(NodeOp::InotifyLimit.name(), |_| ExecOutput::ok("1000000\n"));
 }
