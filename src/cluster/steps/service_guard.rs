@@ -17,6 +17,8 @@ use crate::engine::Engine;
 
 const SCRIPT_PATH: &str = "/etc/kubeadm-local-cluster/service-guard.sh";
 const UNIT_PATH: &str = "/etc/systemd/system/local-cluster-service-guard.service";
+/// Where `systemctl enable` would link it (its `WantedBy`).
+const WANTS: &str = "/etc/systemd/system/multi-user.target.wants";
 
 const UNIT: &str = "[Unit]
 Description=Reject traffic to Service addresses kube-proxy has not translated (kubeadm-local-cluster)
@@ -59,10 +61,15 @@ pub async fn install<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
                 cx.engine
                     .write_file(&node.container, UNIT_PATH, 0o644, UNIT.as_bytes())
                     .await?;
+                // Enabled by its link and applied by running the script:
+                // the node may still be booting, when systemctl may not
+                // answer yet.
                 cx.engine
                     .sh(
                         &node.container,
-                        "systemctl daemon-reload && systemctl enable --now local-cluster-service-guard.service >/dev/null 2>&1",
+                        &format!(
+                            "mkdir -p {WANTS} && ln -sf {UNIT_PATH} {WANTS}/ && /bin/sh {SCRIPT_PATH}"
+                        ),
                     )
                     .await
             };

@@ -17,8 +17,12 @@ use crate::cluster::{ClusterError, Ctx, Result};
 use crate::engine::Engine;
 
 /// Wait until systemd has finished booting and containerd answers, on every node.
-pub async fn booted<E: Engine>(cx: Ctx<'_, E>, timeout: Duration) -> Result<()> {
-    try_join_all(cx.plan.nodes.iter().map(|n| node_booted(cx, n, timeout))).await?;
+pub async fn booted<E: Engine>(
+    cx: Ctx<'_, E>,
+    nodes: &[&NodePlan],
+    timeout: Duration,
+) -> Result<()> {
+    try_join_all(nodes.iter().map(|n| node_booted(cx, n, timeout))).await?;
     Ok(())
 }
 

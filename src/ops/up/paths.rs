@@ -1,5 +1,9 @@
 //! The three paths of `up` as lists of named steps. A new step is a file in
 //! [`steps`](super::steps) and a line in the lists that run it.
+//!
+//! admin.conf and kubectl are written as soon as admin.conf is final (after
+//! init, or after certificates are renewed), before the waits: the cluster
+//! comes up meanwhile, and a user whose wait fails has them to look.
 
 use super::job::Step;
 use super::steps::*;
@@ -16,11 +20,11 @@ pub fn create<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
         &InotifyLimit,
         &ServiceGuard,
         &InitControlPlane,
+        &ExportFiles,
         &PodNetworkAndJoin,
         &WaitReady,
         &RegistryNodes,
         &Addons,
-        &ExportFiles,
         &SaveSnapshot,
         &MarkFinished,
     ]
@@ -34,9 +38,9 @@ pub fn restore<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
         &DecideRunMode,
         &StartNodes,
         &RenewCertificates,
+        &ExportFiles,
         &WaitReady,
         &RegistryNodes,
-        &ExportFiles,
         &MarkFinished,
     ]
 }
@@ -47,9 +51,9 @@ pub fn repair<'s, E: Engine + 's>() -> Vec<&'s dyn Step<E>> {
         &RestartUnits,
         &ReplaceNodes,
         &RenewCertificates,
+        &ExportFiles,
         &WaitReady,
         &RegistryNodes,
-        &ExportFiles,
         &MarkFinished,
     ]
 }
@@ -77,11 +81,11 @@ mod tests {
                 "inotify-limit",
                 "service-guard",
                 "init-control-plane",
+                "export-files",
                 "pod-network-and-join",
                 "wait-ready",
                 "registry-nodes",
                 "addons",
-                "export-files",
                 "save-snapshot",
                 "mark-finished",
             ]
@@ -98,9 +102,9 @@ mod tests {
                 "run-mode",
                 "start-nodes",
                 "renew-certificates",
+                "export-files",
                 "wait-ready",
                 "registry-nodes",
-                "export-files",
                 "mark-finished",
             ]
         );
@@ -114,9 +118,9 @@ mod tests {
                 "restart-units",
                 "replace-nodes",
                 "renew-certificates",
+                "export-files",
                 "wait-ready",
                 "registry-nodes",
-                "export-files",
                 "mark-finished",
             ]
         );

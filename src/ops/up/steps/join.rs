@@ -1,7 +1,7 @@
 //! `kubeadm join` on every worker, each then given the pod network's files.
 
 use crate::cluster::state::plan::NodePlan;
-use crate::cluster::steps::{kubeadm, pod_network};
+use crate::cluster::steps::{kubeadm, pod_network, wait};
 use crate::cluster::{plural, Ctx, Result};
 use crate::cni;
 use crate::engine::Engine;
@@ -17,6 +17,7 @@ pub(super) async fn workers<E: Engine>(cx: Ctx<'_, E>, install: &cni::Install) -
         workers.len(),
         plural(workers.len())
     ));
+    wait::while_nodes_run(cx, wait::booted(cx, &workers, super::nodes::BOOT_TIMEOUT)).await?;
     kubeadm::join(cx).await?;
     pod_network::install(cx, install, &workers).await?;
     step.done();

@@ -11,6 +11,9 @@ use crate::ops::up::job::Job;
 
 step!(StartNodes, "start-nodes", run);
 
+/// How long a node may take to boot (systemd up, containerd answering).
+pub(super) const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+
 async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
     let count = cx.plan.nodes.len();
     let step = cx
@@ -38,7 +41,10 @@ async fn run<E: Engine>(cx: Ctx<'_, E>, job: &mut Job<'_>) -> Result<()> {
         other => other?,
     }
     if job.wait_boot {
-        wait::while_nodes_run(cx, wait::booted(cx, Duration::from_secs(120))).await?;
+        // The master's boot: `kubeadm init` needs it. The workers boot
+        // meanwhile; their joins wait for them.
+        let master = [cx.plan.master()];
+        wait::while_nodes_run(cx, wait::booted(cx, &master, BOOT_TIMEOUT)).await?;
     }
     step.done();
     Ok(())
