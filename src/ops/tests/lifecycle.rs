@@ -32,10 +32,10 @@ async fn a_fresh_cluster_is_made_step_by_step_and_snapshotted() {
             "Preparing network k8s-kubeadm-local-cluster-c (10.250.0.0/24)",
             "Starting 3 node containers",
             "Initializing the control plane on kube-master (kubeadm init)",
+            "Writing admin.conf and kubectl",
             "Installing the pod network (bridge)",
             "Joining 2 workers (kubeadm join)",
             "Waiting for nodes, kube-proxy and CoreDNS",
-            "Writing admin.conf and kubectl",
             "Saving a snapshot for fast restarts",
         ]
     );
