@@ -3,7 +3,6 @@
 //! nodes that are containers.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use futures_util::future::try_join_all;
 
@@ -246,15 +245,6 @@ pub async fn init<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
 
 /// Write each worker's configuration and run `kubeadm join`, concurrently.
 pub async fn join<E: Engine>(cx: Ctx<'_, E>) -> Result<()> {
-    // The joins once they can discover the cluster (should it not come,
-    // kubeadm's own wait says so).
-    let token = bootstrap_token(cx.plan);
-    let id = token.split('.').next().unwrap_or_default();
-    if let Err(last) = super::wait::join_discovery(cx, id, Duration::from_secs(120)).await {
-        cx.ui.note(format!(
-            "the cluster-info ConfigMap is not signed for token {id} yet ({last}); joining anyway"
-        ));
-    }
     try_join_all(cx.plan.workers().map(|node| async move {
         let config = join_config(cx.plan, node);
         async {
