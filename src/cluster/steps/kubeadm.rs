@@ -303,6 +303,18 @@ mod tests {
         assert!(c.contains("  - \"127.0.0.1\""));
         // Workers present: the control-plane taint stays (kubeadm's default).
         assert!(!c.contains("taints"));
+        // The controller manager starts without client throttling and both
+        // it and the scheduler retry their leases every half second.
+        for arg in [
+            "kube-api-qps",
+            "kube-api-burst",
+            "leader-elect-retry-period",
+        ] {
+            assert!(c.contains(&format!("  - name: {arg}\n")), "{arg}");
+        }
+        assert!(c.contains(
+            "scheduler:\n  extraArgs:\n  - name: leader-elect-retry-period\n    value: \"500ms\"\n"
+        ));
         // Four documents.
         assert_eq!(c.matches("\n---\n").count(), 3);
     }
