@@ -174,14 +174,18 @@ async fn inotify_limit_is_quiet_when_the_limit_is_high() {
 async fn service_guard_goes_into_every_node() {
     let s = before("service-guard", &[]).await;
     run(&s, &ServiceGuard, &mut job(&s)).await.0.unwrap();
+    each_node_holds(&s, |f| f.contains("service-guard"));
+}
+
+/// Every node holds a file whose path `wanted` accepts.
+fn each_node_holds(s: &Scene, wanted: impl Fn(&str) -> bool) {
     let containers = s.fake.containers();
     for node in NODES {
+        let files = &containers[node].files;
         assert!(
-            containers[node]
-                .files
-                .keys()
-                .any(|f| f.contains("service-guard")),
-            "{node}"
+            files.keys().any(|f| wanted(f)),
+            "{node}: {:?}",
+            files.keys()
         );
     }
 }
@@ -216,17 +220,7 @@ async fn the_pod_network_is_installed_as_the_workers_join() {
         "{events}"
     );
     // Each node got its network's files.
-    let containers = s.fake.containers();
-    for node in NODES {
-        assert!(
-            containers[node]
-                .files
-                .keys()
-                .any(|f| f.starts_with("/etc/cni/net.d/")),
-            "{node}: {:?}",
-            containers[node].files.keys()
-        );
-    }
+    each_node_holds(&s, |f| f.starts_with("/etc/cni/net.d/"));
 }
 
 #[tokio::test(start_paused = true)]
