@@ -19,7 +19,7 @@ use crate::images::components::{self, Component, ComponentInputs, WantedImage};
 use crate::images::rootfs::{self, BaseSystem};
 use crate::images::BuildContext;
 use crate::ops::lifecycle;
-use crate::ops::reup::{self, Binary, Image, Sameness, Swap};
+use crate::ops::reup::{self, Binary, Image, NodeReport, Sameness, Swap};
 use crate::ops::up::NodeImageRef;
 use crate::settings::{KubeVersion, Settings};
 use crate::source;
@@ -86,15 +86,20 @@ async fn reup_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Res
         settings.build_kubectl,
     );
     let code = source::fingerprint::of_commands(ui, &settings.k8s_dir, &names, &arch).await?;
-    let kept: Vec<&str> = if running {
-        let nodes = reup::reports(cx).await?;
-        names
+    // What the nodes run: asked once, now if they run (nothing in them
+    // changes while the tree builds), else after the restore.
+    let reports = if running {
+        Some(reup::reports(cx).await?)
+    } else {
+        None
+    };
+    let kept: Vec<&str> = match &reports {
+        Some(nodes) => names
             .iter()
             .copied()
-            .filter(|n| code.get(*n).is_some_and(|c| reup::runs_code(n, c, &nodes)))
-            .collect()
-    } else {
-        Vec::new()
+            .filter(|n| code.get(*n).is_some_and(|c| reup::runs_code(n, c, nodes)))
+            .collect(),
+        None => Vec::new(),
     };
     for name in &kept {
         ui.info(format!(
@@ -130,7 +135,16 @@ async fn reup_locked<E: Engine>(settings: &Settings, ui: &Ui, engine: &E) -> Res
     };
 
     let swap_start = Instant::now();
-    let swapped = swap_in(cx, settings, &arch, tree.version.version(), &built, &code).await?;
+    let swapped = swap_in(
+        cx,
+        settings,
+        &arch,
+        tree.version.version(),
+        &built,
+        &code,
+        reports,
+    )
+    .await?;
     ui.info(format!(
         "Cluster {:?} runs the build of {} ({}): {} (build {}, swap {}).",
         plan.name,
@@ -187,7 +201,8 @@ async fn restorable_snapshot<E: Engine>(cx: Ctx<'_, E>) -> Result<Option<Restora
 
 /// What of `built` differs from the cluster, images for what runs as
 /// containers, and the swap; returns the names swapped. `code` is what
-/// each binary was built from, without its version stamp.
+/// each binary was built from, without its version stamp; `reports` what
+/// the nodes said they run, when already asked.
 async fn swap_in<E: Engine>(
     cx: Ctx<'_, E>,
     settings: &Settings,
@@ -195,6 +210,7 @@ async fn swap_in<E: Engine>(
     version: &KubeVersion,
     built: &[(String, PathBuf)],
     code: &BTreeMap<String, String>,
+    reports: Option<Vec<NodeReport>>,
 ) -> Result<Vec<String>> {
     let ui = cx.ui;
     if built.is_empty() {
@@ -209,7 +225,11 @@ async fn swap_in<E: Engine>(
             Ok(binary)
         })
         .collect::<Result<Vec<_>, crate::cluster::ClusterError>>()?;
-    let compared = reup::changed(cx, &binaries).await?;
+    let nodes = match reports {
+        Some(nodes) => nodes,
+        None => reup::reports(cx).await?,
+    };
+    let compared = reup::changed(&binaries, &nodes);
     step.done();
     for (b, sameness) in &compared {
         let what = match sameness {

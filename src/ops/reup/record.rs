@@ -120,13 +120,11 @@ pub async fn reports<E: Engine>(cx: Ctx<'_, E>) -> Result<Vec<NodeReport>> {
 }
 
 /// Step 1: how each of `new` compares with what runs, as every node
-/// reports it; only [`Sameness::Other`] needs a swap.
-pub async fn changed<E: Engine>(cx: Ctx<'_, E>, new: &[Binary]) -> Result<Vec<(Binary, Sameness)>> {
-    let nodes = reports(cx).await?;
-    Ok(new
-        .iter()
-        .map(|b| (b.clone(), compare_all(b, &nodes)))
-        .collect())
+/// reported it ([`reports`]); only [`Sameness::Other`] needs a swap.
+pub fn changed(new: &[Binary], nodes: &[NodeReport]) -> Vec<(Binary, Sameness)> {
+    new.iter()
+        .map(|b| (b.clone(), compare_all(b, nodes)))
+        .collect()
 }
 
 /// Note on every node that `binaries` now run.
