@@ -60,6 +60,26 @@ fn docker_inspect(container: &str, format: &str) -> String {
     text(&out).0.trim().to_string()
 }
 
+/// The boot-time translation of the API server's Service address is in
+/// the node (restored with it), behind kube-proxy's chain in both nat
+/// chains it uses: once kube-proxy runs, its rules decide.
+fn api_service_rule_yields_to_kube_proxy(container: &str) {
+    for chain in ["PREROUTING", "OUTPUT"] {
+        let out = Command::new("docker")
+            .args(["exec", container, "iptables", "-t", "nat", "-S", chain])
+            .output()
+            .unwrap();
+        let rules = String::from_utf8_lossy(&out.stdout);
+        let at = |what: &str| rules.lines().position(|l| l.contains(what));
+        let (Some(kube_proxy), Some(ours)) =
+            (at("-j KUBE-SERVICES"), at("local-cluster-api-service"))
+        else {
+            panic!("{container} {chain}: {rules}");
+        };
+        assert!(kube_proxy < ours, "{container} {chain}: {rules}");
+    }
+}
+
 #[test]
 #[ignore = "needs root, a Docker engine and several minutes; run by .ci/test"]
 fn three_nodes_networking_and_snapshots() {
@@ -159,6 +179,9 @@ fn three_nodes_networking_and_snapshots() {
     assert!(stderr.contains("Restoring cluster"), "{stderr}");
     assert!(c.nodes_ready().iter().all(|n| n.1));
     check_networking(&c);
+    for node in ["kube-master", "kube-node-1", "kube-node-2"] {
+        api_service_rule_yields_to_kube_proxy(&format!("{}-{node}", c.name));
+    }
 
     // A snapshot for other settings is replaced, saying why.
     c.run(&["down"]);
