@@ -137,16 +137,25 @@ pub struct Launch {
     pub mode: RunMode,
 }
 
-/// Create and start every node container (in parallel), with its /var volume.
+/// Create and start every node container with its /var volume: the
+/// master's first, then the workers' together. Everything waits on the
+/// master's boot (its API server); the workers have nothing to do before
+/// it answers, and started beside it they slow the engine's start of it.
 pub async fn create_all<E: Engine>(cx: Ctx<'_, E>, launch: &Launch) -> Result<()> {
     let plan = cx.plan;
-    try_join_all(
-        plan.nodes
-            .iter()
-            .zip(&launch.images)
-            .map(|(node, image)| create_one(cx, launch, node, image)),
-    )
-    .await?;
+    let (masters, workers): (Vec<_>, Vec<_>) = plan
+        .nodes
+        .iter()
+        .zip(&launch.images)
+        .partition(|(node, _)| node.role == Role::ControlPlane);
+    for nodes in [masters, workers] {
+        try_join_all(
+            nodes
+                .into_iter()
+                .map(|(node, image)| create_one(cx, launch, node, image)),
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,8 @@ impl FakeEngine {
 impl Containers for FakeEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         self.record(format!("create_container {}", spec.name));
+        // A real engine takes a while: requests made together interleave.
+        tokio::task::yield_now().await;
         let mut s = self.state();
         if let Some(kind) = Self::take_refusal(&mut s, Op::CreateContainer, &spec.name) {
             return Err(refused(format!("create container {}", spec.name), kind));

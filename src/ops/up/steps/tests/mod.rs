@@ -131,6 +131,16 @@ async fn start_nodes_starts_every_node_from_its_image() {
     assert!(NODES
         .iter()
         .all(|n| containers[*n].running && containers[*n].spec.image == NODE_IMAGE));
+    // The master's container runs before the workers' are made.
+    let calls = s.fake.calls();
+    let at = |call: &str| calls.iter().position(|c| c == call).expect(call);
+    let master_started = at(&format!("start_container {}", NODES[0]));
+    for worker in &NODES[1..] {
+        assert!(
+            master_started < at(&format!("create_container {worker}")),
+            "{calls:?}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
