@@ -65,6 +65,15 @@ fn node_registration(out: &mut String, node: &NodePlan, taints_off: bool) {
     }
 }
 
+/// A kubeadm list of `name`/`value` entries (extra arguments, environment),
+/// its dashes at `indent`.
+fn name_values(out: &mut String, indent: &str, entries: &[(&str, &str)]) {
+    for (name, value) in entries {
+        let _ = writeln!(out, "{indent}- name: {name}");
+        let _ = writeln!(out, "{indent}  value: \"{value}\"");
+    }
+}
+
 /// The API server's GOGC (Go's default is 100).
 const API_SERVER_GOGC: &str = "50";
 
@@ -106,10 +115,11 @@ pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
     let _ = writeln!(out, "etcd:");
     let _ = writeln!(out, "  local:");
     let _ = writeln!(out, "    extraArgs:");
-    for (name, value) in [("heartbeat-interval", "50"), ("election-timeout", "250")] {
-        let _ = writeln!(out, "    - name: {name}");
-        let _ = writeln!(out, "      value: \"{value}\"");
-    }
+    name_values(
+        &mut out,
+        "    ",
+        &[("heartbeat-interval", "50"), ("election-timeout", "250")],
+    );
     let _ = writeln!(out, "apiServer:");
     let _ = writeln!(out, "  certSANs:");
     let mut sans = vec![
@@ -130,36 +140,38 @@ pub fn init_config(plan: &ClusterPlan, published_address: &str) -> String {
     // again instead, an idle cluster holds ~35 MiB less; idle, it
     // allocates little, so the extra collections cost little CPU.
     let _ = writeln!(out, "  extraEnvs:");
-    let _ = writeln!(out, "  - name: GOGC");
-    let _ = writeln!(out, "    value: \"{API_SERVER_GOGC}\"");
+    name_values(&mut out, "  ", &[("GOGC", API_SERVER_GOGC)]);
     let _ = writeln!(out, "controllerManager:");
     let _ = writeln!(out, "  extraArgs:");
     // Pod ranges per node come from the controller manager; the bridge CNI
-    // reads them from the Node objects.
-    let _ = writeln!(out, "  - name: allocate-node-cidrs");
-    let _ = writeln!(out, "    value: \"true\"");
-    // The kubelets' client certificates, signed by the controller manager,
-    // last as long as kubeadm's.
-    let _ = writeln!(out, "  - name: cluster-signing-duration");
-    let _ = writeln!(out, "    value: \"{validity}\"");
+    // reads them from the Node objects. The kubelets' client certificates,
+    // signed by the controller manager, last as long as kubeadm's.
+    name_values(
+        &mut out,
+        "  ",
+        &[
+            ("allocate-node-cidrs", "true"),
+            ("cluster-signing-duration", &validity),
+        ],
+    );
     // At start the controller manager gets each controller its own
     // service account token, one API request after another, throttled by
     // the client's default 20 requests a second: seconds during which no
     // pod range is given and no join is signed. Its lease retried every
     // 0.5 s rather than 2-4.4 s once RBAC lets it ask (the default lease
     // duration and renew deadline stay).
-    for (name, value) in [
-        ("kube-api-qps", "200"),
-        ("kube-api-burst", "400"),
-        ("leader-elect-retry-period", "500ms"),
-    ] {
-        let _ = writeln!(out, "  - name: {name}");
-        let _ = writeln!(out, "    value: \"{value}\"");
-    }
+    name_values(
+        &mut out,
+        "  ",
+        &[
+            ("kube-api-qps", "200"),
+            ("kube-api-burst", "400"),
+            ("leader-elect-retry-period", "500ms"),
+        ],
+    );
     let _ = writeln!(out, "scheduler:");
     let _ = writeln!(out, "  extraArgs:");
-    let _ = writeln!(out, "  - name: leader-elect-retry-period");
-    let _ = writeln!(out, "    value: \"500ms\"");
+    name_values(&mut out, "  ", &[("leader-elect-retry-period", "500ms")]);
     let _ = writeln!(out, "---");
     out.push_str(&kubelet_config());
     let _ = writeln!(out, "---");
